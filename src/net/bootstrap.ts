@@ -1,0 +1,65 @@
+/**
+ * Keeps dialling the bootstrap addresses, with backoff, until the node has a connection.
+ * libp2p 2's bootstrap module dials once and never retries, so a peer started before its
+ * bootstrap peer (or after a restart of it) would stay alone.
+ */
+export class BootstrapDialer {
+  private readonly addresses: string[]
+  private readonly dial: (address: string, signal: AbortSignal) => Promise<void>
+  private readonly connectionCount: () => number
+  private readonly minDelay: number
+  private readonly maxDelay: number
+  private timer: NodeJS.Timeout | undefined
+  private controller: AbortController | undefined
+  private delay: number
+  private running = false
+
+  constructor (init: {
+    addresses: string[]
+    dial: (address: string, signal: AbortSignal) => Promise<void>
+    connectionCount: () => number
+    minDelay: number
+    maxDelay: number
+  }) {
+    this.addresses = init.addresses
+    this.dial = init.dial
+    this.connectionCount = init.connectionCount
+    this.minDelay = init.minDelay
+    this.maxDelay = init.maxDelay
+    this.delay = init.minDelay
+  }
+
+  start (): void {
+    if (this.running || this.addresses.length === 0) return
+    this.running = true
+    this.controller = new AbortController()
+    this.schedule(0)
+  }
+
+  stop (): void {
+    this.running = false
+    clearTimeout(this.timer)
+    this.controller?.abort()
+  }
+
+  private schedule (delay: number): void {
+    if (!this.running) return
+    this.timer = setTimeout(() => { void this.attempt() }, delay)
+    this.timer.unref()
+  }
+
+  private async attempt (): Promise<void> {
+    if (this.connectionCount() > 0) {
+      // Connected: membership and the DHT take it from here. Check again later in case the
+      // node ends up alone (every member gone at once).
+      this.delay = this.minDelay
+      this.schedule(this.maxDelay)
+      return
+    }
+    const signal = this.controller?.signal ?? AbortSignal.abort()
+    const results = await Promise.allSettled(this.addresses.map(async (addr) => this.dial(addr, signal)))
+    const ok = results.some((r) => r.status === 'fulfilled')
+    this.delay = ok ? this.minDelay : Math.min(this.delay * 2, this.maxDelay)
+    this.schedule(ok ? this.maxDelay : this.delay)
+  }
+}

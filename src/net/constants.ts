@@ -1,0 +1,47 @@
+/** Every protocol id carries the network name, so peers of different networks never mix. */
+export function protocolId (network: string, part: string, version = '1.0.0'): string {
+  return `/hearsay/${network}/${part}/${version}`
+}
+
+/** Network names become part of protocol ids and topics: keep them to a safe alphabet. */
+export const NETWORK_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/
+
+/** File in the data dir that holds the peer's Ed25519 key (libp2p protobuf encoding). */
+export const KEY_FILE = 'peer.key'
+
+/** Listen on an OS-assigned loopback port unless told otherwise. */
+export const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0']
+
+/**
+ * How large one length-prefixed message on a hearsay stream protocol may be by default.
+ * @default 1 MiB + 64 KiB (bytes): a full value plus its envelope
+ */
+export const DEFAULT_MAX_MESSAGE_BYTES = 1_114_112
+
+/** Default time to open a stream to a peer, dial included. @default 5_000 (ms) */
+export const DEFAULT_DIAL_TIMEOUT = 5_000
+
+export interface DiscoveryTiming {
+  /** How often to advertise and look up members in the DHT once started (ms). */
+  interval: number
+  /** The first lookups after start come faster, so a new peer finds the network at once (ms). */
+  initialInterval: number
+  /** How many fast lookups to run before settling to `interval`. */
+  initialRounds: number
+  /** DHT self-query cadence during start-up (ms). */
+  initialQuerySelfInterval: number
+}
+
+export const LOCAL_DISCOVERY: DiscoveryTiming = {
+  interval: 5_000,
+  initialInterval: 250,
+  initialRounds: 8,
+  initialQuerySelfInterval: 100
+}
+
+export const LAN_DISCOVERY: DiscoveryTiming = {
+  interval: 30_000,
+  initialInterval: 1_000,
+  initialRounds: 5,
+  initialQuerySelfInterval: 1_000
+}

@@ -1,0 +1,113 @@
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import { sha256 } from 'multiformats/hashes/sha2'
+import type { ContentRouting } from '@libp2p/interface'
+import type { DiscoveryTiming } from './constants.js'
+
+export interface DiscoveredPeer {
+  peerId: string
+  addresses: string[]
+}
+
+export interface DhtDiscoveryComponents {
+  contentRouting: ContentRouting
+  selfId: string
+  onFound: (peer: DiscoveredPeer) => void
+  onError: (err: unknown) => void
+}
+
+/** The key every member of a network advertises itself under. */
+export async function networkKey (network: string): Promise<CID> {
+  const digest = await sha256.digest(new TextEncoder().encode(`hearsay/${network}/members`))
+  return CID.createV1(raw.code, digest)
+}
+
+/**
+ * Members find one another through the DHT, not only through whoever the bootstrap peer is
+ * connected to: each member provides the network key and looks up its providers, quickly at
+ * first and then at a steady cadence, so a member that joined through anyone is found.
+ */
+export class DhtDiscovery {
+  private readonly components: DhtDiscoveryComponents
+  private readonly timing: DiscoveryTiming
+  private readonly key: CID
+  private timer: NodeJS.Timeout | undefined
+  private controller: AbortController | undefined
+  private running = false
+  private rounds = 0
+  private inFlight: Promise<void> | undefined
+
+  constructor (components: DhtDiscoveryComponents, init: { key: CID, timing: DiscoveryTiming }) {
+    this.components = components
+    this.timing = init.timing
+    this.key = init.key
+  }
+
+  start (): void {
+    if (this.running) return
+    this.running = true
+    this.rounds = 0
+    this.controller = new AbortController()
+    this.schedule(0)
+  }
+
+  async stop (): Promise<void> {
+    if (!this.running) return
+    this.running = false
+    clearTimeout(this.timer)
+    this.controller?.abort()
+    await this.inFlight
+  }
+
+  /** One lookup now, outside the schedule: every provider found within `timeout` ms. */
+  async lookup (timeout: number): Promise<DiscoveredPeer[]> {
+    const found = new Map<string, DiscoveredPeer>()
+    const signal = this.roundSignal(timeout)
+    try {
+      for await (const provider of this.components.contentRouting.findProviders(this.key, { signal })) {
+        const peerId = provider.id.toString()
+        if (peerId === this.components.selfId) continue
+        const peer = { peerId, addresses: provider.multiaddrs.map(String) }
+        found.set(peerId, peer)
+        this.components.onFound(peer)
+      }
+    } catch (err) {
+      if (!signal.aborted) throw err
+    }
+    return [...found.values()]
+  }
+
+  private schedule (delay: number): void {
+    if (!this.running) return
+    this.timer = setTimeout(() => {
+      this.inFlight = this.round().finally(() => {
+        this.inFlight = undefined
+        this.rounds++
+        const fast = this.rounds < this.timing.initialRounds
+        this.schedule(fast ? this.timing.initialInterval : this.timing.interval)
+      })
+    }, delay)
+    this.timer.unref()
+  }
+
+  private async round (): Promise<void> {
+    const budget = Math.max(this.timing.initialInterval * 4, 2_000)
+    try {
+      await this.components.contentRouting.provide(this.key, { signal: this.roundSignal(budget) })
+    } catch (err) {
+      if (this.running) this.components.onError(err)
+    }
+    if (!this.running) return
+    try {
+      await this.lookup(budget)
+    } catch (err) {
+      if (this.running) this.components.onError(err)
+    }
+  }
+
+  private roundSignal (timeout: number): AbortSignal {
+    const signals = [AbortSignal.timeout(timeout)]
+    if (this.controller !== undefined) signals.push(this.controller.signal)
+    return AbortSignal.any(signals)
+  }
+}

@@ -1,0 +1,44 @@
+import { readFile, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import type { PrivateKey } from '@libp2p/interface'
+import { KEY_FILE } from './constants.js'
+import { KeyFileError } from './errors.js'
+import { writeFileDurably } from '../storage/index.js'
+
+/** The most a key file may hold; an Ed25519 key in libp2p's protobuf encoding is 68 bytes. */
+const MAX_KEY_FILE_BYTES = 4096
+
+/**
+ * Loads the peer's key from the data dir, or creates one. The file is written to a temporary
+ * name, fsynced and renamed so a crash never leaves half a key, with mode 0600 because the
+ * key is the peer's identity.
+ */
+export async function loadOrCreateKey (dataDir: string): Promise<PrivateKey> {
+  const path = join(dataDir, KEY_FILE)
+  let bytes: Uint8Array | undefined
+  try {
+    const info = await stat(path)
+    if (info.size > MAX_KEY_FILE_BYTES) throw new KeyFileError(path, `it is ${info.size} bytes, larger than any key`)
+    bytes = await readFile(path)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      if (err instanceof KeyFileError) throw err
+      throw new KeyFileError(path, (err as Error).message, err)
+    }
+  }
+  if (bytes !== undefined) {
+    try {
+      return privateKeyFromProtobuf(bytes)
+    } catch (err) {
+      throw new KeyFileError(path, 'it does not hold a libp2p private key; move it away to start with a new identity', err)
+    }
+  }
+  const key = await generateKeyPair('Ed25519')
+  await writeFileDurably(path, privateKeyToProtobuf(key), 0o600)
+  return key
+}
+
+export async function generateKey (): Promise<PrivateKey> {
+  return generateKeyPair('Ed25519')
+}

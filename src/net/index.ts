@@ -1,0 +1,9 @@
+export { createNetNode, parseMultiaddr, parsePeerId } from './node.js'
+export type {
+  NetNode, NetInit, NetEvents, Profile, StreamHandlerOptions, OpenStreamOptions, ConnectionInfo, PubsubMessage
+} from './node.js'
+export type { MessageStream } from './stream.js'
+export type { DiscoveredPeer } from './discovery.js'
+export { protocolId, NETWORK_NAME_PATTERN, DEFAULT_MAX_MESSAGE_BYTES } from './constants.js'
+export type { DiscoveryTiming } from './constants.js'
+export * from './errors.js'

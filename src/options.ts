@@ -1,0 +1,28 @@
+import type { DiscoveryTiming, Profile } from './net/index.js'
+import type { MembershipTiming } from './membership/index.js'
+
+export interface PeerOptions {
+  /** Network name: peers of different networks never mix. @default 'default' */
+  network?: string
+  /** Directory for the peer's key and state; leave out for an in-memory peer with a fresh identity. */
+  dataDir?: string
+  /** Multiaddrs to listen on. @default ['/ip4/127.0.0.1/tcp/0'] */
+  listen?: string[]
+  /** Multiaddrs of peers to join through; one is enough. */
+  bootstrap?: string[]
+  /** Election priority: the alive member with the highest priority leads. @default 0 */
+  priority?: number
+  /** Free-form labels shown to other members. */
+  tags?: Record<string, string>
+  /**
+   * Timer defaults: `lan` for real networks, `local` for many peers on one machine (tests,
+   * the harness, `hearsay cluster`). @default 'lan'
+   */
+  profile?: Profile
+  /** Override membership timers of the profile. */
+  membership?: Partial<MembershipTiming>
+  /** Override DHT discovery timers of the profile. */
+  discovery?: Partial<DiscoveryTiming>
+  /** Pre-shared key for a private network (contents of the file `hearsay key gen-psk` writes). */
+  psk?: Uint8Array
+}
