@@ -1,0 +1,125 @@
+import { MembershipMessage as Wire, MemberUpdate as WireUpdate } from './message.js'
+import { MEMBERSHIP_LIMITS } from './constants.js'
+import type { MemberUpdate } from './state.js'
+
+export type MessageType = 'ping' | 'ack' | 'ping-req' | 'sync' | 'sync-reply' | 'gossip'
+
+export interface MembershipMessage {
+  type: MessageType
+  target?: string
+  targetAddresses?: string[]
+  ok?: boolean
+  updates: MemberUpdate[]
+}
+
+export class MalformedMessageError extends Error {
+  readonly code = 'ERR_MALFORMED_MEMBERSHIP_MESSAGE'
+  constructor (detail: string, options?: { cause?: unknown }) {
+    super(`malformed membership message: ${detail}`, options)
+    this.name = 'MalformedMessageError'
+  }
+}
+
+const TYPE_TO_WIRE: Record<MessageType, Wire.Type> = {
+  ping: Wire.Type.PING,
+  ack: Wire.Type.ACK,
+  'ping-req': Wire.Type.PING_REQ,
+  sync: Wire.Type.SYNC,
+  'sync-reply': Wire.Type.SYNC_REPLY,
+  gossip: Wire.Type.GOSSIP
+}
+const WIRE_TO_TYPE = new Map<Wire.Type, MessageType>(Object.entries(TYPE_TO_WIRE).map(([k, v]) => [v, k as MessageType]))
+
+const KIND_TO_WIRE: Record<MemberUpdate['kind'], WireUpdate.Kind> = {
+  alive: WireUpdate.Kind.ALIVE,
+  suspect: WireUpdate.Kind.SUSPECT,
+  dead: WireUpdate.Kind.DEAD,
+  left: WireUpdate.Kind.LEFT
+}
+
+export function encodeMessage (message: MembershipMessage): Uint8Array {
+  return Wire.encode({
+    type: TYPE_TO_WIRE[message.type],
+    target: message.target ?? '',
+    targetAddresses: message.targetAddresses ?? [],
+    ok: message.ok ?? false,
+    updates: message.updates.map(toWire)
+  })
+}
+
+function toWire (update: MemberUpdate): WireUpdate {
+  const base = { kind: KIND_TO_WIRE[update.kind], peerId: update.peerId, incarnation: update.incarnation }
+  switch (update.kind) {
+    case 'alive':
+      return { ...base, addresses: update.addresses, priority: update.priority, tags: new Map(Object.entries(update.tags)), from: '' }
+    case 'suspect':
+    case 'dead':
+      return { ...base, addresses: [], priority: 0, tags: new Map(), from: update.from }
+    case 'left':
+      return { ...base, addresses: [], priority: 0, tags: new Map(), from: '' }
+  }
+}
+
+/**
+ * Decodes a message from the network and checks every field against MEMBERSHIP_LIMITS.
+ * Throws MalformedMessageError for anything else; never returns a partial message.
+ */
+export function decodeMessage (bytes: Uint8Array): MembershipMessage {
+  const L = MEMBERSHIP_LIMITS
+  if (bytes.byteLength > L.maxMessageBytes) throw new MalformedMessageError(`${bytes.byteLength} bytes is over the limit of ${L.maxMessageBytes}`)
+  let wire: Wire
+  try {
+    wire = Wire.decode(bytes, {
+      limits: {
+        targetAddresses: L.maxAddresses,
+        updates: L.maxUpdates,
+        updates$: { addresses: L.maxAddresses, tags: L.maxTags }
+      }
+    })
+  } catch (err) {
+    throw new MalformedMessageError((err as Error).message, { cause: err })
+  }
+  const type = WIRE_TO_TYPE.get(wire.type)
+  if (type === undefined) throw new MalformedMessageError('unknown message type')
+  if (wire.target.length > L.maxPeerIdLength) throw new MalformedMessageError('target too long')
+  checkAddresses(wire.targetAddresses)
+  const message: MembershipMessage = { type, updates: wire.updates.map(fromWire) }
+  if (wire.target !== '') message.target = wire.target
+  if (wire.targetAddresses.length > 0) message.targetAddresses = wire.targetAddresses
+  if (wire.ok) message.ok = true
+  if (type === 'ping-req' && message.target === undefined) throw new MalformedMessageError('ping-req without a target')
+  return message
+}
+
+function fromWire (u: WireUpdate): MemberUpdate {
+  const L = MEMBERSHIP_LIMITS
+  if (u.peerId.length === 0 || u.peerId.length > L.maxPeerIdLength) throw new MalformedMessageError('bad peer id length')
+  if (!Number.isSafeInteger(u.incarnation) || u.incarnation < 0) throw new MalformedMessageError('bad incarnation')
+  if (u.from.length > L.maxPeerIdLength) throw new MalformedMessageError('bad from')
+  switch (u.kind) {
+    case WireUpdate.Kind.ALIVE: {
+      checkAddresses(u.addresses)
+      const tags: Record<string, string> = {}
+      for (const [key, value] of u.tags) {
+        if (key.length > L.maxTagKeyLength || value.length > L.maxTagValueLength) throw new MalformedMessageError('tag too long')
+        tags[key] = value
+      }
+      return { kind: 'alive', peerId: u.peerId, incarnation: u.incarnation, addresses: u.addresses, priority: u.priority, tags }
+    }
+    case WireUpdate.Kind.SUSPECT:
+      return { kind: 'suspect', peerId: u.peerId, incarnation: u.incarnation, from: u.from }
+    case WireUpdate.Kind.DEAD:
+      return { kind: 'dead', peerId: u.peerId, incarnation: u.incarnation, from: u.from }
+    case WireUpdate.Kind.LEFT:
+      return { kind: 'left', peerId: u.peerId, incarnation: u.incarnation }
+    default:
+      throw new MalformedMessageError('unknown update kind')
+  }
+}
+
+function checkAddresses (addresses: string[]): void {
+  if (addresses.length > MEMBERSHIP_LIMITS.maxAddresses) throw new MalformedMessageError('too many addresses')
+  for (const a of addresses) {
+    if (a.length === 0 || a.length > MEMBERSHIP_LIMITS.maxAddressLength || a[0] !== '/') throw new MalformedMessageError('bad address')
+  }
+}

@@ -1,0 +1,7 @@
+export { Membership } from './service.js'
+export type { MembershipComponents, MembershipInit, MembershipEvents, MembershipStats, MembershipNet } from './service.js'
+export type { Member, MemberState, MemberUpdate } from './state.js'
+export { LOCAL_MEMBERSHIP, LAN_MEMBERSHIP, MEMBERSHIP_LIMITS } from './constants.js'
+export type { MembershipTiming } from './constants.js'
+export { decodeMessage, encodeMessage, MalformedMessageError } from './codec.js'
+export type { MembershipMessage } from './codec.js'

@@ -1,0 +1,98 @@
+import { describe, it, expect, afterEach } from 'vitest'
+import fc from 'fast-check'
+import { decodeMessage, encodeMessage, MalformedMessageError, type MembershipMessage } from '../../src/membership/index.js'
+import { createCluster, type Cluster } from '../../src/harness/index.js'
+import { createNetNode, type NetNode } from '../../src/net/index.js'
+
+const peerIdArb = fc.constantFrom('12D3KooWRco1nneqv127gRVUd1nHMQL7D7h47VMVHKtzJR5gNVNK', '12D3KooWEeYmKShrnVTSGN5epAhjSNbpSUxc9fknhT1GXjEstqtK')
+const updateArb = fc.oneof(
+  fc.record({
+    kind: fc.constant('alive' as const),
+    peerId: peerIdArb,
+    incarnation: fc.nat(),
+    addresses: fc.array(fc.constant('/ip4/127.0.0.1/tcp/4001'), { maxLength: 3 }),
+    priority: fc.integer({ min: -1000, max: 1000 }),
+    tags: fc.dictionary(fc.string({ maxLength: 8 }), fc.string({ maxLength: 8 }), { maxKeys: 3 })
+  }),
+  fc.record({ kind: fc.constantFrom('suspect' as const, 'dead' as const), peerId: peerIdArb, incarnation: fc.nat(), from: peerIdArb }),
+  fc.record({ kind: fc.constant('left' as const), peerId: peerIdArb, incarnation: fc.nat() })
+)
+const messageArb: fc.Arbitrary<MembershipMessage> = fc.record({
+  type: fc.constantFrom('ping' as const, 'ack' as const, 'sync' as const, 'sync-reply' as const, 'gossip' as const),
+  updates: fc.array(updateArb, { maxLength: 5 })
+})
+
+describe('membership wire codec', () => {
+  it('round-trips every valid message', () => {
+    fc.assert(fc.property(messageArb, (m) => {
+      expect(decodeMessage(encodeMessage(m))).toEqual(m)
+    }))
+  })
+
+  it('random bytes and mutated messages either decode to a valid message or throw MalformedMessageError', () => {
+    const mutated = fc.tuple(messageArb, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }))
+      .map(([m, flips]) => {
+        const bytes = encodeMessage(m)
+        for (const [at, value] of flips) if (bytes.length > 0) bytes[at % bytes.length] = value
+        return bytes
+      })
+    fc.assert(fc.property(fc.oneof(fc.uint8Array({ maxLength: 512 }), mutated), (bytes) => {
+      try {
+        const m = decodeMessage(bytes)
+        for (const u of m.updates) {
+          expect(u.peerId.length).toBeGreaterThan(0)
+          expect(Number.isSafeInteger(u.incarnation) && u.incarnation >= 0).toBe(true)
+        }
+      } catch (err) {
+        expect(err).toBeInstanceOf(MalformedMessageError)
+      }
+    }), { numRuns: 2_000 })
+  })
+
+  it('refuses a message with more updates than the limit', () => {
+    const many: MembershipMessage = {
+      type: 'sync',
+      updates: Array.from({ length: 5_000 }, (_, i) => ({ kind: 'left' as const, peerId: `p${i}`, incarnation: 1 }))
+    }
+    expect(() => decodeMessage(encodeMessage(many))).toThrow(MalformedMessageError)
+  })
+})
+
+describe('a live peer and bad membership input', () => {
+  let cluster: Cluster | undefined
+  let attacker: NetNode | undefined
+  afterEach(async () => {
+    await attacker?.stop()
+    await cluster?.stop()
+    cluster = undefined
+  })
+
+  it('drops and counts garbage without changing its view or stopping', async () => {
+    cluster = await createCluster({ size: 2 })
+    await cluster.converged({ timeout: 20_000 })
+    const target = cluster.peers[0]!
+    const before = target.members().map((m) => [m.peerId, m.state, m.incarnation])
+    attacker = await createNetNode({ network: cluster.network, profile: 'local' })
+    await attacker.start()
+    const protocol = attacker.protocol('membership')
+    const garbage = [
+      new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff]),
+      new TextEncoder().encode('definitely not protobuf'),
+      encodeMessage({ type: 'gossip', updates: [{ kind: 'left', peerId: 'x'.repeat(500), incarnation: 1 }] })
+    ]
+    for (const bytes of garbage) {
+      const stream = await attacker.openStream(target.peerId, protocol, { addresses: target.addresses() })
+      stream.send(bytes)
+      await stream.next({ timeout: 5_000 }).catch(() => undefined)
+      stream.abort()
+    }
+    await expect.poll(() => target.membership.stats().malformed, { timeout: 10_000 }).toBeGreaterThanOrEqual(garbage.length)
+    expect(target.members().map((m) => [m.peerId, m.state, m.incarnation])).toEqual(before)
+    // Still serving: a well-formed ping gets an ack.
+    const stream = await attacker.openStream(target.peerId, protocol, { addresses: target.addresses() })
+    stream.send(encodeMessage({ type: 'ping', updates: [] }))
+    const reply = await stream.next({ timeout: 5_000 })
+    expect(decodeMessage(reply!).type).toBe('ack')
+    await stream.close()
+  })
+})
