@@ -1,0 +1,26 @@
+import { InvalidArgumentError } from 'commander'
+import { LOG_LEVELS, type LogLevel } from './output.js'
+
+export function parseInteger (name: string) {
+  return (value: string): number => {
+    if (!/^-?\d+$/.test(value)) throw new InvalidArgumentError(`${name} must be a whole number, not ${JSON.stringify(value)}`)
+    const n = Number(value)
+    if (!Number.isSafeInteger(n) || n < -2_147_483_648 || n > 2_147_483_647) throw new InvalidArgumentError(`${name} is out of range`)
+    return n
+  }
+}
+
+export function parseLogLevel (value: string): LogLevel {
+  if (!(LOG_LEVELS as readonly string[]).includes(value)) throw new InvalidArgumentError(`log level must be one of ${LOG_LEVELS.join(', ')}`)
+  return value as LogLevel
+}
+
+export function parseProfile (value: string): 'local' | 'lan' {
+  if (value !== 'local' && value !== 'lan') throw new InvalidArgumentError('profile must be local or lan')
+  return value
+}
+
+/** Repeatable options: `--listen A --listen B`. */
+export function collect (value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value]
+}

@@ -1,0 +1,228 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createPeer, type Peer } from '../peer.js'
+import type { PeerOptions } from '../options.js'
+import { ConvergenceTimeoutError, NoSuchPeerError } from './errors.js'
+
+export interface ClusterOptions {
+  /** How many peers to start. */
+  size: number
+  /** @default a fresh name per cluster, so clusters in one process never mix */
+  network?: string
+  /** Options every peer gets (profile defaults to `local`). */
+  peer?: Omit<PeerOptions, 'network' | 'dataDir' | 'bootstrap'>
+  /** Per-peer options by index, e.g. priorities. */
+  peers?: Array<Omit<PeerOptions, 'network' | 'dataDir' | 'bootstrap'>>
+  /** Parent directory for the peers' data dirs. @default a new temporary directory, removed by stop() */
+  baseDir?: string
+  /** `false` runs in-memory peers (a restart then gets a new identity). @default true */
+  durable?: boolean
+}
+
+export interface ConvergedOptions {
+  /** @default 10_000 (ms) */
+  timeout?: number
+}
+
+/**
+ * N peers in this process on loopback. Faults are injected the way a network would: a
+ * partition is a connection-gater rule, a kill is an abrupt stop; healing only lifts the
+ * rule, and the peers reconnect by themselves.
+ */
+export interface Cluster {
+  /** Peer i, also while it is killed (the last instance). */
+  readonly peers: Peer[]
+  readonly network: string
+  readonly size: number
+  /** The indices of running peers. */
+  live (): number[]
+  /** Cut the network into groups of indices; peers in different groups cannot talk. */
+  partition (...groups: number[][]): Promise<void>
+  /** Lift every partition. */
+  heal (): Promise<void>
+  /** Stop peer i abruptly: no goodbye, its connections just drop. */
+  kill (index: number): Promise<void>
+  /** Start peer i again with the same identity and data dir. */
+  restart (index: number): Promise<Peer>
+  /** Start one more peer, joined through a live one. */
+  add (options?: Omit<PeerOptions, 'network' | 'dataDir' | 'bootstrap'>): Promise<Peer>
+  /** Stop every peer gracefully (and remove the temporary data dirs). */
+  stop (): Promise<void>
+  /**
+   * Resolves once every live peer's view agrees: all live peers alive at their current
+   * incarnation, no one else alive.
+   */
+  converged (options?: ConvergedOptions): Promise<void>
+  /** Why the cluster has not converged yet, or undefined if it has. */
+  divergence (): string | undefined
+}
+
+let clusterCounter = 0
+
+export async function createCluster (options: ClusterOptions): Promise<Cluster> {
+  const cluster = new LocalCluster(options)
+  await cluster.init()
+  return cluster
+}
+
+class LocalCluster implements Cluster {
+  readonly peers: Peer[] = []
+  readonly network: string
+  private readonly options: ClusterOptions
+  private readonly running = new Set<number>()
+  private readonly peerOptions: Array<Omit<PeerOptions, 'network' | 'dataDir' | 'bootstrap'>> = []
+  private groups: number[][] = []
+  private baseDir = ''
+  private ownsBaseDir = false
+
+  constructor (options: ClusterOptions) {
+    this.options = options
+    this.network = options.network ?? `harness-${process.pid}-${++clusterCounter}`
+  }
+
+  get size (): number {
+    return this.peers.length
+  }
+
+  async init (): Promise<void> {
+    if (this.options.baseDir === undefined) {
+      this.baseDir = await mkdtemp(join(tmpdir(), 'hearsay-cluster-'))
+      this.ownsBaseDir = true
+    } else {
+      this.baseDir = this.options.baseDir
+    }
+    for (let i = 0; i < this.options.size; i++) this.peerOptions.push({ ...this.options.peer, ...this.options.peers?.[i] })
+    // The first peer is everyone's bootstrap; the rest start together.
+    if (this.options.size > 0) await this.launch(0)
+    await Promise.all(this.peerOptions.slice(1).map(async (_o, i) => this.launch(i + 1)))
+  }
+
+  live (): number[] {
+    return [...this.running].sort((a, b) => a - b)
+  }
+
+  async partition (...groups: number[][]): Promise<void> {
+    this.groups = groups.map((g) => [...g])
+    await Promise.all(this.live().map(async (i) => this.applyBlocks(i)))
+  }
+
+  async heal (): Promise<void> {
+    this.groups = []
+    for (const i of this.live()) this.peer(i).net.unblock()
+  }
+
+  async kill (index: number): Promise<void> {
+    const peer = this.peer(index)
+    this.running.delete(index)
+    await peer.stop({ graceful: false })
+  }
+
+  async restart (index: number): Promise<Peer> {
+    this.peer(index)
+    if (this.running.has(index)) await this.kill(index)
+    return this.launch(index)
+  }
+
+  async add (options: Omit<PeerOptions, 'network' | 'dataDir' | 'bootstrap'> = {}): Promise<Peer> {
+    this.peerOptions.push({ ...this.options.peer, ...options })
+    return this.launch(this.peerOptions.length - 1)
+  }
+
+  async stop (): Promise<void> {
+    await Promise.all(this.live().map(async (i) => {
+      this.running.delete(i)
+      await this.peer(i).stop()
+    }))
+    if (this.ownsBaseDir) await rm(this.baseDir, { recursive: true, force: true })
+  }
+
+  divergence (): string | undefined {
+    const live = this.live()
+    const liveIds = new Set(live.map((i) => this.peer(i).peerId))
+    const incarnations = new Map(live.map((i) => [this.peer(i).peerId, this.peer(i).membership.self()?.incarnation]))
+    for (const i of live) {
+      const view = this.peer(i).members()
+      const alive = new Set(view.filter((m) => m.state === 'alive').map((m) => m.peerId))
+      for (const id of liveIds) {
+        if (!alive.has(id)) return `peer ${i} does not see ${this.describe(id)} as alive (${view.find((m) => m.peerId === id)?.state ?? 'unknown'})`
+        const seen = view.find((m) => m.peerId === id)?.incarnation
+        if (seen !== incarnations.get(id)) return `peer ${i} has ${this.describe(id)} at incarnation ${seen}, not its current ${incarnations.get(id)}`
+      }
+      for (const id of alive) {
+        if (!liveIds.has(id)) return `peer ${i} still sees ${this.describe(id)} as alive`
+      }
+    }
+    return undefined
+  }
+
+  async converged (options: ConvergedOptions = {}): Promise<void> {
+    const timeout = options.timeout ?? 10_000
+    const deadline = Date.now() + timeout
+    // Membership changes arrive as events; checking on each one (and on a short tick, for
+    // changes that are not events) waits exactly as long as the cluster needs.
+    await new Promise<void>((resolve, reject) => {
+      const listeners: Array<() => void> = []
+      let timer: NodeJS.Timeout | undefined
+      const finish = (err?: Error): void => {
+        clearInterval(timer)
+        for (const off of listeners) off()
+        if (err === undefined) resolve()
+        else reject(err)
+      }
+      const check = (): void => {
+        const why = this.divergence()
+        if (why === undefined) finish()
+        else if (Date.now() >= deadline) finish(new ConvergenceTimeoutError(timeout, why))
+      }
+      for (const i of this.live()) {
+        const peer = this.peer(i)
+        for (const type of ['member:join', 'member:leave', 'member:fail', 'member:update', 'member:reap'] as const) {
+          peer.addEventListener(type, check)
+          listeners.push(() => { peer.removeEventListener(type, check) })
+        }
+      }
+      timer = setInterval(check, 50)
+      check()
+    })
+  }
+
+  private peer (index: number): Peer {
+    const peer = this.peers[index]
+    if (peer === undefined) throw new NoSuchPeerError(index, this.peers.length)
+    return peer
+  }
+
+  private describe (peerId: string): string {
+    const index = this.peers.findIndex((p) => p.peerId === peerId)
+    return index >= 0 ? `peer ${index}` : peerId
+  }
+
+  private async launch (index: number): Promise<Peer> {
+    const bootstrapFrom = this.live().filter((i) => i !== index)[0]
+    const bootstrap = bootstrapFrom === undefined ? [] : this.peer(bootstrapFrom).addresses()
+    const peer = await createPeer({
+      profile: 'local',
+      ...this.peerOptions[index],
+      network: this.network,
+      ...(this.options.durable === false ? {} : { dataDir: join(this.baseDir, `peer-${index}`) }),
+      bootstrap
+    })
+    this.peers[index] = peer
+    await this.applyBlocks(index)
+    await peer.start()
+    this.running.add(index)
+    return peer
+  }
+
+  /** Block, for peer i, every peer in a group other than its own. */
+  private async applyBlocks (index: number): Promise<void> {
+    const peer = this.peer(index)
+    peer.net.unblock()
+    const own = this.groups.find((g) => g.includes(index))
+    if (own === undefined) return
+    const others = this.groups.filter((g) => g !== own).flat()
+    const ids = others.map((i) => this.peers[i]?.peerId).filter((id): id is string => id !== undefined)
+    await peer.net.block(ids)
+  }
+}

@@ -1,0 +1,3 @@
+export { createCluster } from './cluster.js'
+export type { Cluster, ClusterOptions, ConvergedOptions } from './cluster.js'
+export * from './errors.js'
