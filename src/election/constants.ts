@@ -1,0 +1,61 @@
+/**
+ * Named defaults for the election. Two profiles, after memberlist's `DefaultLANConfig` /
+ * `DefaultLocalConfig`: `lan` for real networks, `local` with fast timers for the harness and
+ * tests. The ratios matter more than the numbers: a follower waits several heartbeat intervals
+ * before it suspects the coordinator (one late or lost heartbeat must not start an election), and
+ * a candidate that was answered waits longer than an answer takes, so the peer that answered has
+ * time to finish its own election before we try again.
+ */
+
+import type { ElectionOptions } from './state.js'
+
+/** Version part of the stream protocol id; bump it when the wire messages change incompatibly. */
+export const ELECTION_PROTOCOL_VERSION = '1.0.0'
+
+/** The direct stream protocol the election speaks: `/hearsay/<network>/election/1.0.0`. */
+export function electionProtocol (network: string): string {
+  return `/hearsay/${network}/election/${ELECTION_PROTOCOL_VERSION}`
+}
+
+/** `local` profile: coordinator heartbeat period. */
+export const LOCAL_HEARTBEAT_INTERVAL = 150
+/** `local` profile: silence after which a follower starts an election (4 heartbeats). */
+export const LOCAL_HEARTBEAT_TIMEOUT = 600
+/** `local` profile: how long a candidate waits for an ANSWER before it takes over. */
+export const LOCAL_ANSWER_TIMEOUT = 300
+/** `local` profile: how long an answered candidate waits for a COORDINATOR before retrying. */
+export const LOCAL_COORDINATOR_TIMEOUT = 900
+
+/** `lan` profile: coordinator heartbeat period. */
+export const LAN_HEARTBEAT_INTERVAL = 1_000
+/** `lan` profile: silence after which a follower starts an election (4 heartbeats). */
+export const LAN_HEARTBEAT_TIMEOUT = 4_000
+/** `lan` profile: how long a candidate waits for an ANSWER before it takes over. */
+export const LAN_ANSWER_TIMEOUT = 2_000
+/** `lan` profile: how long an answered candidate waits for a COORDINATOR before retrying. */
+export const LAN_COORDINATOR_TIMEOUT = 6_000
+
+/** Fast timers for the harness and tests (all peers on one machine). */
+export const LOCAL_ELECTION_OPTIONS: Readonly<ElectionOptions> = Object.freeze({
+  heartbeatInterval: LOCAL_HEARTBEAT_INTERVAL,
+  heartbeatTimeout: LOCAL_HEARTBEAT_TIMEOUT,
+  answerTimeout: LOCAL_ANSWER_TIMEOUT,
+  coordinatorTimeout: LOCAL_COORDINATOR_TIMEOUT
+})
+
+/** Timers for real networks; the default. */
+export const LAN_ELECTION_OPTIONS: Readonly<ElectionOptions> = Object.freeze({
+  heartbeatInterval: LAN_HEARTBEAT_INTERVAL,
+  heartbeatTimeout: LAN_HEARTBEAT_TIMEOUT,
+  answerTimeout: LAN_ANSWER_TIMEOUT,
+  coordinatorTimeout: LAN_COORDINATOR_TIMEOUT
+})
+
+/** Profiles by the name the config and CLI use. */
+export const ELECTION_PROFILES: Readonly<Record<'local' | 'lan', Readonly<ElectionOptions>>> = Object.freeze({
+  local: LOCAL_ELECTION_OPTIONS,
+  lan: LAN_ELECTION_OPTIONS
+})
+
+/** The profile used when none is chosen. */
+export const DEFAULT_ELECTION_OPTIONS = LAN_ELECTION_OPTIONS
