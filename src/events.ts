@@ -1,4 +1,14 @@
-type Listener<Detail> = (event: CustomEvent<Detail>) => void
+/** An event with a typed `detail` (unlike CustomEvent, an `undefined` detail stays undefined). */
+export class DetailEvent<Detail> extends Event {
+  readonly detail: Detail
+
+  constructor (type: string, detail: Detail) {
+    super(type)
+    this.detail = detail
+  }
+}
+
+type Listener<Detail> = (event: DetailEvent<Detail>) => void
 
 export interface ListenerOptions {
   once?: boolean
@@ -37,6 +47,6 @@ export class TypedEventTarget<EventMap extends Record<string, unknown>> {
   }
 
   protected emit<K extends keyof EventMap & string> (type: K, detail: EventMap[K]): void {
-    this.#target.dispatchEvent(new CustomEvent(type, { detail }))
+    this.#target.dispatchEvent(new DetailEvent(type, detail))
   }
 }

@@ -1,5 +1,9 @@
 import type { DiscoveryTiming, Profile } from './net/index.js'
 import type { MembershipTiming } from './membership/index.js'
+import type { ReplicationInit } from './replica/index.js'
+import type { SyncPolicy } from './storage/index.js'
+import type { ElectionOptions } from './election/index.js'
+import type { JobsInit } from './jobs/index.js'
 
 export interface PeerOptions {
   /** Network name: peers of different networks never mix. @default 'default' */
@@ -25,4 +29,16 @@ export interface PeerOptions {
   discovery?: Partial<DiscoveryTiming>
   /** Pre-shared key for a private network (contents of the file `hearsay key gen-psk` writes). */
   psk?: Uint8Array
+  /**
+   * When a write counts as durable: `always` fsyncs before acknowledging (group commit; survives
+   * kill -9 and power loss), `interval` fsyncs every 100 ms (survives kill -9 of the process,
+   * not power loss), `none` never fsyncs. @default 'always'
+   */
+  sync?: SyncPolicy
+  /** Override election timers of the profile (heartbeat interval and timeouts, in ms). */
+  election?: Partial<ElectionOptions>
+  /** Jobs: how many runs to keep per job. */
+  jobs?: JobsInit
+  /** Store options: gossip on/off, anti-entropy interval, key and value limits. */
+  replication?: Omit<ReplicationInit, 'profile'>
 }

@@ -2,10 +2,16 @@ import { mkdir } from 'node:fs/promises'
 import { TypedEventTarget } from './events.js'
 import { createNetNode, type NetNode } from './net/index.js'
 import { Membership, type Member, type MembershipEvents } from './membership/index.js'
-import { lockDataDir, type DataDirLock } from './storage/index.js'
+import { lockDataDir, openLog, type DataDirLock } from './storage/index.js'
+import { Replication, type KvEvents } from './replica/index.js'
+import { ElectionService, type Leader } from './election/index.js'
+import { Jobs } from './jobs/index.js'
 import type { PeerOptions } from './options.js'
 
-export type PeerEvents = MembershipEvents
+export interface PeerEvents extends MembershipEvents {
+  /** The coordinator changed; `undefined` while an election runs. */
+  leader: Leader | undefined
+}
 
 export interface StopOptions {
   /**
@@ -26,10 +32,23 @@ export interface Peer extends TypedEventTarget<PeerEvents> {
   isRunning (): boolean
   /** This peer's view of the members, itself included (marked `self`). */
   members (): Member[]
+  /** The coordinator this peer follows, with its term (the fencing token). */
+  leader (): Leader | undefined
+  readonly election: ElectionService
+  /** Leader-only scheduled jobs: `define(name, { every, quorum?, timeout? }, run)`, `list()`. */
+  readonly jobs: Pick<Jobs, 'define' | 'list' | 'runs' | 'hasQuorum'>
   /** The libp2p side, for the harness and diagnostics: connections, blocks, lookups. */
   readonly net: NetNode
   readonly membership: Membership
+  /** The replicated key-value store: put/get/versions/delete/list, counters, sets, `change` events. */
+  readonly kv: Kv
 }
+
+/** The store's public face on a peer (see Replication for the whole API). */
+export type Kv = Pick<Replication,
+'put' | 'get' | 'versions' | 'delete' | 'list' | 'increment' | 'decrement' | 'setAdd' | 'setRemove' |
+'digest' | 'size' | 'versionVector' | 'recordCount' | 'stats' | 'syncWith' | 'addEventListener' | 'removeEventListener' | 'once'>
+export type { KvEvents }
 
 /**
  * Creates a peer. Its identity is loaded (or created) at once, so `peerId` is known before
@@ -53,6 +72,10 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
   readonly net: NetNode
   readonly membership: Membership
   readonly dataDir: string | undefined
+  private readonly options: PeerOptions
+  private replication: Replication
+  readonly election: ElectionService
+  readonly jobs: Jobs
   private running = false
   private lock: DataDirLock | undefined
   private transition: Promise<void> = Promise.resolve()
@@ -61,6 +84,7 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
     super()
     this.net = net
     this.dataDir = options.dataDir
+    this.options = options
     this.membership = new Membership({ net }, {
       dataDir: options.dataDir,
       priority: options.priority,
@@ -68,9 +92,57 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
       profile: options.profile,
       timing: options.membership
     })
+    this.replication = this.createReplication(undefined)
+    const membership = this.membership
+    this.election = new ElectionService({
+      net,
+      members: () => membership.members(),
+      onMembersChanged: (listener) => {
+        const types = ['member:join', 'member:leave', 'member:fail', 'member:update', 'member:reap'] as const
+        for (const type of types) membership.addEventListener(type, listener)
+        return () => { for (const type of types) membership.removeEventListener(type, listener) }
+      }
+    }, {
+      dataDir: options.dataDir,
+      priority: options.priority,
+      profile: options.profile,
+      options: options.election
+    })
+    this.election.addEventListener('leader', (event) => { this.emit('leader', event.detail) })
+    const election = this.election
+    this.jobs = new Jobs({
+      selfId: net.peerId,
+      leader: () => election.leader(),
+      onLeaderChange: (listener) => {
+        election.addEventListener('leader', listener)
+        return () => { election.removeEventListener('leader', listener) }
+      },
+      members: () => membership.members(),
+      onMembersChanged: (listener) => {
+        const types = ['member:join', 'member:leave', 'member:fail', 'member:update'] as const
+        for (const type of types) membership.addEventListener(type, listener)
+        return () => { for (const type of types) membership.removeEventListener(type, listener) }
+      },
+      store: {
+        put: async (key, value) => this.replication.put(key, value),
+        versions: (key) => this.replication.versions(key)
+      }
+    }, options.jobs)
     for (const type of ['member:join', 'member:leave', 'member:fail', 'member:update', 'member:reap'] as const) {
       this.membership.addEventListener(type, (event) => { this.emit(type, event.detail) })
     }
+  }
+
+  get kv (): Kv {
+    return this.replication
+  }
+
+  private createReplication (log: Awaited<ReturnType<typeof openLog>> | undefined): Replication {
+    return new Replication({
+      net: this.net,
+      ...(log === undefined ? {} : { log }),
+      members: () => this.membership.members()
+    }, { ...this.options.replication, profile: this.options.profile ?? 'lan' })
   }
 
   get peerId (): string {
@@ -93,14 +165,28 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
     return this.membership.members()
   }
 
+  leader (): Leader | undefined {
+    return this.election.leader()
+  }
+
   async start (): Promise<void> {
     this.transition = this.transition.then(async () => {
       if (this.running) return
       if (this.dataDir !== undefined) this.lock = await lockDataDir(this.dataDir)
       try {
+        if (this.dataDir !== undefined) {
+          // The store replays its log before anyone can talk to it.
+          this.replication = this.createReplication(await openLog(this.dataDir, 'replica', { syncPolicy: this.options.sync ?? 'always' }))
+        }
         await this.net.start()
         await this.membership.start()
+        await this.replication.start()
+        await this.election.start()
+        this.jobs.start()
       } catch (err) {
+        this.jobs.stop()
+        await this.election.stop().catch(() => {})
+        await this.replication.stop().catch(() => {})
         await this.net.stop().catch(() => {})
         await this.lock?.release()
         throw err
@@ -114,7 +200,11 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
     this.transition = this.transition.catch(() => {}).then(async () => {
       if (!this.running) return
       this.running = false
-      // Reverse order of start: the protocol first (it may announce `left`), then the node.
+      // Reverse order of start: election, the store, then membership (it may announce
+      // `left`), then the node.
+      this.jobs.stop()
+      await this.election.stop()
+      await this.replication.stop()
       await this.membership.stop({ announce: options.graceful !== false })
       await this.net.stop()
       await this.lock?.release()

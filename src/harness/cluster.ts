@@ -50,8 +50,8 @@ export interface Cluster {
   /** Stop every peer gracefully (and remove the temporary data dirs). */
   stop (): Promise<void>
   /**
-   * Resolves once every live peer's view agrees: all live peers alive at their current
-   * incarnation, no one else alive.
+   * Resolves once every live peer's view agrees (all live peers alive at their current
+   * incarnation, no one else alive) and every live replica holds the same writes.
    */
   converged (options?: ConvergedOptions): Promise<void>
   /** Why the cluster has not converged yet, or undefined if it has. */
@@ -153,6 +153,13 @@ class LocalCluster implements Cluster {
         if (!liveIds.has(id)) return `peer ${i} still sees ${this.describe(id)} as alive`
       }
     }
+    const first = live[0]
+    if (first === undefined) return undefined
+    const digest = this.peer(first).kv.digest()
+    for (const i of live) {
+      const other = this.peer(i).kv
+      if (other.digest() !== digest) return `peer ${i}'s replica differs from peer ${first}'s (${other.recordCount()} records against ${this.peer(first).kv.recordCount()})`
+    }
     return undefined
   }
 
@@ -181,6 +188,8 @@ class LocalCluster implements Cluster {
           peer.addEventListener(type, check)
           listeners.push(() => { peer.removeEventListener(type, check) })
         }
+        peer.kv.addEventListener('change', check)
+        listeners.push(() => { peer.kv.removeEventListener('change', check) })
       }
       timer = setInterval(check, 50)
       check()

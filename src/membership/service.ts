@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { TypedEventTarget } from '../events.js'
+import { TypedEventTarget, type DetailEvent } from '../events.js'
 import { writeFileDurably } from '../storage/index.js'
 import type { NetNode, MessageStream } from '../net/index.js'
 import { MemberTable, type Member, type MemberUpdate, type Outcome } from './state.js'
@@ -75,8 +75,8 @@ export class Membership extends TypedEventTarget<MembershipEvents> {
   private readonly inFlightSyncs = new Set<string>()
   private running = false
   private readonly counters: MembershipStats = { malformed: 0, probes: 0, probeFailures: 0, indirectProbes: 0, syncs: 0 }
-  private readonly onConnect = (event: CustomEvent<string>): void => { this.onPeerConnect(event.detail) }
-  private readonly onDiscovered = (event: CustomEvent<{ peerId: string, addresses: string[] }>): void => {
+  private readonly onConnect = (event: DetailEvent<string>): void => { this.onPeerConnect(event.detail) }
+  private readonly onDiscovered = (event: DetailEvent<{ peerId: string, addresses: string[] }>): void => {
     this.onPeerDiscovered(event.detail.peerId, event.detail.addresses)
   }
 

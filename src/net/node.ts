@@ -10,7 +10,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { Identify } from '@libp2p/identify'
 import type { PingService } from '@libp2p/ping'
-import type { PeerId, PrivateKey, Message, PubSub } from '@libp2p/interface'
+import type { PeerId, PrivateKey, PublicKey, Message, PubSub } from '@libp2p/interface'
 import { TypedEventTarget } from '../events.js'
 import {
   protocolId, NETWORK_NAME_PATTERN, DEFAULT_LISTEN, DEFAULT_MAX_MESSAGE_BYTES,
@@ -117,6 +117,10 @@ export interface NetNode extends TypedEventTarget<NetEvents> {
   /** Lift a block (all blocks when no list is given); reconnecting is the parts' own job. */
   unblock (peerIds?: string[]): void
   blocked (): string[]
+  /** Sign with the peer's key (Ed25519). */
+  sign (data: Uint8Array): Uint8Array
+  /** Check `signature` over `data` against the key inside `author` (a PeerId); false for anything invalid. */
+  verify (author: string, data: Uint8Array, signature: Uint8Array): boolean
 }
 
 type Services = { identify: Identify, ping: PingService, dht: KadDHT, pubsub: PubSub<GossipsubEvents> }
@@ -155,6 +159,7 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
   private readonly gater = new PartitionGater()
   private readonly maxMessageBytes: number
   private readonly handlers = new Map<string, (message: PubsubMessage) => void>()
+  private readonly publicKeys = new Map<string, PublicKey>()
   private libp2p: Libp2p<Services> | undefined
   private discovery: DhtDiscovery | undefined
   private bootstrapDialer: BootstrapDialer | undefined
@@ -371,6 +376,33 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
 
   blocked (): string[] {
     return this.gater.blockedPeers()
+  }
+
+  sign (data: Uint8Array): Uint8Array {
+    const signature = this.privateKey.sign(data)
+    // Ed25519 signs synchronously in Node; the interface allows a promise for other runtimes.
+    if (signature instanceof Uint8Array) return signature
+    throw new TypeError('this key type signs asynchronously; hearsay needs an Ed25519 key')
+  }
+
+  verify (author: string, data: Uint8Array, signature: Uint8Array): boolean {
+    let key = this.publicKeys.get(author)
+    if (key === undefined) {
+      try {
+        key = peerIdFromString(author).publicKey
+      } catch {
+        return false
+      }
+      if (key === undefined) return false
+      if (this.publicKeys.size >= 10_000) this.publicKeys.clear()
+      this.publicKeys.set(author, key)
+    }
+    try {
+      const ok = key.verify(data, signature)
+      return ok === true
+    } catch {
+      return false
+    }
   }
 
   private onPubsubMessage (message: Message): void {

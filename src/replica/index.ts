@@ -1,8 +1,14 @@
 /**
- * The replica core: a grow-only set of signed-at-the-edge write records and the key-value
- * view derived from it (multi-value registers, PN-counters, OR-sets), version vectors,
- * a hybrid logical clock, and the protobuf wire codec. Pure: no network, disk or timers.
+ * The replicated store. The core (store, clocks, codec) is pure: a grow-only set of signed
+ * write records and the key-value view derived from it. `Replication` adds the edges:
+ * durability, gossip of new writes and anti-entropy over a direct stream.
  */
+export { Replication } from './service.js'
+export type {
+  ReplicationComponents, ReplicationInit, ReplicationNet, ReplicationStats, KvChange, KvEvents, WriteReceipt
+} from './service.js'
+export { decodeSyncFrame, encodeSyncFrame, MalformedSyncMessageError, SYNC_LIMITS } from './anti-entropy.js'
+export type { SyncFrame } from './anti-entropy.js'
 export { ReplicaState, compareRecords } from './store.js'
 export type { ApplyResult, ReplicaStateInit } from './store.js'
 export { HybridClock, compareHlc } from './hlc.js'

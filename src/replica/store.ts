@@ -1,4 +1,5 @@
 import { SetDigest } from './digest.js'
+import { signingBytes } from './codec.js'
 import { InvalidAmountError, InvalidRecordError, TooManyRemovesError, WrongTypeError } from './errors.js'
 import { compareHlc, HybridClock } from './hlc.js'
 import { canonicalJson, deepFreeze } from './json.js'
@@ -22,6 +23,11 @@ export interface ReplicaStateInit extends RecordLimits {
    * `join` an exception stops the records after it from being applied.
    */
   onChange?: (change: ReplicaChange) => void
+  /**
+   * Signs each local write: receives `signingBytes(record)` and returns the author's
+   * signature, which travels with the record so anyone relaying it cannot alter it.
+   */
+  sign?: (bytes: Uint8Array) => Uint8Array
 }
 
 export type ApplyResult = 'applied' | 'duplicate'
@@ -91,6 +97,7 @@ export class ReplicaState {
   private readonly clock: HybridClock
   private readonly limits: ResolvedRecordLimits
   private readonly onChange: ((change: ReplicaChange) => void) | undefined
+  private readonly sign: ((bytes: Uint8Array) => Uint8Array) | undefined
   private readonly vv = new VersionVector()
   /** Records of each author sorted by seq: "everything of r after n" is a binary search and a slice. */
   private readonly logs = new Map<string, WriteRecord[]>()
@@ -106,6 +113,7 @@ export class ReplicaState {
     this.replicaId = replicaId
     this.clock = init.clock ?? new HybridClock(Date.now)
     this.onChange = init.onChange
+    this.sign = init.sign
     this.last = 0
     this.restoreSeq(init.startSeq ?? 0)
   }
@@ -321,7 +329,7 @@ export class ReplicaState {
       [...Object.entries(this.vv.toJSON()).filter(([r]) => r !== this.replicaId), [this.replicaId, seq] as [string, number]]
         .sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)
     )
-    const record: WriteRecord = {
+    const unsigned: WriteRecord = {
       dot,
       key,
       op,
@@ -329,6 +337,7 @@ export class ReplicaState {
       clock,
       removes: superseded.map((r) => r.dot).sort(compareDots)
     }
+    const record = this.sign === undefined ? unsigned : { ...unsigned, signature: this.sign(signingBytes(unsigned)) }
     this.insert(freezeRecord(record), 'local')
     return record
   }

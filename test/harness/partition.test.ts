@@ -1,5 +1,6 @@
 import { describe, it, expect, afterEach } from 'vitest'
 import { createCluster, type Cluster } from '../../src/harness/index.js'
+import type { DetailEvent } from '../../src/events.js'
 
 let cluster: Cluster | undefined
 afterEach(async () => {
@@ -11,7 +12,7 @@ afterEach(async () => {
 function recordTransitions (c: Cluster): Map<string, string[]> {
   const seen = new Map<string, string[]>()
   c.peers.forEach((peer, viewer) => {
-    const note = (e: CustomEvent<{ peerId: string, state: string }>): void => {
+    const note = (e: DetailEvent<{ peerId: string, state: string }>): void => {
       const subject = c.peers.findIndex((p) => p.peerId === e.detail.peerId)
       const key = `${viewer}->${subject}`
       const states = seen.get(key) ?? []

@@ -1,0 +1,6 @@
+export { ElectionService, encodeElectionMessage, decodeElectionMessage } from './service.js'
+export type { ElectionComponents, ElectionInit, ElectionEvents, ElectionStats, ElectionMember, ElectionNet } from './service.js'
+export { Election, outranks, compareRank } from './state.js'
+export type { Candidate, ElectionMessage, ElectionOptions, Leader, Role, Step } from './state.js'
+export { LOCAL_ELECTION_OPTIONS, LAN_ELECTION_OPTIONS, ELECTION_PROFILES } from './constants.js'
+export * from './errors.js'

@@ -1,0 +1,247 @@
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { TypedEventTarget } from '../events.js'
+import { writeFileDurably } from '../storage/index.js'
+import type { NetNode } from '../net/index.js'
+import { Election, type Candidate, type ElectionMessage, type ElectionOptions, type Leader, type Step } from './state.js'
+import { ElectionWire } from './message.js'
+import { ELECTION_PROFILES } from './constants.js'
+
+export type ElectionNet = Pick<NetNode, 'peerId' | 'protocol' | 'handle' | 'unhandle' | 'openStream'>
+
+export interface ElectionMember {
+  peerId: string
+  addresses: string[]
+  state: string
+  priority: number
+  self: boolean
+}
+
+export interface ElectionComponents {
+  net: ElectionNet
+  /** The membership view, self included. */
+  members: () => ElectionMember[]
+  /** Subscribe to membership changes; returns the unsubscribe function. */
+  onMembersChanged: (listener: () => void) => () => void
+}
+
+export interface ElectionInit {
+  /** Where the highest seen term is kept; `undefined` for an in-memory peer. */
+  dataDir?: string
+  /** @default 0 */
+  priority?: number
+  /** @default 'lan' */
+  profile?: 'local' | 'lan'
+  options?: Partial<ElectionOptions>
+}
+
+export interface ElectionEvents extends Record<string, unknown> {
+  /** The coordinator changed (or is unknown for now: `undefined`). */
+  leader: Leader | undefined
+}
+
+export interface ElectionStats {
+  sent: number
+  received: number
+  malformed: number
+  leaderChanges: number
+  sendFailures: number
+}
+
+const TERM_FILE = 'election.json'
+const MAX_MESSAGE_BYTES = 64
+
+const TYPE_TO_WIRE: Record<ElectionMessage['type'], ElectionWire.Type> = {
+  election: ElectionWire.Type.ELECTION,
+  answer: ElectionWire.Type.ANSWER,
+  coordinator: ElectionWire.Type.COORDINATOR,
+  heartbeat: ElectionWire.Type.HEARTBEAT
+}
+const WIRE_TO_TYPE = new Map<ElectionWire.Type, ElectionMessage['type']>(
+  Object.entries(TYPE_TO_WIRE).map(([k, v]) => [v, k as ElectionMessage['type']])
+)
+
+export function encodeElectionMessage (message: ElectionMessage): Uint8Array {
+  return ElectionWire.encode({ type: TYPE_TO_WIRE[message.type], term: message.term })
+}
+
+/** Decodes an election message; `from` is the authenticated sender. Undefined for garbage. */
+export function decodeElectionMessage (bytes: Uint8Array, from: string): ElectionMessage | undefined {
+  if (bytes.byteLength > MAX_MESSAGE_BYTES) return undefined
+  try {
+    const wire = ElectionWire.decode(bytes)
+    const type = WIRE_TO_TYPE.get(wire.type)
+    if (type === undefined || !Number.isSafeInteger(wire.term) || wire.term < 0) return undefined
+    return { type, term: wire.term, from }
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Runs the pure bully state machine over `/hearsay/<network>/election/1.0.0`: feeds it
+ * membership changes, messages and timer ticks, persists its term before anything that
+ * carries the term leaves, and sends what it asks to send.
+ */
+export class ElectionService extends TypedEventTarget<ElectionEvents> {
+  private readonly net: ElectionNet
+  private readonly components: ElectionComponents
+  private readonly init: ElectionInit
+  private readonly options: ElectionOptions
+  private readonly protocol: string
+  private machine: Election | undefined
+  private timer: NodeJS.Timeout | undefined
+  private startTimer: NodeJS.Timeout | undefined
+  private unsubscribe: (() => void) | undefined
+  private running = false
+  /** Steps run one at a time, so a term is persisted before any later step sends. */
+  private queue: Promise<void> = Promise.resolve()
+  private persistedTerm = 0
+  private published: Leader | undefined
+  private readonly counters: ElectionStats = { sent: 0, received: 0, malformed: 0, leaderChanges: 0, sendFailures: 0 }
+
+  constructor (components: ElectionComponents, init: ElectionInit = {}) {
+    super()
+    this.net = components.net
+    this.components = components
+    this.init = init
+    this.options = { ...ELECTION_PROFILES[init.profile ?? 'lan'], ...init.options }
+    this.protocol = this.net.protocol('election')
+  }
+
+  async start (): Promise<void> {
+    if (this.running) return
+    this.persistedTerm = await this.loadTerm()
+    this.machine = new Election({
+      selfId: this.net.peerId,
+      priority: this.init.priority ?? 0,
+      term: this.persistedTerm,
+      options: this.options
+    }, Date.now())
+    this.running = true
+    await this.net.handle(this.protocol, async (stream) => {
+      try {
+        const bytes = await stream.next({ timeout: this.options.heartbeatTimeout })
+        if (bytes !== undefined) {
+          const message = decodeElectionMessage(bytes, stream.remotePeer)
+          if (message === undefined) this.counters.malformed++
+          else {
+            this.counters.received++
+            this.step((m, now) => m.receive(message, now))
+          }
+        }
+      } finally {
+        stream.abort()
+      }
+    }, { maxInboundStreams: 128, maxOutboundStreams: 128, maxMessageBytes: MAX_MESSAGE_BYTES })
+    this.unsubscribe = this.components.onMembersChanged(() => {
+      this.step((m, now) => m.membersChanged(this.candidates(), now))
+    })
+    // A join grace: membership usually finds the network (and its coordinator) within one
+    // heartbeat timeout, so a joining peer does not first crown itself and then step down.
+    this.startTimer = setTimeout(() => {
+      this.step((m, now) => m.start(this.candidates(), now))
+    }, this.options.heartbeatTimeout)
+  }
+
+  async stop (): Promise<void> {
+    if (!this.running) return
+    this.running = false
+    clearTimeout(this.timer)
+    clearTimeout(this.startTimer)
+    this.unsubscribe?.()
+    const machine = this.machine
+    if (machine !== undefined) {
+      machine.stop(Date.now())
+      if (this.published !== undefined) {
+        this.published = undefined
+        this.emit('leader', undefined)
+      }
+    }
+    await this.queue
+    await this.net.unhandle(this.protocol).catch(() => {})
+  }
+
+  /** The leader as last announced by the `leader` event (after its term was persisted). */
+  leader (): Leader | undefined {
+    return this.running ? this.published : undefined
+  }
+
+  term (): number {
+    return this.machine?.term() ?? this.persistedTerm
+  }
+
+  role (): 'follower' | 'candidate' | 'coordinator' | 'stopped' {
+    return this.running && this.machine !== undefined ? this.machine.role() : 'stopped'
+  }
+
+  stats (): ElectionStats {
+    return { ...this.counters }
+  }
+
+  private candidates (): Candidate[] {
+    // Suspects still count: a false suspicion must not start an election.
+    return this.components.members()
+      .filter((m) => m.state === 'alive' || m.state === 'suspect')
+      .map((m) => ({ peerId: m.peerId, priority: m.priority }))
+  }
+
+  private step (input: (machine: Election, now: number) => Step): void {
+    this.queue = this.queue.then(async () => {
+      const machine = this.machine
+      if (machine === undefined || !this.running) return
+      const step = input(machine, Date.now())
+      if (step.termChanged || machine.term() > this.persistedTerm) await this.saveTerm(machine.term())
+      if (!this.running) return
+      for (const { to, message } of step.send) void this.send(to, message)
+      if (step.leaderChanged) {
+        this.counters.leaderChanges++
+        this.published = machine.leader()
+        this.emit('leader', this.published)
+      }
+      this.arm()
+    }).catch(() => {})
+  }
+
+  private arm (): void {
+    clearTimeout(this.timer)
+    const deadline = this.machine?.nextDeadline()
+    if (deadline === undefined || !this.running) return
+    this.timer = setTimeout(() => { this.step((m, now) => m.tick(now)) }, Math.max(0, deadline - Date.now()))
+  }
+
+  private async send (to: string, message: ElectionMessage): Promise<void> {
+    const member = this.components.members().find((m) => m.peerId === to)
+    try {
+      const stream = await this.net.openStream(to, this.protocol, {
+        addresses: member?.addresses ?? [],
+        timeout: this.options.heartbeatInterval * 2,
+        maxMessageBytes: MAX_MESSAGE_BYTES
+      })
+      stream.send(encodeElectionMessage(message))
+      this.counters.sent++
+      void stream.close().catch(() => { stream.abort() })
+    } catch {
+      // Unreachable peers are membership's business; the state machine's timeouts cover it.
+      this.counters.sendFailures++
+    }
+  }
+
+  private async loadTerm (): Promise<number> {
+    if (this.init.dataDir === undefined) return 0
+    try {
+      const parsed: unknown = JSON.parse(await readFile(join(this.init.dataDir, TERM_FILE), 'utf8'))
+      const term = (parsed as { term?: unknown }).term
+      return typeof term === 'number' && Number.isSafeInteger(term) && term >= 0 ? term : 0
+    } catch {
+      return 0
+    }
+  }
+
+  private async saveTerm (term: number): Promise<void> {
+    if (term <= this.persistedTerm) return
+    this.persistedTerm = term
+    if (this.init.dataDir === undefined) return
+    await writeFileDurably(join(this.init.dataDir, TERM_FILE), new TextEncoder().encode(JSON.stringify({ term })), 0o600)
+  }
+}

@@ -1,0 +1,228 @@
+import type { Json } from '../replica/index.js'
+import { InvalidJobError, JobExistsError, JobTimeoutError, LeadershipLostError } from './errors.js'
+
+export interface JobOptions {
+  /** How often the coordinator runs the job (ms). */
+  every: number
+  /** Run only while the coordinator reaches a majority of the known members. @default false */
+  quorum?: boolean
+  /** Abort a run that takes longer than this (ms). @default every */
+  timeout?: number
+}
+
+export interface JobContext {
+  /** The coordinator's term: the fencing token to attach to anything the job writes. */
+  term: number
+  /** Aborts the moment leadership (or the quorum, for quorum jobs) is lost, on timeout, or on stop. */
+  signal: AbortSignal
+}
+
+export type JobOutcome = 'ok' | 'error' | 'aborted' | 'timeout'
+
+export interface JobRun {
+  name: string
+  peer: string
+  term: number
+  /** ms since the epoch */
+  start: number
+  end: number
+  outcome: JobOutcome
+  error?: string
+}
+
+export interface JobInfo {
+  name: string
+  every: number
+  quorum: boolean
+  timeout: number
+  /** Newest last; merged from every peer's records. */
+  runs: JobRun[]
+}
+
+export interface JobsComponents {
+  selfId: string
+  /** The current coordinator, if any. */
+  leader: () => { peerId: string, term: number } | undefined
+  onLeaderChange: (listener: () => void) => () => void
+  /** Membership: every member's state, self included. */
+  members: () => Array<{ state: string }>
+  onMembersChanged: (listener: () => void) => () => void
+  /** The replicated store, where runs are recorded. */
+  store: {
+    put: (key: string, value: Json) => Promise<unknown>
+    versions: (key: string) => Array<{ value: Json }>
+  }
+}
+
+export interface JobsInit {
+  /** How many runs to keep per job. @default 20 */
+  keepRuns?: number
+}
+
+interface Defined {
+  name: string
+  options: Required<JobOptions>
+  run: (context: JobContext) => Promise<void> | void
+  timer?: NodeJS.Timeout
+  running?: AbortController
+}
+
+/** Where a job's last runs live in the replicated store. */
+export function jobKey (name: string): string {
+  return `hearsay/jobs/${name}`
+}
+
+const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9._:-]{0,127}$/
+
+/**
+ * Leader-only scheduled jobs. Every peer defines the same jobs; only the coordinator runs
+ * them, with its term as the fencing token, and a run's signal aborts as soon as this peer
+ * stops being coordinator (or loses its quorum, for quorum jobs).
+ */
+export class Jobs {
+  private readonly components: JobsComponents
+  private readonly keepRuns: number
+  private readonly jobs = new Map<string, Defined>()
+  private term: number | undefined
+  private running = false
+  private readonly unsubscribe: Array<() => void> = []
+
+  constructor (components: JobsComponents, init: JobsInit = {}) {
+    this.components = components
+    this.keepRuns = init.keepRuns ?? 20
+  }
+
+  define (name: string, options: JobOptions, run: (context: JobContext) => Promise<void> | void): void {
+    if (!NAME_PATTERN.test(name)) throw new InvalidJobError(`name ${JSON.stringify(name)} must be 1-128 letters, digits, '.', '_', ':' or '-'`)
+    if (this.jobs.has(name)) throw new JobExistsError(name)
+    if (!Number.isFinite(options.every) || options.every < 10) throw new InvalidJobError('every must be at least 10 ms')
+    const timeout = options.timeout ?? options.every
+    if (!Number.isFinite(timeout) || timeout <= 0) throw new InvalidJobError('timeout must be a positive number of ms')
+    if (typeof run !== 'function') throw new InvalidJobError('run must be a function')
+    const job: Defined = { name, options: { every: options.every, quorum: options.quorum ?? false, timeout }, run }
+    this.jobs.set(name, job)
+    if (this.term !== undefined) this.schedule(job)
+  }
+
+  list (): JobInfo[] {
+    return [...this.jobs.values()].map((job) => ({
+      name: job.name,
+      every: job.options.every,
+      quorum: job.options.quorum,
+      timeout: job.options.timeout,
+      runs: this.runs(job.name)
+    }))
+  }
+
+  /** Recorded runs of a job, from every coordinator that ran it (siblings merged). */
+  runs (name: string): JobRun[] {
+    const seen = new Map<string, JobRun>()
+    for (const version of this.components.store.versions(jobKey(name))) {
+      if (!Array.isArray(version.value)) continue
+      for (const item of version.value) {
+        const run = item as unknown as JobRun
+        if (typeof run?.peer !== 'string' || typeof run.start !== 'number') continue
+        seen.set(`${run.peer}/${run.start}`, run)
+      }
+    }
+    return [...seen.values()].sort((a, b) => a.start - b.start).slice(-this.keepRuns)
+  }
+
+  /** Whether this peer reaches a majority of the members it knows (left members excluded). */
+  hasQuorum (): boolean {
+    const known = this.components.members().filter((m) => m.state !== 'left')
+    const reachable = known.filter((m) => m.state === 'alive')
+    return reachable.length * 2 > known.length
+  }
+
+  start (): void {
+    if (this.running) return
+    this.running = true
+    this.unsubscribe.push(this.components.onLeaderChange(() => { this.reconsider('this peer is no longer the coordinator') }))
+    this.unsubscribe.push(this.components.onMembersChanged(() => { this.checkQuorum() }))
+    this.reconsider('this peer is no longer the coordinator')
+  }
+
+  stop (): void {
+    if (!this.running) return
+    this.running = false
+    for (const off of this.unsubscribe.splice(0)) off()
+    this.halt('the peer is stopping')
+  }
+
+  private reconsider (why: string): void {
+    const leader = this.components.leader()
+    const term = leader?.peerId === this.components.selfId ? leader.term : undefined
+    if (term === this.term) return
+    this.halt(why)
+    this.term = term
+    if (term !== undefined) for (const job of this.jobs.values()) this.schedule(job)
+  }
+
+  private checkQuorum (): void {
+    if (this.term === undefined || this.hasQuorum()) return
+    for (const job of this.jobs.values()) {
+      if (job.options.quorum) job.running?.abort(new LeadershipLostError('the coordinator lost its quorum'))
+    }
+  }
+
+  private halt (why: string): void {
+    this.term = undefined
+    for (const job of this.jobs.values()) {
+      clearTimeout(job.timer)
+      job.timer = undefined
+      job.running?.abort(new LeadershipLostError(why))
+    }
+  }
+
+  /**
+   * The first run waits one period: a new coordinator gives the old one time to hear of it
+   * and abort, so two runs do not overlap across a handover.
+   */
+  private schedule (job: Defined): void {
+    clearTimeout(job.timer)
+    const term = this.term
+    if (term === undefined) return
+    job.timer = setTimeout(() => {
+      void this.runOnce(job, term).finally(() => {
+        if (this.term === term && this.running) this.schedule(job)
+      })
+    }, job.options.every)
+  }
+
+  private async runOnce (job: Defined, term: number): Promise<void> {
+    if (this.term !== term || job.running !== undefined) return
+    if (job.options.quorum && !this.hasQuorum()) return
+    const controller = new AbortController()
+    job.running = controller
+    const timer = setTimeout(() => { controller.abort(new JobTimeoutError(job.name, job.options.timeout)) }, job.options.timeout)
+    const start = Date.now()
+    let outcome: JobOutcome = 'ok'
+    let error: string | undefined
+    try {
+      await Promise.race([
+        Promise.resolve(job.run({ term, signal: controller.signal })),
+        new Promise<never>((_resolve, reject) => {
+          controller.signal.addEventListener('abort', () => { reject(controller.signal.reason) }, { once: true })
+        })
+      ])
+    } catch (err) {
+      const reason: unknown = controller.signal.aborted ? controller.signal.reason : err
+      outcome = reason instanceof JobTimeoutError ? 'timeout' : controller.signal.aborted ? 'aborted' : 'error'
+      error = reason instanceof Error ? reason.message : String(reason)
+    } finally {
+      clearTimeout(timer)
+      job.running = undefined
+    }
+    await this.record({ name: job.name, peer: this.components.selfId, term, start, end: Date.now(), outcome, ...(error === undefined ? {} : { error }) })
+  }
+
+  private async record (run: JobRun): Promise<void> {
+    const runs = [...this.runs(run.name), run].slice(-this.keepRuns)
+    try {
+      await this.components.store.put(jobKey(run.name), runs as unknown as Json)
+    } catch {
+      // The store refused (stopping): the run happened but is not on record.
+    }
+  }
+}
