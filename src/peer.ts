@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises'
+import { Registry } from 'prom-client'
 import { TypedEventTarget } from './events.js'
 import { createNetNode, type NetNode } from './net/index.js'
 import { Membership, type Member, type MembershipEvents } from './membership/index.js'
@@ -37,6 +38,8 @@ export interface Peer extends TypedEventTarget<PeerEvents> {
   readonly election: ElectionService
   /** Leader-only scheduled jobs: `define(name, { every, quorum?, timeout? }, run)`, `list()`. */
   readonly jobs: Pick<Jobs, 'define' | 'list' | 'runs' | 'hasQuorum'>
+  /** A prom-client registry holding libp2p's metrics; the API adds hearsay's own to its output. */
+  readonly metrics: Registry
   /** The libp2p side, for the harness and diagnostics: connections, blocks, lookups. */
   readonly net: NetNode
   readonly membership: Membership
@@ -56,7 +59,9 @@ export type { KvEvents }
  */
 export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
   if (options.dataDir !== undefined) await mkdir(options.dataDir, { recursive: true, mode: 0o700 })
+  const metrics = new Registry()
   const net = await createNetNode({
+    metricsRegistry: metrics,
     network: options.network,
     dataDir: options.dataDir,
     listen: options.listen,
@@ -65,7 +70,7 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
     discovery: options.discovery,
     psk: options.psk
   })
-  return new HearsayPeer(net, options)
+  return new HearsayPeer(net, options, metrics)
 }
 
 class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
@@ -76,13 +81,15 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
   private replication: Replication
   readonly election: ElectionService
   readonly jobs: Jobs
+  readonly metrics: Registry
   private running = false
   private lock: DataDirLock | undefined
   private transition: Promise<void> = Promise.resolve()
 
-  constructor (net: NetNode, options: PeerOptions) {
+  constructor (net: NetNode, options: PeerOptions, metrics: Registry) {
     super()
     this.net = net
+    this.metrics = metrics
     this.dataDir = options.dataDir
     this.options = options
     this.membership = new Membership({ net }, {

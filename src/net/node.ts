@@ -11,6 +11,8 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { Identify } from '@libp2p/identify'
 import type { PingService } from '@libp2p/ping'
 import type { PeerId, PrivateKey, PublicKey, Message, PubSub } from '@libp2p/interface'
+import { prometheusMetrics } from '@libp2p/prometheus-metrics'
+import type { Registry } from 'prom-client'
 import { TypedEventTarget } from '../events.js'
 import {
   protocolId, NETWORK_NAME_PATTERN, DEFAULT_LISTEN, DEFAULT_MAX_MESSAGE_BYTES,
@@ -42,6 +44,8 @@ export interface NetInit {
   psk?: Uint8Array
   /** Largest message on a hearsay stream protocol. @default 1_114_112 (bytes) */
   maxMessageBytes?: number
+  /** Register libp2p's own metrics here (one registry per peer: several peers share a process). */
+  metricsRegistry?: Registry
 }
 
 export interface NetEvents extends Record<string, unknown> {
@@ -195,6 +199,9 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       connectionGater: this.gater,
+      ...(this.init.metricsRegistry === undefined
+        ? {}
+        : { metrics: prometheusMetrics({ registry: this.init.metricsRegistry, collectDefaultMetrics: false, preserveExistingMetrics: true }) }),
       ...(protector === undefined ? {} : { connectionProtector: protector }),
       connectionManager: {
         // Every peer on this machine is one host: without this, libp2p's per-host inbound

@@ -1,6 +1,6 @@
 import { TypedEventTarget, type DetailEvent } from '../events.js'
 import type { NetNode, MessageStream } from '../net/index.js'
-import type { DurableLog } from '../storage/index.js'
+import type { DurableLog, LogStats } from '../storage/index.js'
 import { ReplicaState } from './store.js'
 import { decodeBatch, decodeRecord, encodeBatches, encodeRecord, signingBytes } from './codec.js'
 import { decodeSyncFrame, encodeSyncFrame, SYNC_LIMITS, type SyncFrame } from './anti-entropy.js'
@@ -67,6 +67,8 @@ export interface ReplicationStats {
   antiEntropyBytesReceived: number
   antiEntropyRecordsSent: number
   antiEntropyRecordsReceived: number
+  /** The durable log's own figures (fsyncs, last fsync latency); absent for in-memory peers. */
+  log?: LogStats
 }
 
 /**
@@ -230,7 +232,7 @@ export class Replication extends TypedEventTarget<KvEvents> {
   }
 
   stats (): ReplicationStats {
-    return { ...this.counters }
+    return this.log === undefined ? { ...this.counters } : { ...this.counters, log: this.log.stats() }
   }
 
   /** Run one anti-entropy exchange with a peer now. */
