@@ -18,9 +18,9 @@ export function electionProtocol (network: string): string {
 }
 
 /** `local` profile: coordinator heartbeat period. */
-export const LOCAL_HEARTBEAT_INTERVAL = 150
+export const LOCAL_HEARTBEAT_INTERVAL = 250
 /** `local` profile: silence after which a follower starts an election (4 heartbeats). */
-export const LOCAL_HEARTBEAT_TIMEOUT = 600
+export const LOCAL_HEARTBEAT_TIMEOUT = 1_000
 /** `local` profile: how long a candidate waits for an ANSWER before it takes over. */
 export const LOCAL_ANSWER_TIMEOUT = 300
 /** `local` profile: how long an answered candidate waits for a COORDINATOR before retrying. */

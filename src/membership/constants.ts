@@ -75,3 +75,6 @@ export const MAX_PIGGYBACK = 32
 
 /** File in the data dir that keeps the incarnation, so a restarted peer always announces a newer one. */
 export const INCARNATION_FILE = 'membership.json'
+
+/** Highest Lifeguard local-health score: probe timeouts stretch up to ×(1 + this). */
+export const MAX_AWARENESS = 8

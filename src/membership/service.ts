@@ -7,7 +7,7 @@ import { MemberTable, type Member, type MemberUpdate, type Outcome } from './sta
 import { BroadcastQueue } from './broadcasts.js'
 import { decodeMessage, encodeMessage, type MembershipMessage } from './codec.js'
 import {
-  INCARNATION_FILE, LAN_MEMBERSHIP, LOCAL_MEMBERSHIP, MAX_PIGGYBACK, MEMBERSHIP_LIMITS, type MembershipTiming
+  INCARNATION_FILE, LAN_MEMBERSHIP, LOCAL_MEMBERSHIP, MAX_AWARENESS, MAX_PIGGYBACK, MEMBERSHIP_LIMITS, type MembershipTiming
 } from './constants.js'
 
 export type MembershipNet = Pick<NetNode,
@@ -71,6 +71,15 @@ export class Membership extends TypedEventTarget<MembershipEvents> {
   private broadcasts: BroadcastQueue
   private readonly timers: NodeJS.Timeout[] = []
   private probeOrder: string[] = []
+  /**
+   * Lifeguard's local health: 0 is healthy. It rises when this peer's own probes time out
+   * or others suspect it (signs that this process, not the network, is slow) and scales
+   * every probe timeout, so a saturated peer stops accusing healthy ones.
+   */
+  private awareness = 0
+  /** Event-loop lag seen by a watchdog timer: probe results are not trusted through a stall. */
+  private loopLag = 0
+  private lagWatch: NodeJS.Timeout | undefined
   private readonly reconnects = new Map<string, { next: number, delay: number }>()
   private readonly inFlightSyncs = new Set<string>()
   private running = false
@@ -109,6 +118,7 @@ export class Membership extends TypedEventTarget<MembershipEvents> {
     })
     this.net.addEventListener('peer:connect', this.onConnect)
     this.net.addEventListener('peer:discovered', this.onDiscovered)
+    this.watchLoopLag()
     this.every(this.timing.probeInterval, async () => { await this.probeNext() })
     this.every(this.timing.gossipInterval, async () => { await this.gossip() })
     this.every(this.timing.pushPullInterval, async () => { await this.pushPullRandom() })
@@ -131,6 +141,7 @@ export class Membership extends TypedEventTarget<MembershipEvents> {
       }))
     }
     this.running = false
+    clearInterval(this.lagWatch)
     for (const t of this.timers.splice(0)) clearTimeout(t)
     this.net.removeEventListener('peer:connect', this.onConnect)
     this.net.removeEventListener('peer:discovered', this.onDiscovered)
@@ -219,7 +230,10 @@ export class Membership extends TypedEventTarget<MembershipEvents> {
     const table = this.table
     if (table === undefined || !this.running) return
     const now = this.now()
+    const incarnation = table.get(this.net.peerId)?.incarnation
     for (const update of message.updates) this.handle(table.apply(update, now))
+    // Having to refute a suspicion means others find us slow: probe more patiently.
+    if (table.get(this.net.peerId)?.incarnation !== incarnation) this.awareness = Math.min(MAX_AWARENESS, this.awareness + 1)
     table.heard(from, now)
     const sender = table.get(from)
     if (sender !== undefined && sender.state !== 'alive') {
@@ -245,8 +259,10 @@ export class Membership extends TypedEventTarget<MembershipEvents> {
     const target = this.nextProbeTarget(table)
     if (target === undefined) return
     this.counters.probes++
-    if (await this.ping(target, this.timing.probeTimeout)) {
+    const lagBefore = this.loopLag
+    if (await this.ping(target, this.scaled(this.timing.probeTimeout))) {
       table.heard(target.peerId, this.now())
+      this.awareness = Math.max(0, this.awareness - 1)
       return
     }
     this.counters.probeFailures++
@@ -256,7 +272,7 @@ export class Membership extends TypedEventTarget<MembershipEvents> {
     const answers = await Promise.all(helpers.map(async (helper) => {
       const reply = await this.request(helper, {
         type: 'ping-req', target: target.peerId, targetAddresses: target.addresses, updates: this.piggyback(helper.peerId)
-      }, this.timing.indirectProbeTimeout).catch(() => undefined)
+      }, this.scaled(this.timing.indirectProbeTimeout)).catch(() => undefined)
       if (reply !== undefined) this.receive(reply, helper.peerId)
       return reply?.ok === true
     }))
@@ -265,6 +281,10 @@ export class Membership extends TypedEventTarget<MembershipEvents> {
       table.heard(target.peerId, this.now())
       return
     }
+    // Nobody could reach it, or nobody answered us: either it is gone or we are too slow to
+    // tell. A stalled event loop makes every timeout a lie, so then accuse no one.
+    this.awareness = Math.min(MAX_AWARENESS, this.awareness + 1)
+    if (Math.max(lagBefore, this.loopLag) > this.timing.probeTimeout / 2) return
     const current = table.get(target.peerId)
     if (current?.state === 'alive') this.handle(table.suspect(target.peerId, this.now()))
   }
@@ -397,6 +417,30 @@ export class Membership extends TypedEventTarget<MembershipEvents> {
     const stream = await this.net.openStream(to.peerId, this.protocol, { addresses: to.addresses, timeout })
     stream.send(encodeMessage(message))
     await stream.close().catch(() => { stream.abort() })
+  }
+
+  /** A timeout scaled by local health (Lifeguard): ×1 when healthy, up to ×(1 + MAX_AWARENESS). */
+  private scaled (ms: number): number {
+    return ms * (1 + this.awareness)
+  }
+
+  private watchLoopLag (): void {
+    const period = 100
+    let expected = Date.now() + period
+    let recent: number[] = []
+    this.lagWatch = setInterval(() => {
+      const now = Date.now()
+      recent.push(Math.max(0, now - expected))
+      if (recent.length > 10) recent = recent.slice(-10)
+      this.loopLag = Math.max(...recent)
+      expected = now + period
+    }, period)
+    this.lagWatch.unref()
+  }
+
+  /** Local health for diagnostics: 0 is healthy. */
+  health (): { awareness: number, loopLagMs: number } {
+    return { awareness: this.awareness, loopLagMs: this.loopLag }
   }
 
   private every (interval: number, task: () => Promise<void>): void {

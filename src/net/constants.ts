@@ -33,10 +33,11 @@ export interface DiscoveryTiming {
 }
 
 export const LOCAL_DISCOVERY: DiscoveryTiming = {
-  interval: 5_000,
-  initialInterval: 250,
-  initialRounds: 8,
-  initialQuerySelfInterval: 100
+  interval: 10_000,
+  initialInterval: 500,
+  initialRounds: 3,
+  // kad-dht's start-up self-queries are the heaviest thing twenty peers in one process do.
+  initialQuerySelfInterval: 1_000
 }
 
 export const LAN_DISCOVERY: DiscoveryTiming = {

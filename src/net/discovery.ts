@@ -93,7 +93,8 @@ export class DhtDiscovery {
   private async round (): Promise<void> {
     const budget = Math.max(this.timing.initialInterval * 4, 2_000)
     try {
-      await this.components.contentRouting.provide(this.key, { signal: this.roundSignal(budget) })
+      // Providing must reach the peers closest to the key, or lookups miss us: give it longer.
+      await this.components.contentRouting.provide(this.key, { signal: this.roundSignal(budget * 3) })
     } catch (err) {
       if (this.running) this.components.onError(err)
     }

@@ -24,6 +24,7 @@ import { PartitionGater } from './gater.js'
 import { DhtDiscovery, networkKey, type DiscoveredPeer } from './discovery.js'
 import { BootstrapDialer } from './bootstrap.js'
 import { wrapStream, type MessageStream } from './stream.js'
+import { validatePsk } from './pnet.js'
 
 export type Profile = 'local' | 'lan'
 
@@ -134,6 +135,7 @@ export async function createNetNode (init: NetInit = {}): Promise<NetNode> {
   if (!NETWORK_NAME_PATTERN.test(network)) throw new InvalidNetworkNameError(network)
   const listen = init.listen ?? DEFAULT_LISTEN
   for (const addr of [...listen, ...(init.bootstrap ?? [])]) parseMultiaddr(addr)
+  if (init.psk !== undefined) validatePsk(init.psk)
   const privateKey = init.dataDir === undefined ? await generateKey() : await loadOrCreateKey(init.dataDir)
   return new Libp2pNetNode(network, privateKey, init)
 }
@@ -297,18 +299,22 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
   async openStream (peerId: string, protocol: string, options: OpenStreamOptions = {}): Promise<MessageStream> {
     const node = this.started()
     const id = parsePeerId(peerId)
-    if (options.addresses !== undefined && options.addresses.length > 0) await this.rememberAddresses(id, options.addresses)
     const signals = [AbortSignal.timeout(options.timeout ?? DEFAULT_DIAL_TIMEOUT)]
     if (options.signal !== undefined) signals.push(options.signal)
-    const stream = await node.dialProtocol(id, protocol, { signal: AbortSignal.any(signals) })
+    const signal = AbortSignal.any(signals)
+    if (options.addresses !== undefined && options.addresses.length > 0 && !this.isConnected(peerId)) {
+      await this.rememberAddresses(id, options.addresses, signal)
+    }
+    const stream = await node.dialProtocol(id, protocol, { signal })
     return wrapStream(stream, peerId, options.maxMessageBytes ?? this.maxMessageBytes)
   }
 
   async connect (peerId: string, addresses: string[], signal?: AbortSignal): Promise<void> {
     const node = this.started()
     const id = parsePeerId(peerId)
-    if (addresses.length > 0) await this.rememberAddresses(id, addresses)
-    await node.dial(id, { signal: signal ?? AbortSignal.timeout(DEFAULT_DIAL_TIMEOUT) })
+    const bounded = signal ?? AbortSignal.timeout(DEFAULT_DIAL_TIMEOUT)
+    if (addresses.length > 0 && !this.isConnected(peerId)) await this.rememberAddresses(id, addresses, bounded)
+    await node.dial(id, { signal: bounded })
   }
 
   async dial (address: string, signal?: AbortSignal): Promise<string> {
@@ -419,7 +425,11 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
     handler({ topic: message.topic, data: message.data, from: message.from.toString() })
   }
 
-  private async rememberAddresses (id: PeerId, addresses: string[]): Promise<void> {
+  /**
+   * Adds addresses to the peer store, bounded by `signal`: the store serialises writes per
+   * peer with process-wide locks, so under load an unbounded merge can hold a caller for seconds.
+   */
+  private async rememberAddresses (id: PeerId, addresses: string[], signal: AbortSignal): Promise<void> {
     const multiaddrs: Multiaddr[] = []
     for (const a of addresses) {
       try {
@@ -429,7 +439,7 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
       }
     }
     if (multiaddrs.length === 0) return
-    await this.started().peerStore.merge(id, { multiaddrs })
+    await this.started().peerStore.merge(id, { multiaddrs }, { signal })
   }
 
   private started (): Libp2p<Services> {
