@@ -1,12 +1,41 @@
 import { Command, CommanderError, Option } from 'commander'
 import { HearsayError, errorMessage } from '../errors.js'
-import { startCommand } from './start.js'
+import {
+  putCommand, getCommand, delCommand, lsCommand, membersCommand, leaderCommand, statusCommand, jobsCommand, watchCommand,
+  type ClientFlags
+} from './commands.js'
+import { configFromEnv, loadConfigFile, resolveConfig, type StartConfig } from './config.js'
 import { collect, parseInteger, parseLogLevel, parseProfile } from './parse.js'
 import { processOutput, type Output } from './output.js'
 
 export const EXIT_OK = 0
 export const EXIT_FAILURE = 1
 export const EXIT_USAGE = 2
+
+interface StartOptions {
+  data?: string
+  memory?: boolean
+  network?: string
+  listen?: string[]
+  bootstrap?: string[]
+  api?: string
+  priority?: number
+  profile?: 'local' | 'lan'
+  logLevel?: StartConfig['logLevel']
+  psk?: string
+  writers?: string
+  sync?: StartConfig['sync']
+  config?: string
+  json?: boolean
+}
+
+/** The options every client command shares: where the peer is, and how to print. */
+function clientOptions (command: Command): Command {
+  return command
+    .option('--api <url>', 'the peer\'s API (default: $HEARSAY_API, or the api.url file in --data)')
+    .option('--data <dir>', 'data dir of the peer to talk to (its api.url and api.token)', process.env.HEARSAY_DATA ?? './.hearsay')
+    .option('--json', 'machine-readable output')
+}
 
 export function buildProgram (output: Output = processOutput): Command {
   const program = new Command()
@@ -21,17 +50,68 @@ export function buildProgram (output: Output = processOutput): Command {
     })
 
   program.command('start')
-    .description('run a peer until Ctrl-C; it joins through --bootstrap and finds the rest of its network in the DHT')
-    .option('--data <dir>', 'data dir for the key and state', process.env.HEARSAY_DATA ?? './.hearsay')
+    .description('run a peer and its HTTP API until Ctrl-C; it joins through --bootstrap and finds the rest of its network in the DHT')
+    .option('--data <dir>', 'data dir for the key, the log and the API token (default ./.hearsay)')
     .option('--memory', 'keep nothing on disk: a fresh identity every start')
-    .option('--network <name>', 'network to join', process.env.HEARSAY_NETWORK ?? 'default')
-    .option('--listen <multiaddr>', 'address to listen on (repeatable)', collect)
+    .option('--network <name>', 'network to join (default "default")')
+    .option('--listen <multiaddr>', 'address to listen on (repeatable; default /ip4/127.0.0.1/tcp/0)', collect)
     .option('--bootstrap <multiaddr>', 'address of a peer to join through (repeatable)', collect)
-    .option('--priority <n>', 'election priority: the highest alive priority leads', parseInteger('--priority'), 0)
-    .addOption(new Option('--profile <profile>', 'timer defaults: lan for real networks, local for peers on one machine').argParser(parseProfile).default('lan'))
-    .option('--log-level <level>', 'error, warn, info or debug', parseLogLevel, 'info')
+    .option('--api <host:port>', 'where the HTTP API listens (default 127.0.0.1:0, written to DATA/api.url)')
+    .option('--priority <n>', 'election priority: the highest alive priority leads (default 0)', parseInteger('--priority'))
+    .option('--psk <file>', 'pre-shared key of a private network (see "hearsay key gen-psk")')
+    .option('--writers <file>', 'only apply writes from these PeerIds (one a line)')
+    .addOption(new Option('--profile <profile>', 'timer defaults: lan for real networks, local for peers on one machine').argParser(parseProfile))
+    .addOption(new Option('--sync <policy>', 'when a write is durable: always (fsync), interval, none').choices(['always', 'interval', 'none']))
+    .option('--config <file>', 'settings file (JSON or YAML); flags and HEARSAY_* win over it')
+    .option('--log-level <level>', 'error, warn, info or debug (default info)', parseLogLevel)
     .option('--json', 'print events as JSON lines')
-    .action(async (options) => { await startCommand(options, output) })
+    .action(async (options: StartOptions) => {
+      const file = options.config === undefined ? {} : await loadConfigFile(options.config)
+      const { config: _config, json, ...flags } = options
+      const resolved = resolveConfig(flags, configFromEnv(process.env), file)
+      // Loaded on demand: client commands should not pay for loading libp2p.
+      const { startCommand } = await import('./start.js')
+      await startCommand(resolved, { ...(json === undefined ? {} : { json }) }, output)
+    })
+
+  clientOptions(program.command('put').argument('<key>').argument('<value>', 'JSON, or else taken as a string')
+    .description('write a value; returns once it is durable on the peer'))
+    .action(async (key: string, value: string, flags: ClientFlags) => { await putCommand(key, value, flags, output) })
+  clientOptions(program.command('get').argument('<key>').option('--versions', 'every concurrent version, with its author')
+    .description('read a value (exit 1 if the key has none)'))
+    .action(async (key: string, flags: ClientFlags & { versions?: boolean }) => { await getCommand(key, flags, output) })
+  clientOptions(program.command('del').argument('<key>').description('delete a key (the versions this peer has seen)'))
+    .action(async (key: string, flags: ClientFlags) => { await delCommand(key, flags, output) })
+  clientOptions(program.command('ls').argument('[prefix]').description('list keys and values under a prefix'))
+    .action(async (prefix: string | undefined, flags: ClientFlags) => { await lsCommand(prefix, flags, output) })
+  clientOptions(program.command('watch').argument('[prefix]').description('print every change under a prefix until Ctrl-C'))
+    .action(async (prefix: string | undefined, flags: ClientFlags) => { await watchCommand(prefix, flags, output) })
+  clientOptions(program.command('members').description('the peer\'s view of the members'))
+    .action(async (flags: ClientFlags) => { await membersCommand(flags, output) })
+  clientOptions(program.command('leader').description('the current coordinator and its term'))
+    .action(async (flags: ClientFlags) => { await leaderCommand(flags, output) })
+  clientOptions(program.command('status').description('peer, network, leader, members, keys and digest'))
+    .action(async (flags: ClientFlags) => { await statusCommand(flags, output) })
+  clientOptions(program.command('jobs').description('coordination jobs and their last runs'))
+    .action(async (flags: ClientFlags) => { await jobsCommand(flags, output) })
+
+  program.command('cluster')
+    .description('run N local peers with their APIs and a live status view until Ctrl-C')
+    .option('--peers <n>', 'how many peers', parseInteger('--peers'), 3)
+    .option('--json', 'status as JSON lines')
+    .action(async (flags: { peers: number, json?: boolean }) => {
+      if (flags.peers < 1 || flags.peers > 50) throw new HearsayError('ERR_BAD_REQUEST', '--peers must be between 1 and 50')
+      const { clusterCommand } = await import('./cluster.js')
+      await clusterCommand(flags, output)
+    })
+
+  const key = program.command('key').description('key management')
+  key.command('gen-psk').argument('<file>').description('write a new private-network key (mode 0600)')
+    .option('--json', 'machine-readable output')
+    .action(async (file: string, flags: { json?: boolean }) => {
+      const { genPskCommand } = await import('./keys.js')
+      await genPskCommand(file, flags, output)
+    })
 
   return program
 }

@@ -1,80 +1,142 @@
+import { readFile, unlink } from 'node:fs/promises'
+import { join } from 'node:path'
 import { createPeer, type Peer } from '../peer.js'
 import type { Member } from '../membership/index.js'
-import { levelEnabled, type LogLevel, type Output } from './output.js'
+import { startApi, loadOrCreateToken, createToken } from '../api/index.js'
+import { validatePsk } from '../net/index.js'
+import { writeFileDurably } from '../storage/index.js'
+import { levelEnabled, type Output } from './output.js'
+import { API_URL_FILE, API_TOKEN_FILE } from './client.js'
+import { ConfigError, type StartConfig } from './config.js'
 
-export interface StartOptions {
-  data: string
-  memory?: boolean
-  network: string
-  listen?: string[]
-  bootstrap?: string[]
-  priority: number
-  profile: 'local' | 'lan'
-  logLevel: LogLevel
+export interface StartFlags {
   json?: boolean
 }
 
-/** `hearsay start`: run one peer until SIGINT/SIGTERM, then leave gracefully. */
-export async function startCommand (options: StartOptions, output: Output): Promise<void> {
+/** `hearsay start`: run one peer and its API until SIGINT/SIGTERM, then leave gracefully. */
+export async function startCommand (config: StartConfig, flags: StartFlags, output: Output): Promise<void> {
+  const { host, port } = parseApiListen(config.api)
+  const psk = config.psk === undefined ? undefined : validatePsk(await readKeyFile(config.psk))
+  const writers = config.writers === undefined ? undefined : await readWriters(config.writers)
   const peer = await createPeer({
-    network: options.network,
-    ...(options.memory === true ? {} : { dataDir: options.data }),
-    ...(options.listen === undefined ? {} : { listen: options.listen }),
-    bootstrap: options.bootstrap ?? [],
-    priority: options.priority,
-    profile: options.profile
-  })
+    network: config.network,
+    ...(config.memory ? {} : { dataDir: config.data }),
+    ...(config.listen === undefined ? {} : { listen: config.listen }),
+    bootstrap: config.bootstrap,
+    priority: config.priority,
+    profile: config.profile,
+    sync: config.sync,
+    ...(psk === undefined ? {} : { psk }),
+    ...(writers === undefined ? {} : { writers })
+  } as Parameters<typeof createPeer>[0])
+  // Listen before starting: the first joins happen while the API is still coming up, and
+  // they are reported once the banner is out.
+  const report = reportMembership(peer, config, flags, output)
   await peer.start()
-  printBanner(peer, options, output)
-  reportMembership(peer, options, output)
+  const token = config.memory ? createToken() : await loadOrCreateToken(config.data)
+  const api = await startApi(peer, { host, port, token, logger: false })
+  if (!config.memory) await writeFileDurably(join(config.data, API_URL_FILE), new TextEncoder().encode(api.url + '\n'), 0o600)
+  printBanner(peer, config, flags, output, api.url, config.memory ? token : undefined)
+  report.flush()
   await waitForSignal()
-  if (levelEnabled(options.logLevel, 'info')) output.err('stopping: telling the other members this peer leaves')
+  if (levelEnabled(config.logLevel, 'info') && flags.json !== true) output.err('stopping: telling the other members this peer leaves')
+  await api.close()
   await peer.stop()
+  if (!config.memory) await unlink(join(config.data, API_URL_FILE)).catch(() => {})
 }
 
-function printBanner (peer: Peer, options: StartOptions, output: Output): void {
+export function parseApiListen (value: string): { host: string, port: number } {
+  const match = /^(.+):(\d{1,5})$/.exec(value)
+  const port = Number(match?.[2])
+  if (match === null || port > 65_535) throw new ConfigError('--api', 'HOST:PORT', `${JSON.stringify(value)} is not HOST:PORT (for example 127.0.0.1:7070)`)
+  return { host: (match[1] ?? '').replace(/^\[(.*)\]$/, '$1'), port }
+}
+
+async function readKeyFile (path: string): Promise<Uint8Array> {
+  try {
+    return await readFile(path)
+  } catch (err) {
+    throw new ConfigError('--psk', path, `cannot be read: ${(err as Error).message}`)
+  }
+}
+
+/** One PeerId a line; blank lines and # comments are ignored. */
+export async function readWriters (path: string): Promise<string[]> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    throw new ConfigError('--writers', path, `cannot be read: ${(err as Error).message}`)
+  }
+  if (text.length > 1_048_576) throw new ConfigError('--writers', path, 'is over 1 MiB')
+  const ids = text.split(/\r?\n/).map((l) => l.replace(/#.*/, '').trim()).filter((l) => l !== '')
+  for (const [i, id] of ids.entries()) {
+    if (!/^[1-9A-HJ-NP-Za-km-z]{40,128}$/.test(id)) throw new ConfigError('--writers', `${path} line ${i + 1}`, `${JSON.stringify(id.slice(0, 80))} is not a PeerId`)
+  }
+  return ids
+}
+
+function printBanner (peer: Peer, config: StartConfig, flags: StartFlags, output: Output, apiUrl: string, memoryToken: string | undefined): void {
   const addresses = peer.addresses()
-  if (options.json === true) {
-    output.out(JSON.stringify({ event: 'started', peerId: peer.peerId, network: peer.network, dataDir: peer.dataDir ?? null, addresses }))
+  if (flags.json === true) {
+    output.out(JSON.stringify({ event: 'started', peerId: peer.peerId, network: peer.network, dataDir: peer.dataDir ?? null, addresses, api: apiUrl }))
     return
   }
   output.out(`hearsay peer ${peer.peerId}`)
   output.out(`network:   ${peer.network}`)
   output.out(`data dir:  ${peer.dataDir ?? '(in memory)'}`)
+  output.out(`api:       ${apiUrl}` + (memoryToken === undefined ? ` (token in ${join(config.data, API_TOKEN_FILE)})` : ''))
+  if (memoryToken !== undefined) output.out(`token:     ${memoryToken}  (export HEARSAY_API=${apiUrl} HEARSAY_TOKEN=${memoryToken})`)
   output.out('listening on:')
   for (const a of addresses) output.out(`  ${a}`)
   const first = addresses[0]
   if (first !== undefined) {
     output.out('join a second peer to it with:')
     const net = peer.network === 'default' ? '' : ` --network ${peer.network}`
-    const profile = options.profile === 'lan' ? '' : ` --profile ${options.profile}`
+    const profile = config.profile === 'lan' ? '' : ` --profile ${config.profile}`
     output.out(`  npx hearsay start --data ./.hearsay-2${net}${profile} --bootstrap ${first}`)
   }
   output.out('press Ctrl-C to stop')
 }
 
-function reportMembership (peer: Peer, options: StartOptions, output: Output): void {
-  if (!levelEnabled(options.logLevel, 'info')) return
+function reportMembership (peer: Peer, config: StartConfig, flags: StartFlags, output: Output): { flush: () => void } {
+  let held: string[] | undefined = []
+  const print = (line: string): void => {
+    if (held === undefined) output.out(line)
+    else held.push(line)
+  }
+  const flush = (): void => {
+    for (const line of held ?? []) output.out(line)
+    held = undefined
+  }
+  if (!levelEnabled(config.logLevel, 'info')) return { flush }
   let joined = false
   const alive = (): number => peer.members().filter((m) => m.state === 'alive').length
   const report = (what: string, m: Member): void => {
-    if (options.json === true) {
-      output.out(JSON.stringify({ event: what, peerId: m.peerId, state: m.state, members: alive() }))
+    if (flags.json === true) {
+      print(JSON.stringify({ event: what, peerId: m.peerId, state: m.state, members: alive() }))
       return
     }
     if (!joined && what === 'join') {
       joined = true
-      output.out(`joined the network: ${alive()} members alive`)
+      print(`joined the network: ${alive()} members alive`)
       return
     }
-    output.out(`${what}: ${m.peerId} is ${m.state} (${alive()} members alive)`)
+    print(`${what}: ${m.peerId} is ${m.state} (${alive()} members alive)`)
   }
   peer.addEventListener('member:join', (e) => { report('join', e.detail) })
   peer.addEventListener('member:leave', (e) => { report('leave', e.detail) })
   peer.addEventListener('member:fail', (e) => { report('fail', e.detail) })
-  if (levelEnabled(options.logLevel, 'debug')) {
+  peer.addEventListener('leader', (e) => {
+    const leader = e.detail
+    if (leader === undefined) return
+    if (flags.json === true) print(JSON.stringify({ event: 'leader', peerId: leader.peerId, term: leader.term }))
+    else print(`leader: ${leader.peerId}${leader.peerId === peer.peerId ? ' (this peer)' : ''}, term ${leader.term}`)
+  })
+  if (levelEnabled(config.logLevel, 'debug')) {
     peer.addEventListener('member:update', (e) => { report('update', e.detail) })
   }
+  return { flush }
 }
 
 async function waitForSignal (): Promise<void> {

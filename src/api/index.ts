@@ -1,0 +1,21 @@
+/**
+ * The HTTP API of a peer (fastify): `buildApi(peer, { token })` makes the instance (inject it
+ * in tests), `startApi` serves it on 127.0.0.1. Every route but /health needs
+ * `Authorization: Bearer <token>`; the token lives in `<data dir>/api.token` (mode 0600).
+ */
+export { buildApi, startApi } from './server.js'
+export type { ApiOptions, StartApiOptions, ApiInstanceInfo, HearsayApi, RunningApi } from './server.js'
+export { createToken, loadOrCreateToken } from './auth.js'
+export {
+  ERROR_STATUS, ApiError, ApiListenError, BadJsonError, BadRequestError, BodyTooLargeError, InternalError,
+  KeyNotFoundError, NoLeaderError, RouteNotFoundError, StoppingError, TokenFileError, UnauthorizedError,
+  UnsupportedMediaTypeError
+} from './errors.js'
+export type { ApiErrorCode, ErrorReply } from './errors.js'
+export type { WatchOptions, WatchStats, WatchEventData } from './watch.js'
+export type { OpenApiDocument, RouteInfo } from './openapi.js'
+export type { JsonSchema, RouteSchema } from './schemas.js'
+export {
+  API_TOKEN_FILE, DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_BODY_LIMIT, DEFAULT_WATCH_KEEP_ALIVE_MS,
+  DEFAULT_WATCH_MAX_QUEUED_BYTES, DEFAULT_WATCH_MAX_QUEUED_EVENTS
+} from './constants.js'

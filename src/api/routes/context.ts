@@ -1,0 +1,17 @@
+import type { FastifyInstance } from 'fastify'
+import type { Peer } from '../../peer.js'
+import type { ApiMetrics } from '../metrics.js'
+import type { OpenApiDocument } from '../openapi.js'
+import type { WatchHub } from '../watch.js'
+
+/** What the route modules share: the peer and the API's own parts. */
+export interface RouteContext {
+  readonly app: FastifyInstance
+  readonly peer: Peer
+  readonly watch: WatchHub
+  readonly metrics: ApiMetrics
+  /** The OpenAPI document of every registered route. */
+  readonly openApi: () => OpenApiDocument
+  /** `performance.now()` when the API was built. */
+  readonly builtAt: number
+}

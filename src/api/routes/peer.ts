@@ -1,0 +1,42 @@
+import { performance } from 'node:perf_hooks'
+import { NoLeaderError } from '../errors.js'
+import { countMembers } from '../metrics.js'
+import { healthSchema, jobsSchema, leaderSchema, membersSchema, statusSchema } from '../schemas.js'
+import type { RouteContext } from './context.js'
+
+/** /health, /v1/status, /v1/members, /v1/leader, /v1/jobs */
+export function registerPeerRoutes ({ app, peer, builtAt }: RouteContext): void {
+  app.get('/health', { schema: healthSchema }, async () => ({ ok: true, peerId: peer.peerId }))
+
+  app.get('/v1/status', { schema: statusSchema }, async () => {
+    const kv = peer.kv
+    return {
+      peerId: peer.peerId,
+      network: peer.network,
+      addresses: peer.addresses(),
+      connections: peer.net.connections(),
+      members: countMembers(peer),
+      leader: peer.leader() ?? null,
+      term: peer.election.term(),
+      keys: kv.size(),
+      digest: kv.digest(),
+      clock: kv.versionVector(),
+      uptimeMs: Math.round(performance.now() - builtAt),
+      stats: {
+        kv: kv.stats(),
+        membership: peer.membership.stats(),
+        election: peer.election.stats()
+      }
+    }
+  })
+
+  app.get('/v1/members', { schema: membersSchema }, async () => peer.members())
+
+  app.get('/v1/leader', { schema: leaderSchema }, async () => {
+    const leader = peer.leader()
+    if (leader === undefined) throw new NoLeaderError()
+    return leader
+  })
+
+  app.get('/v1/jobs', { schema: jobsSchema }, async () => ({ jobs: peer.jobs.list() }))
+}

@@ -1,0 +1,162 @@
+import type { AddressInfo } from 'node:net'
+import { performance } from 'node:perf_hooks'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import type { Logger } from 'pino'
+import type { Peer } from '../peer.js'
+import { createTokenCheck } from './auth.js'
+import {
+  API_VERSION, DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_BODY_LIMIT, MAX_PARAM_LENGTH, PUBLIC_ROUTES
+} from './constants.js'
+import { ApiListenError, RouteNotFoundError, StoppingError, classifyError, formatSchemaErrors } from './errors.js'
+import { createMetrics } from './metrics.js'
+import { buildOpenApi, type OpenApiDocument, type RouteInfo } from './openapi.js'
+import { registerKvRoutes } from './routes/kv.js'
+import { registerMetaRoutes } from './routes/meta.js'
+import { registerPeerRoutes } from './routes/peer.js'
+import type { RouteSchema } from './schemas.js'
+import { WatchHub, type WatchOptions, type WatchStats } from './watch.js'
+
+export interface ApiOptions {
+  /** The bearer token every route but /health requires (see `loadOrCreateToken`, `createToken`). */
+  token: string
+  /** Largest request body. @default 1_048_576 (bytes: 1 MiB) */
+  bodyLimit?: number
+  /** A pino logger (the API logs through a child with `{ component: 'api' }`), or `false` for none. @default false */
+  logger?: Logger | false
+  /** Watch streams: keep-alive interval and how much a slow client may have waiting. */
+  watch?: WatchOptions
+}
+
+export interface StartApiOptions extends ApiOptions {
+  /** @default '127.0.0.1' */
+  host?: string
+  /** `0` picks a free port. @default 0 */
+  port?: number
+}
+
+/** What `buildApi` adds to the fastify instance, under `app.hearsay`. */
+export interface ApiInstanceInfo {
+  /** Every route the API serves (HEAD routes aside), in registration order. */
+  readonly routes: readonly RouteInfo[]
+  /** Figures about the watch streams (clients, dropped, queued events). */
+  watchStats: () => WatchStats
+  /** The OpenAPI 3.1 document `GET /v1/openapi.json` serves. */
+  openApi: () => OpenApiDocument
+}
+
+/** The fastify instance `buildApi` returns. */
+export type HearsayApi = FastifyInstance & { readonly hearsay: ApiInstanceInfo }
+
+export interface RunningApi {
+  /** `http://host:port`, with the port the system picked when `port` was 0. */
+  readonly url: string
+  readonly app: HearsayApi
+  close: () => Promise<void>
+}
+
+/**
+ * The peer's HTTP API as a fastify instance, not listening: `inject()` it in tests, or
+ * `startApi` to serve it. Every route has a JSON schema for what it takes and answers;
+ * every error is `{ error: { code, message } }` with the status of `ERROR_STATUS`.
+ */
+export function buildApi (peer: Peer, options: ApiOptions): HearsayApi {
+  const checkToken = createTokenCheck(options.token)
+  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT
+  if (!Number.isSafeInteger(bodyLimit) || bodyLimit <= 0) throw new TypeError(`bodyLimit must be a positive integer, not ${bodyLimit}`)
+  const logger = options.logger ?? false
+  const watch = new WatchHub(peer, options.watch)
+  const app = Fastify({
+    ...(logger === false ? { logger: false } : { loggerInstance: logger.child({ component: 'api' }) as FastifyBaseLogger }),
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit,
+    exposeHeadRoutes: false,
+    // While closing, requests get our own 503 ERR_STOPPING (see the onRequest hook), not fastify's body.
+    return503OnClosing: false,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // Unknown query parameters are an error, not silently dropped.
+    ajv: { customOptions: { removeAdditional: false } },
+    schemaErrorFormatter: formatSchemaErrors,
+    frameworkErrors: (error, request, reply) => {
+      sendError(error, request, reply, bodyLimit)
+    }
+  })
+
+  const routes: RouteInfo[] = []
+  let closing = false
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method]
+    const schema = route.schema as RouteSchema | undefined
+    if (schema === undefined) return
+    for (const method of methods) {
+      if (method !== 'HEAD') routes.push({ method, url: route.url, public: PUBLIC_ROUTES.has(route.url), schema })
+    }
+  })
+
+  // Only JSON bodies: fastify's JSON parser stays (it refuses __proto__ poisoning), text goes.
+  app.removeContentTypeParser('text/plain')
+
+  app.addHook('onRequest', async (request) => {
+    if (!PUBLIC_ROUTES.has(request.routeOptions.url ?? '')) checkToken(request.headers.authorization)
+    if (closing || !peer.isRunning()) throw new StoppingError()
+  })
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request')
+  })
+  app.setErrorHandler((error, request, reply) => {
+    sendError(error, request, reply, bodyLimit)
+  })
+  app.setNotFoundHandler((request, reply) => {
+    sendError(new RouteNotFoundError(request.method, request.url), request, reply, bodyLimit)
+  })
+
+  app.addHook('preClose', async () => {
+    closing = true
+    watch.closeAll()
+  })
+  const metrics = createMetrics(peer, { clients: () => watch.stats().clients, dropped: () => watch.stats().dropped })
+  let document: OpenApiDocument | undefined
+  const openApi = (): OpenApiDocument => {
+    document ??= buildOpenApi(routes, { version: API_VERSION })
+    return document
+  }
+  const context = { app, peer, watch, metrics, openApi, builtAt: performance.now() }
+  registerPeerRoutes(context)
+  registerKvRoutes(context)
+  registerMetaRoutes(context)
+
+  const info: ApiInstanceInfo = { routes, watchStats: () => watch.stats(), openApi }
+  // What fastify's decorate() does on the root instance, with the type kept.
+  return Object.assign(app, { hearsay: info })
+}
+
+function sendError (error: unknown, request: FastifyRequest, reply: FastifyReply, bodyLimit: number): void {
+  const classified = classifyError(error, bodyLimit, request.headers['content-type'])
+  if (classified.unexpected) request.log.error({ err: error, method: request.method, url: request.url }, 'request failed')
+  if (classified.status === 401) void reply.header('www-authenticate', 'Bearer realm="hearsay"')
+  void reply.code(classified.status).type('application/json; charset=utf-8').send(classified.body)
+}
+
+/**
+ * Builds the API and listens: on 127.0.0.1 and a free port unless told otherwise. Resolves
+ * with the URL to give clients and a `close()` that ends watch streams and stops listening.
+ */
+export async function startApi (peer: Peer, options: StartApiOptions): Promise<RunningApi> {
+  const host = options.host ?? DEFAULT_API_HOST
+  const port = options.port ?? DEFAULT_API_PORT
+  const app = buildApi(peer, options)
+  try {
+    await app.listen({ host, port })
+  } catch (err) {
+    await app.close().catch(() => {})
+    throw new ApiListenError(host, port, { cause: err })
+  }
+  const address = app.server.address() as AddressInfo
+  const shown = address.family === 'IPv6' || address.address.includes(':') ? `[${address.address}]` : address.address
+  const url = `http://${shown}:${address.port}`
+  app.log.info({ url }, 'HTTP API listening')
+  return {
+    url,
+    app,
+    close: async () => { await app.close() }
+  }
+}

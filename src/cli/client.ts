@@ -1,0 +1,122 @@
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { HearsayError } from '../errors.js'
+
+/** File `hearsay start` writes in its data dir so client commands find its API. */
+export const API_URL_FILE = 'api.url'
+/** File holding the API's bearer token (mode 0600). */
+export const API_TOKEN_FILE = 'api.token'
+
+export class ApiError extends HearsayError {
+  readonly status: number
+  constructor (status: number, code: string, message: string) {
+    super(code, message)
+    this.status = status
+  }
+}
+
+export class NoApiError extends HearsayError {
+  constructor (detail: string) {
+    super('ERR_NO_API', detail)
+  }
+}
+
+export interface ClientOptions {
+  /** --api URL */
+  api?: string
+  /** --data DIR: where api.url and api.token are read from */
+  data: string
+  env: NodeJS.ProcessEnv
+}
+
+export interface ApiClient {
+  readonly url: string
+  request<T> (method: 'GET' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T>
+  /** The raw response, for streams (watch). */
+  stream (path: string, signal: AbortSignal): Promise<Response>
+}
+
+async function readSmall (path: string): Promise<string | undefined> {
+  try {
+    const text = await readFile(path, 'utf8')
+    return text.length > 4096 ? undefined : text.trim()
+  } catch {
+    return undefined
+  }
+}
+
+export async function connect (options: ClientOptions): Promise<ApiClient> {
+  const url = options.api ?? options.env.HEARSAY_API ?? await readSmall(join(options.data, API_URL_FILE))
+  if (url === undefined || url === '') {
+    throw new NoApiError(`no peer API found in ${options.data}: start a peer there with "hearsay start", or pass --api URL (or set HEARSAY_API)`)
+  }
+  const base = normalise(url)
+  const token = options.env.HEARSAY_TOKEN ?? await readSmall(join(options.data, API_TOKEN_FILE))
+  if (token === undefined || token === '') {
+    throw new NoApiError(`no API token: set HEARSAY_TOKEN, or pass --data DIR of the peer (its token is in DIR/${API_TOKEN_FILE})`)
+  }
+  const headers = { authorization: `Bearer ${token}` }
+
+  async function send (method: string, path: string, body: unknown, signal?: AbortSignal): Promise<Response> {
+    try {
+      return await fetch(base + path, {
+        method,
+        headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: signal ?? AbortSignal.timeout(30_000)
+      })
+    } catch (err) {
+      if ((err as Error).name === 'AbortError') throw err
+      throw new NoApiError(`cannot reach the peer's API at ${base}: is "hearsay start" running there? (${(err as Error).message})`)
+    }
+  }
+
+  return {
+    url: base,
+    async request<T> (method: 'GET' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
+      const response = await send(method, path, body)
+      const text = await response.text()
+      let parsed: unknown
+      try {
+        parsed = text === '' ? undefined : JSON.parse(text)
+      } catch {
+        throw new ApiError(response.status, 'ERR_BAD_RESPONSE', `the API answered ${response.status} with something that is not JSON`)
+      }
+      if (!response.ok) {
+        const error = (parsed as { error?: { code?: unknown, message?: unknown } } | undefined)?.error
+        throw new ApiError(response.status, typeof error?.code === 'string' ? error.code : `HTTP_${response.status}`,
+          typeof error?.message === 'string' ? error.message : `the API answered ${response.status}`)
+      }
+      return parsed as T
+    },
+    async stream (path: string, signal: AbortSignal): Promise<Response> {
+      const response = await send('GET', path, undefined, signal)
+      if (!response.ok) {
+        const text = await response.text()
+        let code = `HTTP_${response.status}`
+        let message = `the API answered ${response.status}`
+        try {
+          const error = (JSON.parse(text) as { error?: { code?: string, message?: string } }).error
+          code = error?.code ?? code
+          message = error?.message ?? message
+        } catch {}
+        throw new ApiError(response.status, code, message)
+      }
+      return response
+    }
+  }
+}
+
+function normalise (url: string): string {
+  const withScheme = /^https?:\/\//.test(url) ? url : `http://${url}`
+  try {
+    const parsed = new URL(withScheme)
+    return parsed.origin
+  } catch {
+    throw new NoApiError(`${JSON.stringify(url)} is not an API URL (for example http://127.0.0.1:7070)`)
+  }
+}
+
+export function keyPath (key: string): string {
+  return `/v1/kv/${encodeURIComponent(key)}`
+}

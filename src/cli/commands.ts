@@ -1,0 +1,155 @@
+import { connect, keyPath, type ApiClient } from './client.js'
+import { table, since } from './table.js'
+import type { Output } from './output.js'
+import { HearsayError } from '../errors.js'
+
+export interface ClientFlags {
+  api?: string
+  data: string
+  json?: boolean
+}
+
+export class KeyNotFoundError extends HearsayError {
+  constructor (key: string) {
+    super('ERR_KEY_NOT_FOUND', `no value for key ${JSON.stringify(key)}`)
+  }
+}
+
+interface Member { peerId: string, addresses: string[], state: string, incarnation: number, priority: number, lastHeard: number, self: boolean }
+interface Versioned { value: unknown, author: string, hlc: { wall: number, logical: number }, dot: { replica: string, seq: number } }
+
+async function client (flags: ClientFlags): Promise<ApiClient> {
+  return connect({ ...(flags.api === undefined ? {} : { api: flags.api }), data: flags.data, env: process.env })
+}
+
+function print (output: Output, flags: ClientFlags, json: unknown, human: () => string): void {
+  output.out(flags.json === true ? JSON.stringify(json) : human())
+}
+
+/** A VALUE on the command line is JSON when it parses as JSON, and a string otherwise. */
+export function parseValue (text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return text
+  }
+}
+
+function show (value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value)
+}
+
+export async function putCommand (key: string, value: string, flags: ClientFlags, output: Output): Promise<void> {
+  const api = await client(flags)
+  const receipt = await api.request<{ key: string, dot: { replica: string, seq: number } }>('PUT', keyPath(key), parseValue(value))
+  print(output, flags, receipt, () => `ok: ${key} written as ${receipt.dot.replica.slice(-8)}/${receipt.dot.seq} (durable)`)
+}
+
+export async function getCommand (key: string, flags: ClientFlags & { versions?: boolean }, output: Output): Promise<void> {
+  const api = await client(flags)
+  let body: { key: string, value: unknown, versions?: Versioned[] }
+  try {
+    body = await api.request('GET', keyPath(key) + (flags.versions === true ? '?versions=true' : ''))
+  } catch (err) {
+    if ((err as { status?: number }).status === 404) throw new KeyNotFoundError(key)
+    throw err
+  }
+  print(output, flags, body, () => {
+    if (flags.versions !== true || body.versions === undefined) return show(body.value)
+    return table(['VALUE', 'AUTHOR', 'SEQ', 'WRITTEN'], body.versions.map((v) => [
+      show(v.value), v.author, String(v.dot.seq), new Date(v.hlc.wall).toISOString()
+    ]))
+  })
+}
+
+export async function delCommand (key: string, flags: ClientFlags, output: Output): Promise<void> {
+  const api = await client(flags)
+  const body = await api.request<{ key: string, deleted: boolean }>('DELETE', keyPath(key))
+  print(output, flags, body, () => body.deleted ? `deleted ${key}` : `${key} had no value`)
+}
+
+export async function lsCommand (prefix: string | undefined, flags: ClientFlags, output: Output): Promise<void> {
+  const api = await client(flags)
+  const body = await api.request<{ entries: Array<{ key: string, value: unknown }> }>('GET', `/v1/kv?prefix=${encodeURIComponent(prefix ?? '')}`)
+  print(output, flags, body, () => body.entries.length === 0 ? '(no keys)' : table(['KEY', 'VALUE'], body.entries.map((e) => [e.key, show(e.value)])))
+}
+
+export async function membersCommand (flags: ClientFlags, output: Output): Promise<void> {
+  const api = await client(flags)
+  const body = await api.request<Member[] | { members: Member[] }>('GET', '/v1/members')
+  const members = Array.isArray(body) ? body : body.members
+  print(output, flags, members, () => table(['PEER ID', 'STATE', 'INC', 'PRIORITY', 'LAST HEARD', 'ADDRESS'], members.map((m) => [
+    m.peerId + (m.self ? ' (self)' : ''), m.state, String(m.incarnation), String(m.priority), m.self ? '-' : since(m.lastHeard), m.addresses[0] ?? ''
+  ])))
+}
+
+export async function leaderCommand (flags: ClientFlags, output: Output): Promise<void> {
+  const api = await client(flags)
+  const body = await api.request<{ peerId: string, term: number }>('GET', '/v1/leader')
+  print(output, flags, body, () => `${body.peerId} (term ${body.term})`)
+}
+
+export async function statusCommand (flags: ClientFlags, output: Output): Promise<void> {
+  const api = await client(flags)
+  const body = await api.request<Record<string, unknown>>('GET', '/v1/status')
+  print(output, flags, body, () => {
+    const leader = body.leader as { peerId: string, term: number } | undefined | null
+    const members = body.members as Record<string, number> | undefined
+    const lines = [
+      `peer:      ${String(body.peerId)}`,
+      `network:   ${String(body.network)}`,
+      `leader:    ${leader == null ? '(none)' : `${leader.peerId} (term ${leader.term})`}`,
+      `members:   ${members === undefined ? '?' : Object.entries(members).map(([s, n]) => `${n} ${s}`).join(', ')}`,
+      `keys:      ${String(body.keys)}`,
+      `digest:    ${String(body.digest)}`,
+      `uptime:    ${Math.round(Number(body.uptimeMs) / 1000)}s`,
+      'addresses:',
+      ...((body.addresses as string[] | undefined) ?? []).map((a) => `  ${a}`)
+    ]
+    return lines.join('\n')
+  })
+}
+
+export async function jobsCommand (flags: ClientFlags, output: Output): Promise<void> {
+  const api = await client(flags)
+  const body = await api.request<{ jobs: Array<{ name: string, every: number, quorum: boolean, runs: Array<{ peer: string, term: number, start: number, end: number, outcome: string, error?: string }> }> }>('GET', '/v1/jobs')
+  print(output, flags, body, () => body.jobs.length === 0
+    ? '(no jobs)'
+    : table(['JOB', 'EVERY', 'QUORUM', 'RUNS', 'LAST RUN', 'OUTCOME', 'ON'], body.jobs.map((j) => {
+      const last = j.runs.at(-1)
+      return [j.name, `${j.every}ms`, j.quorum ? 'yes' : 'no', String(j.runs.length), last === undefined ? '-' : since(last.end),
+        last === undefined ? '-' : last.outcome + (last.error === undefined ? '' : `: ${last.error}`), last === undefined ? '-' : `${last.peer} (term ${last.term})`]
+    })))
+}
+
+/** Prints one line per change until Ctrl-C (or the peer goes away). */
+export async function watchCommand (prefix: string | undefined, flags: ClientFlags, output: Output): Promise<void> {
+  const api = await client(flags)
+  const controller = new AbortController()
+  const stop = (): void => { controller.abort() }
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+  try {
+    const response = await api.stream(`/v1/watch?prefix=${encodeURIComponent(prefix ?? '')}`, controller.signal)
+    if (flags.json !== true) output.err(`watching ${prefix === undefined || prefix === '' ? 'every key' : `keys under ${JSON.stringify(prefix)}`} at ${api.url}; Ctrl-C to stop`)
+    const decoder = new TextDecoder()
+    let buffer = ''
+    for await (const chunk of response.body ?? []) {
+      buffer += decoder.decode(chunk as Uint8Array, { stream: true })
+      let end
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const event = buffer.slice(0, end)
+        buffer = buffer.slice(end + 2)
+        const data = event.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()).join('\n')
+        if (data === '') continue
+        const change = JSON.parse(data) as { key: string, value?: unknown, origin: string }
+        print(output, flags, change, () => change.value === undefined ? `${change.key} deleted (${change.origin})` : `${change.key} = ${show(change.value)} (${change.origin})`)
+      }
+    }
+  } catch (err) {
+    if (!controller.signal.aborted) throw err
+  } finally {
+    process.off('SIGINT', stop)
+    process.off('SIGTERM', stop)
+  }
+}

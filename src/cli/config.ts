@@ -1,0 +1,159 @@
+import { readFile, stat } from 'node:fs/promises'
+import { parse as parseYaml } from 'yaml'
+import { HearsayError } from '../errors.js'
+import { LOG_LEVELS, type LogLevel } from './output.js'
+
+/** Everything `hearsay start` can be configured with, after precedence is applied. */
+export interface StartConfig {
+  data: string
+  memory: boolean
+  network: string
+  listen: string[] | undefined
+  bootstrap: string[]
+  /** HOST:PORT the HTTP API listens on. */
+  api: string
+  priority: number
+  profile: 'local' | 'lan'
+  logLevel: LogLevel
+  psk: string | undefined
+  writers: string | undefined
+  sync: 'always' | 'interval' | 'none'
+}
+
+export const DEFAULTS: StartConfig = {
+  data: './.hearsay',
+  memory: false,
+  network: 'default',
+  listen: undefined,
+  bootstrap: [],
+  api: '127.0.0.1:0',
+  priority: 0,
+  profile: 'lan',
+  logLevel: 'info',
+  psk: undefined,
+  writers: undefined,
+  sync: 'always'
+}
+
+export class ConfigError extends HearsayError {
+  constructor (source: string, field: string, detail: string) {
+    super('ERR_CONFIG', `${source}: ${field} ${detail}`)
+  }
+}
+
+/** Largest config file read. @default 1 MiB (bytes) */
+const MAX_CONFIG_BYTES = 1_048_576
+
+type Partial<T> = { [K in keyof T]?: T[K] }
+
+const FIELDS: Record<keyof StartConfig, (value: unknown, source: string, field: string) => unknown> = {
+  data: str,
+  memory: bool,
+  network: str,
+  listen: strList,
+  bootstrap: strList,
+  api: str,
+  priority: int,
+  profile: (v, s, f) => oneOf(v, s, f, ['local', 'lan']),
+  logLevel: (v, s, f) => oneOf(v, s, f, LOG_LEVELS),
+  psk: str,
+  writers: str,
+  sync: (v, s, f) => oneOf(v, s, f, ['always', 'interval', 'none'])
+}
+
+/** Reads a JSON or YAML config file; a wrong field is named in the error. */
+export async function loadConfigFile (path: string): Promise<Partial<StartConfig>> {
+  let text: string
+  try {
+    const info = await stat(path)
+    if (info.size > MAX_CONFIG_BYTES) throw new ConfigError(path, 'the file', `is ${info.size} bytes; the limit is ${MAX_CONFIG_BYTES}`)
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    if (err instanceof ConfigError) throw err
+    throw new ConfigError(path, 'the file', `cannot be read: ${(err as Error).message}`)
+  }
+  let parsed: unknown
+  try {
+    parsed = /\.ya?ml$/i.test(path) ? parseYaml(text, { maxAliasCount: 100 }) : JSON.parse(text)
+  } catch (err) {
+    throw new ConfigError(path, 'the file', `is not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${(err as Error).message.split('\n')[0] ?? ''}`)
+  }
+  if (parsed === null || parsed === undefined) return {}
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(path, 'the file', 'must hold an object of settings')
+  return validate(parsed as Record<string, unknown>, path)
+}
+
+function validate (raw: Record<string, unknown>, source: string): Partial<StartConfig> {
+  const out: Record<string, unknown> = {}
+  for (const [field, value] of Object.entries(raw)) {
+    const check = FIELDS[field as keyof StartConfig]
+    if (check === undefined) throw new ConfigError(source, field, `is not a setting (known: ${Object.keys(FIELDS).join(', ')})`)
+    out[field] = check(value, source, field)
+  }
+  return out as Partial<StartConfig>
+}
+
+/** `HEARSAY_DATA`, `HEARSAY_NETWORK`, `HEARSAY_BOOTSTRAP` (comma-separated), ... */
+export function configFromEnv (env: NodeJS.ProcessEnv): Partial<StartConfig> {
+  const names: Record<string, keyof StartConfig> = {
+    HEARSAY_DATA: 'data',
+    HEARSAY_NETWORK: 'network',
+    HEARSAY_LISTEN: 'listen',
+    HEARSAY_BOOTSTRAP: 'bootstrap',
+    HEARSAY_API_LISTEN: 'api',
+    HEARSAY_PRIORITY: 'priority',
+    HEARSAY_PROFILE: 'profile',
+    HEARSAY_LOG_LEVEL: 'logLevel',
+    HEARSAY_PSK: 'psk',
+    HEARSAY_WRITERS: 'writers',
+    HEARSAY_SYNC: 'sync'
+  }
+  const raw: Record<string, unknown> = {}
+  for (const [name, field] of Object.entries(names)) {
+    const value = env[name]
+    if (value === undefined || value === '') continue
+    if (field === 'listen' || field === 'bootstrap') raw[field] = value.split(',').map((s) => s.trim()).filter((s) => s !== '')
+    else if (field === 'priority') raw[field] = /^-?\d+$/.test(value) ? Number(value) : value
+    else raw[field] = value
+  }
+  return validate(raw, 'environment')
+}
+
+/** Flags, then environment, then the config file, then defaults. */
+export function resolveConfig (flags: Partial<StartConfig>, env: Partial<StartConfig>, file: Partial<StartConfig>): StartConfig {
+  const merged: Record<string, unknown> = { ...DEFAULTS }
+  for (const layer of [file, env, flags]) {
+    for (const [k, v] of Object.entries(layer)) if (v !== undefined) merged[k] = v
+  }
+  return merged as unknown as StartConfig
+}
+
+function str (value: unknown, source: string, field: string): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 4096) throw new ConfigError(source, field, 'must be a non-empty string')
+  return value
+}
+
+function bool (value: unknown, source: string, field: string): boolean {
+  if (typeof value === 'boolean') return value
+  if (value === 'true' || value === '1') return true
+  if (value === 'false' || value === '0') return false
+  throw new ConfigError(source, field, 'must be true or false')
+}
+
+function int (value: unknown, source: string, field: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || Math.abs(value) > 2_147_483_647) throw new ConfigError(source, field, 'must be a whole number')
+  return value
+}
+
+function strList (value: unknown, source: string, field: string): string[] {
+  const list = typeof value === 'string' ? [value] : value
+  if (!Array.isArray(list) || list.length > 64 || !list.every((v) => typeof v === 'string' && v.length > 0 && v.length <= 1024)) {
+    throw new ConfigError(source, field, 'must be a list of multiaddr strings')
+  }
+  return list as string[]
+}
+
+function oneOf<T extends string> (value: unknown, source: string, field: string, allowed: readonly T[]): T {
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) throw new ConfigError(source, field, `must be one of ${allowed.join(', ')}`)
+  return value as T
+}

@@ -1,0 +1,157 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest'
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+const BIN = fileURLToPath(new URL('../../bin/hearsay.js', import.meta.url))
+let dir = ''
+let peer: ChildProcessWithoutNullStreams | undefined
+let second: ChildProcessWithoutNullStreams | undefined
+
+async function run (args: string[], env: Record<string, string> = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: 'pipe', env: { ...process.env, ...env } })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => { resolve(c) }))
+  return { code, stdout, stderr }
+}
+
+/** Starts `hearsay start --json` and resolves with its `started` line. */
+async function startPeer (args: string[]): Promise<{ child: ChildProcessWithoutNullStreams, started: Record<string, unknown>, lines: Array<Record<string, unknown>> }> {
+  const child = spawn(process.execPath, [BIN, 'start', '--json', '--profile', 'local', ...args], { stdio: 'pipe' })
+  const lines: Array<Record<string, unknown>> = []
+  const started = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    child.once('exit', (code) => { reject(new Error(`start exited with ${code}`)) })
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const parsed = JSON.parse(line) as Record<string, unknown>
+      lines.push(parsed)
+      if (parsed.event === 'started') resolve(parsed)
+    })
+  })
+  return { child, started, lines }
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'hearsay-cli-client-'))
+  const a = await startPeer(['--data', join(dir, 'a'), '--priority', '5'])
+  peer = a.child
+  const b = await startPeer(['--data', join(dir, 'b'), '--bootstrap', (a.started.addresses as string[])[0]!])
+  second = b.child
+  // Both agree on a leader before the client commands run: wait for each to print one.
+  const hasLeader = (lines: Array<Record<string, unknown>>): boolean => lines.some((l) => l.event === 'leader')
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      if (hasLeader(a.lines) && hasLeader(b.lines)) {
+        clearInterval(timer)
+        resolve()
+      }
+    }, 50)
+  })
+}, 60_000)
+
+afterAll(async () => {
+  for (const c of [peer, second]) {
+    if (c !== undefined && c.exitCode === null) {
+      c.kill('SIGINT')
+      await new Promise((resolve) => c.once('exit', resolve))
+    }
+  }
+  await rm(dir, { recursive: true, force: true })
+})
+
+describe('client commands against a running peer (real processes)', () => {
+  it('put, get, ls, del with exit codes and --json', async () => {
+    const data = ['--data', join(dir, 'a')]
+    const put = await run(['put', 'greeting', '{"text":"hello"}', ...data, '--json'])
+    expect(put.code).toBe(0)
+    expect(JSON.parse(put.stdout)).toMatchObject({ key: 'greeting', dot: { seq: expect.any(Number) } })
+    expect((await run(['put', 'plain', 'just words', ...data])).code).toBe(0)
+
+    const get = await run(['get', 'greeting', ...data, '--json'])
+    expect(get.code).toBe(0)
+    expect(JSON.parse(get.stdout)).toMatchObject({ key: 'greeting', value: { text: 'hello' } })
+    expect((await run(['get', 'plain', ...data])).stdout.trim()).toBe('just words')
+
+    const versions = await run(['get', 'greeting', ...data, '--versions', '--json'])
+    expect(JSON.parse(versions.stdout).versions).toHaveLength(1)
+
+    const ls = await run(['ls', '', ...data, '--json'])
+    expect(JSON.parse(ls.stdout).entries.map((e: { key: string }) => e.key)).toEqual(expect.arrayContaining(['greeting', 'plain']))
+
+    const del = await run(['del', 'plain', ...data, '--json'])
+    expect(JSON.parse(del.stdout)).toMatchObject({ key: 'plain', deleted: true })
+    const missing = await run(['get', 'plain', ...data])
+    expect(missing.code).toBe(1)
+    expect(missing.stderr.trim().split('\n')).toHaveLength(1)
+    expect(missing.stderr).toMatch(/ERR_KEY_NOT_FOUND/)
+  })
+
+  it('a write on one peer is readable on the other', async () => {
+    expect((await run(['put', 'shared', '42', '--data', join(dir, 'a')])).code).toBe(0)
+    let value: unknown
+    for (let attempt = 0; attempt < 100 && value !== 42; attempt++) {
+      const got = await run(['get', 'shared', '--data', join(dir, 'b'), '--json'])
+      if (got.code === 0) value = JSON.parse(got.stdout).value
+    }
+    expect(value).toBe(42)
+  })
+
+  it('members, leader, status and jobs answer in JSON and as tables', async () => {
+    const data = ['--data', join(dir, 'b')]
+    const members = JSON.parse((await run(['members', ...data, '--json'])).stdout) as Array<{ state: string }>
+    expect(members).toHaveLength(2)
+    expect(members.every((m) => m.state === 'alive')).toBe(true)
+    const leader = JSON.parse((await run(['leader', ...data, '--json'])).stdout) as { peerId: string, term: number }
+    expect(leader.term).toBeGreaterThan(0)
+    const status = JSON.parse((await run(['status', ...data, '--json'])).stdout) as { peerId: string, network: string }
+    expect(status.network).toBe('default')
+    const jobs = await run(['jobs', ...data, '--json'])
+    expect(jobs.code).toBe(0)
+    expect(JSON.parse(jobs.stdout)).toHaveProperty('jobs')
+    const table = await run(['members', ...data])
+    expect(table.stdout).toMatch(/PEER ID\s+STATE/)
+  })
+
+  it('without a peer to talk to, a one-line error and exit 1; a bad token is refused', async () => {
+    const nowhere = await run(['get', 'k', '--data', join(dir, 'nothing-here')])
+    expect(nowhere.code).toBe(1)
+    expect(nowhere.stderr).toMatch(/no peer API found/)
+    const badToken = await run(['get', 'greeting', '--data', join(dir, 'a')], { HEARSAY_TOKEN: 'wrong' })
+    expect(badToken.code).toBe(1)
+    expect(badToken.stderr).toMatch(/ERR_UNAUTHORIZED/)
+  })
+
+  it('the token file is owner-only', async () => {
+    expect((await stat(join(dir, 'a', 'api.token'))).mode & 0o777).toBe(0o600)
+  })
+})
+
+describe('configuration and keys', () => {
+  it('a bad config file names the wrong field; usage errors exit 2', async () => {
+    const file = join(dir, 'bad.json')
+    await writeFile(file, JSON.stringify({ network: 'x', priority: 'high' }))
+    const bad = await run(['start', '--memory', '--config', file])
+    expect(bad.code).toBe(1)
+    expect(bad.stderr).toMatch(/priority must be a whole number.*ERR_CONFIG/)
+    const yaml = join(dir, 'bad.yaml')
+    await writeFile(yaml, 'colour: blue\n')
+    expect((await run(['start', '--memory', '--config', yaml])).stderr).toMatch(/colour is not a setting/)
+    expect((await run(['put', 'only-a-key'])).code).toBe(2)
+    expect((await run(['frobnicate'])).code).toBe(2)
+  })
+
+  it('key gen-psk writes a 0600 key and refuses to overwrite it', async () => {
+    const file = join(dir, 'net.psk')
+    const first = await run(['key', 'gen-psk', file])
+    expect(first.code).toBe(0)
+    expect((await stat(file)).mode & 0o777).toBe(0o600)
+    const again = await run(['key', 'gen-psk', file])
+    expect(again.code).toBe(1)
+    expect(again.stderr).toMatch(/ERR_FILE_EXISTS/)
+  })
+})
