@@ -10,7 +10,8 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { Identify } from '@libp2p/identify'
 import type { PingService } from '@libp2p/ping'
-import type { PeerId, PrivateKey, PublicKey, Message, PubSub } from '@libp2p/interface'
+import type { PeerId, PrivateKey, Message, PubSub } from '@libp2p/interface'
+import { createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import type { Registry } from 'prom-client'
 import { TypedEventTarget } from '../events.js'
@@ -128,6 +129,9 @@ export interface NetNode extends TypedEventTarget<NetEvents> {
   verify (author: string, data: Uint8Array, signature: Uint8Array): boolean
 }
 
+/** DER prefix of an Ed25519 SubjectPublicKeyInfo; the 32 raw key bytes follow it. */
+const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
+
 type Services = { identify: Identify, ping: PingService, dht: KadDHT, pubsub: PubSub<GossipsubEvents> }
 
 export async function createNetNode (init: NetInit = {}): Promise<NetNode> {
@@ -165,7 +169,7 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
   private readonly gater = new PartitionGater()
   private readonly maxMessageBytes: number
   private readonly handlers = new Map<string, (message: PubsubMessage) => void>()
-  private readonly publicKeys = new Map<string, PublicKey>()
+  private readonly publicKeys = new Map<string, KeyObject>()
   private libp2p: Libp2p<Services> | undefined
   private discovery: DhtDiscovery | undefined
   private bootstrapDialer: BootstrapDialer | undefined
@@ -224,6 +228,10 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
           logPrefix: `hearsay:${this.network}:kad`
         }),
         pubsub: gossipsub({
+          // Without a fast id every duplicate copy from the mesh has its signature verified
+          // before it is recognised as seen: most of the CPU of replication in a busy network.
+          // The signature is part of the id, so a forged copy cannot shadow the real one.
+          fastMsgIdFn: (message) => fastMessageId(message.from, message.seqno, message.signature),
           globalSignaturePolicy: 'StrictSign',
           allowPublishToZeroTopicPeers: false,
           emitSelf: false,
@@ -402,17 +410,18 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
     let key = this.publicKeys.get(author)
     if (key === undefined) {
       try {
-        key = peerIdFromString(author).publicKey
+        const publicKey = peerIdFromString(author).publicKey
+        if (publicKey?.type !== 'Ed25519') return false
+        // A node KeyObject made once per author: libp2p's own verify rebuilds one per call.
+        key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, publicKey.raw]), format: 'der', type: 'spki' })
       } catch {
         return false
       }
-      if (key === undefined) return false
       if (this.publicKeys.size >= 10_000) this.publicKeys.clear()
       this.publicKeys.set(author, key)
     }
     try {
-      const ok = key.verify(data, signature)
-      return ok === true
+      return cryptoVerify(null, data, key, signature)
     } catch {
       return false
     }
@@ -451,4 +460,9 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
 async function loadPnet (psk: Uint8Array): Promise<NonNullable<Parameters<typeof createLibp2p>[0]>['connectionProtector']> {
   const { preSharedKey } = await import('@libp2p/pnet')
   return preSharedKey({ psk })
+}
+
+function fastMessageId (from?: Uint8Array, seqno?: Uint8Array, signature?: Uint8Array): string {
+  const hex = (bytes?: Uint8Array): string => bytes === undefined ? '' : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')
+  return `${hex(from)}/${hex(seqno)}/${hex(signature)}`
 }

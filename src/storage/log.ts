@@ -28,7 +28,7 @@ export interface SkipInfo {
 export interface LogOptions {
   /** When an append counts as durable; see `SyncPolicy`. @default 'always' */
   syncPolicy?: SyncPolicy
-  /** Time between fsyncs under policy `interval`; ignored otherwise. @default 100 (ms) */
+  /** Time between fsyncs under policy `interval`, and the longest a non-durable append waits under `always`. @default 100 (ms) */
   syncInterval?: number
   /** Largest record accepted by `append`/`rewrite` and believed by recovery. Do not lower it for an existing log: recovery would cut at the first larger record. @default 4 MiB (bytes) */
   maxRecordBytes?: number
@@ -59,8 +59,12 @@ export interface DurableLog {
    * Order is preserved across concurrent calls (the order of the calls, not of resolution).
    * A record over `maxRecordBytes` rejects the whole call with `RecordTooLargeError` and
    * writes nothing. `append([])` resolves once everything appended before it is durable.
+   *
+   * With `{ durable: false }` the records are written but the call does not wait for an
+   * fsync of its own (under `always` they ride on the next durable append's fsync, or on one
+   * within `syncInterval`): for data that can be fetched again after a crash.
    */
-  append (records: Uint8Array[]): Promise<void>
+  append (records: Uint8Array[], options?: AppendOptions): Promise<void>
   /** fsync now whatever has been written (for `interval`/`none` before something critical). */
   sync (): Promise<void>
   /**
@@ -92,10 +96,16 @@ interface Settings {
   onSkip: (info: SkipInfo) => void
 }
 
+export interface AppendOptions {
+  /** Wait for an fsync (policy `always`). @default true */
+  durable?: boolean
+}
+
 interface AppendOp {
   kind: 'append'
   data: Buffer
   records: number
+  durable: boolean
   resolve: () => void
   reject: (err: Error) => void
 }
@@ -169,13 +179,13 @@ class FileLog implements DurableLog {
     this.settings = settings
   }
 
-  async append (records: Uint8Array[]): Promise<void> {
+  async append (records: Uint8Array[], options: AppendOptions = {}): Promise<void> {
     this.assertUsable()
     // Framed (and size-checked) now, synchronously: a refused call queues nothing, and the
     // caller may reuse its buffers as soon as append returns.
     const data = encodeRecords(records, this.settings.maxRecordBytes)
     await new Promise<void>((resolve, reject) => {
-      this.queue.push({ kind: 'append', data, records: records.length, resolve, reject })
+      this.queue.push({ kind: 'append', data, records: records.length, durable: options.durable !== false, resolve, reject })
       this.kick()
     })
   }
@@ -314,7 +324,7 @@ class FileLog implements DurableLog {
         this.size += data.length
         this.dirty = true
       }
-      if (this.settings.policy === 'always' && this.dirty) await this.fsync()
+      if (this.settings.policy === 'always' && this.dirty && group.some(op => op.durable)) await this.fsync()
     } catch (err) {
       this.fail(err, 'append to')
       for (const op of group) op.reject(this.failure ?? new LogFailedError(this.path, err))
@@ -325,7 +335,8 @@ class FileLog implements DurableLog {
       this.appends++
       op.resolve()
     }
-    if (this.settings.policy === 'interval' && this.dirty) this.scheduleSync()
+    // `interval`, and non-durable appends under `always`, reach the disk within syncInterval.
+    if (this.settings.policy !== 'none' && this.dirty) this.scheduleSync()
   }
 
   private scheduleSync (): void {

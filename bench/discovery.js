@@ -1,0 +1,287 @@
+// Discovery from one bootstrap address: N peers on 127.0.0.1 with the local profile. Peer 0
+// starts first; peers 1..N-1 get only peer 0's address and start together. Measures the time
+// until every peer's members() shows every peer `alive` at the same moment, from the moment
+// the last start() resolved and from peer 0's start() call. Then a newcomer that runs only the
+// network layer (no membership protocol) measures the DHT alone: how long until its
+// lookupMembers() has returned all N.
+//
+//   node bench/discovery.js [--peers 20] [--rounds 3] [--timeout 30000] [--lookup-timeout 5000] [--dht-deadline 15000]
+//                           [--stack full|membership] [--dht false]
+//                           [--membership '{"probeTimeout":1000}'] [--discovery '{...}']
+//
+// --stack full (the default) runs complete peers (createPeer: membership, store, election,
+// jobs); --stack membership runs only the network layer and the membership protocol, to see
+// what discovery itself costs without the store's and the election's traffic.
+// --membership / --discovery override the local profile's timers (JSON), to see what a
+// different setting would give. A round that does not converge within --timeout is reported
+// with `converged: false` and counts as infinitely slow in the median.
+//
+// Progress on stderr; the last stdout line is one JSON object.
+
+import { createPeer } from '../dist/src/index.js'
+import { createNetNode } from '../dist/src/net/index.js'
+import { Membership } from '../dist/src/membership/index.js'
+import {
+  loopDelay, median, ms, now, parseArgs, rssSampler, runBenchmark, sleep, summary, uniqueNetwork, waitFor
+} from './lib.js'
+
+const args = parseArgs({
+  peers: 20, rounds: 3, timeout: 30_000, stack: 'full', lookupTimeout: 5_000, dhtDeadline: 15_000, dht: true, hold: 2_000, membership: '', discovery: ''
+})
+if (args.peers < 2) throw new Error('--peers must be at least 2')
+if (args.stack !== 'full' && args.stack !== 'membership') throw new Error('--stack must be full or membership')
+const overrides = {
+  ...(args.membership === '' ? {} : { membership: JSON.parse(args.membership) }),
+  ...(args.discovery === '' ? {} : { discovery: JSON.parse(args.discovery) })
+}
+
+const MEMBER_EVENTS = ['member:join', 'member:update', 'member:fail', 'member:leave', 'member:reap']
+
+await runBenchmark('discovery', async ({ log, defer, partial }) => {
+  const rss = rssSampler()
+  const rounds = []
+  Object.assign(partial, { peers: args.peers, rounds })
+  for (let r = 0; r < args.rounds; r++) {
+    log(`round ${r + 1}/${args.rounds}: ${args.peers} peers`)
+    const round = await discoveryRound(log, defer, r)
+    rounds.push(round)
+    log(`round ${r + 1}: ${round.converged
+      ? `all know all ${round.from_last_start_ms} ms after the last start() resolved (${round.from_first_start_ms} ms after peer 0's start())`
+      : `NOT converged within ${args.timeout} ms: ${round.divergence}`}` +
+      (round.dht === undefined ? '' : `; DHT newcomer found ${round.dht.found}/${args.peers} in ${round.dht.all_found_ms ?? '-'} ms`))
+  }
+  // A round that never converged is slower than any that did.
+  const slowness = (value) => value ?? Number.POSITIVE_INFINITY
+  const finite = (value) => Number.isFinite(value) ? ms(value) : null
+  const dhtRounds = rounds.map((r) => r.dht).filter((d) => d !== undefined)
+  return {
+    peers: args.peers,
+    profile: 'local',
+    stack: args.stack,
+    ...(Object.keys(overrides).length === 0 ? {} : { overrides }),
+    rounds,
+    converged_rounds: rounds.filter((r) => r.converged).length,
+    median_ms: finite(median(rounds.map((r) => slowness(r.from_last_start_ms)))),
+    median_from_first_start_ms: finite(median(rounds.map((r) => slowness(r.from_first_start_ms)))),
+    max_ms: finite(Math.max(...rounds.map((r) => slowness(r.from_last_start_ms)))),
+    ...(args.dht
+      ? {
+          dht_median_ms: finite(median(dhtRounds.map((d) => slowness(d.all_found_ms)))),
+          dht_all_found_rounds: dhtRounds.filter((d) => d.found === args.peers).length
+        }
+      : {}),
+    peak_rss_mb: rss.stop()
+  }
+})
+
+async function discoveryRound (log, defer, r) {
+  const network = uniqueNetwork(`bench-disc${r}`)
+  const peers = []
+  const stopAll = async () => {
+    await Promise.all(peers.map(async (p) => p.stop({ graceful: false }).catch(() => {})))
+  }
+  defer(stopAll)
+  const lag = loopDelay()
+  const options = { network, profile: 'local', ...overrides }
+
+  const make = args.stack === 'full' ? createPeer : createMembershipPeer
+  const boot = await make(options)
+  peers.push(boot)
+  const tFirst = now()
+  await boot.start()
+  const bootStartMs = now() - tFirst
+  const bootstrap = boot.addresses()
+  for (let i = 1; i < args.peers; i++) peers.push(await make({ ...options, bootstrap }))
+  const ids = peers.map((p) => p.peerId)
+  const ours = new Set(ids)
+  const index = new Map(ids.map((id, i) => [id, i]))
+
+  // Each peer's alive set, kept from its events (every state change emits one, and the
+  // listeners are in place before start), so checking "all know all" costs nothing per event.
+  const alive = peers.map((p) => new Set([p.peerId]))
+  const joinedAt = peers.map(() => new Map())
+  const dhtFoundAt = peers.map(() => new Map())
+  const knowAllAt = new Array(peers.length).fill(undefined)
+  let complete = 0
+  let flaps = 0
+  peers.forEach((peer, i) => {
+    const onChange = (e) => {
+      const m = e.detail
+      if (!ours.has(m.peerId) || m.self) return
+      const had = alive[i].has(m.peerId)
+      if (m.state === 'alive' && e.type !== 'member:reap') alive[i].add(m.peerId)
+      else alive[i].delete(m.peerId)
+      const has = alive[i].has(m.peerId)
+      if (had && !has) {
+        flaps++
+        if (alive[i].size === ids.length - 1) complete--
+      }
+      if (!had && has && alive[i].size === ids.length) {
+        complete++
+        knowAllAt[i] ??= now()
+      }
+      if (!had && has && !joinedAt[i].has(m.peerId)) joinedAt[i].set(m.peerId, now())
+    }
+    for (const type of MEMBER_EVENTS) peer.addEventListener(type, onChange)
+    peer.net.addEventListener('peer:discovered', (e) => {
+      if (!dhtFoundAt[i].has(e.detail.peerId)) dhtFoundAt[i].set(e.detail.peerId, now())
+    })
+  })
+  const allKnowAll = () => complete === peers.length
+  // Cross-check with the peers' own views (the event bookkeeping must agree with members()).
+  const viewsAgree = () => peers.every((p) => {
+    const view = new Set(p.members().filter((m) => m.state === 'alive').map((m) => m.peerId))
+    return ids.every((id) => view.has(id))
+  })
+  const divergence = () => {
+    const behind = peers.map((p, i) => {
+      const view = new Map(p.members().map((m) => [m.peerId, m.state]))
+      const missing = ids.filter((id) => view.get(id) !== 'alive').map((id) => `${index.get(id)}:${view.get(id) ?? 'unknown'}`)
+      return missing.length === 0 ? '' : `peer ${i} lacks [${missing.join(' ')}]`
+    }).filter(Boolean)
+    return `${behind.length} of ${peers.length} peers lack members: ${behind.slice(0, 4).join('; ')}${behind.length > 4 ? '; …' : ''}`
+  }
+
+  const waiting = waitFor(allKnowAll, { targets: peers, events: MEMBER_EVENTS, interval: 200, timeout: args.timeout, describe: divergence })
+  waiting.catch(() => {})
+  const t0 = now()
+  await Promise.all(peers.slice(1).map(async (p) => { await p.start() }))
+  const tLast = now()
+  log(`round ${r + 1}: peer 0 started in ${ms(bootStartMs)} ms; ${peers.length - 1} joiners' start() took ${ms(tLast - t0)} ms`)
+  let converged = true
+  let why
+  try {
+    await waiting
+  } catch (err) {
+    converged = false
+    why = err.message
+  }
+  const tDone = now()
+  if (converged && !viewsAgree()) throw new Error('event bookkeeping disagrees with members(): ' + divergence())
+  // Does the agreement last, or do false suspicions break it right away?
+  const flapsBefore = flaps
+  if (converged && args.hold > 0) await sleep(args.hold)
+  const loop = lag.stop()
+
+  // Where the time went: when each peer first had a complete view, how it learned members
+  // (a join before the DHT had returned that member = learned through membership gossip).
+  let viaDhtFirst = 0
+  let pairs = 0
+  for (let i = 0; i < peers.length; i++) {
+    for (const [id, at] of joinedAt[i]) {
+      pairs++
+      const found = dhtFoundAt[i].get(id)
+      if (found !== undefined && found <= at) viaDhtFirst++
+    }
+  }
+  const stats = peers.map((p) => p.membership.stats())
+  const incarnations = peers.map((p) => p.membership.self()?.incarnation ?? 0)
+  const round = {
+    converged,
+    from_last_start_ms: converged ? ms(tDone - tLast) : null,
+    from_first_start_ms: converged ? ms(tDone - tFirst) : null,
+    ...(converged ? {} : { divergence: why }),
+    joiners_start_ms: ms(tLast - t0),
+    boot_start_ms: ms(bootStartMs),
+    per_peer_complete_view_ms: summary(knowAllAt.filter((t) => t !== undefined).map((t) => t - tLast)),
+    flaps_before: flapsBefore,
+    ...(converged && args.hold > 0 ? { flaps_in_hold: flaps - flapsBefore, hold_ms: args.hold } : {}),
+    max_incarnation: Math.max(...incarnations),
+    joins_seen_via_dht_first: `${viaDhtFirst}/${pairs}`,
+    syncs: stats.reduce((a, s) => a + s.syncs, 0),
+    probes: stats.reduce((a, s) => a + s.probes, 0),
+    probe_failures: stats.reduce((a, s) => a + s.probeFailures, 0),
+    event_loop_delay: loop
+  }
+  if (args.dht) round.dht = await dhtNewcomer(log, defer, network, bootstrap, ids)
+  await stopAll()
+  return round
+}
+
+/**
+ * A peer of only the network layer and the membership protocol (what `createPeer` was before
+ * the store and the election joined it), with the few members of Peer this benchmark uses.
+ */
+async function createMembershipPeer (options) {
+  const net = await createNetNode({
+    network: options.network, profile: options.profile, bootstrap: options.bootstrap, discovery: options.discovery
+  })
+  const membership = new Membership({ net }, { profile: options.profile, timing: options.membership })
+  let running = false
+  return {
+    net,
+    membership,
+    get peerId () { return net.peerId },
+    addresses: () => net.addresses(),
+    members: () => membership.members(),
+    isRunning: () => running,
+    addEventListener: (type, listener) => { membership.addEventListener(type, listener) },
+    removeEventListener: (type, listener) => { membership.removeEventListener(type, listener) },
+    async start () {
+      if (running) return
+      await net.start()
+      await membership.start()
+      running = true
+    },
+    async stop ({ graceful = true } = {}) {
+      if (!running) return
+      running = false
+      await membership.stop({ announce: graceful })
+      await net.stop()
+    }
+  }
+}
+
+/**
+ * A node with only the network layer (libp2p and DHT discovery, no membership), given peer
+ * 0's address: time from its start() until its lookups have returned every member, with each
+ * explicit lookupMembers() call's duration and result.
+ */
+async function dhtNewcomer (log, defer, network, bootstrap, ids) {
+  const node = await createNetNode({ network, profile: 'local', bootstrap, ...(overrides.discovery === undefined ? {} : { discovery: overrides.discovery }) })
+  defer(async () => { await node.stop().catch(() => {}) })
+  const want = new Set(ids)
+  const foundAt = new Map()
+  node.addEventListener('peer:discovered', (e) => {
+    if (want.has(e.detail.peerId) && !foundAt.has(e.detail.peerId)) foundAt.set(e.detail.peerId, now())
+  })
+  const t0 = now()
+  await node.start()
+  const tStarted = now()
+  const lookups = []
+  const deadline = tStarted + args.dhtDeadline
+  while (foundAt.size < want.size && now() < deadline) {
+    const t = now()
+    let found = 0
+    let error
+    try {
+      found = (await node.lookupMembers(Math.round(Math.min(args.lookupTimeout, Math.max(100, deadline - t)))))
+        .filter((p) => want.has(p.peerId)).length
+    } catch (err) {
+      error = err?.code ?? err?.name ?? String(err)
+    }
+    lookups.push({ ms: ms(now() - t), found, ...(error === undefined ? {} : { error }) })
+    if (now() - t < 50) await sleep(50)
+  }
+  const allFound = foundAt.size === want.size ? Math.max(...foundAt.values()) - tStarted : null
+  // Once the routing table is warm, how long does one lookup take?
+  let warm
+  if (allFound !== null) {
+    const t = now()
+    const found = (await node.lookupMembers(args.lookupTimeout).catch(() => [])).filter((p) => want.has(p.peerId)).length
+    warm = { ms: ms(now() - t), found }
+  }
+  await node.stop()
+  const result = {
+    found: foundAt.size,
+    all_found_ms: ms(allFound),
+    start_ms: ms(tStarted - t0),
+    first_found_ms: foundAt.size === 0 ? null : ms(Math.min(...foundAt.values()) - tStarted),
+    lookup_calls: lookups.length,
+    lookups: lookups.slice(0, 6),
+    ...(warm === undefined ? {} : { warm_lookup: warm })
+  }
+  log(`  DHT newcomer: ${result.found}/${want.size} after ${result.all_found_ms ?? '-'} ms, ${lookups.length} lookupMembers() calls` +
+    (warm === undefined ? '' : `; a warm lookup took ${warm.ms} ms and found ${warm.found}`))
+  return result
+}
