@@ -24,8 +24,9 @@ export const SUITE = [
   { name: 'discovery-20', file: 'discovery.js', args: ['--peers', '20', '--rounds', '2'], budget: 80_000 },
   { name: 'failure-5', file: 'failure.js', args: ['--peers', '5', '--rounds', '5'], budget: 50_000 },
   { name: 'replication-5', file: 'replication.js', args: ['--peers', '5', '--keys', '1000'], budget: 60_000 },
-  { name: 'anti-entropy', file: 'anti-entropy.js', args: ['--keys', '10000', '--store', '100000'], budget: 70_000 }
-  // Later: 'replication-10', 'failover', 'floor' (issue 7).
+  { name: 'anti-entropy', file: 'anti-entropy.js', args: ['--keys', '10000', '--store', '100000'], budget: 70_000 },
+  { name: 'failover-local', file: 'failover.js', args: ['--profile', 'local', '--rounds', '3'], budget: 60_000 }
+  // Later: 'replication-10', 'failover-lan', 'floor' (issue 7).
 ]
 
 /** The whole default set must finish within this. */
