@@ -3,7 +3,7 @@ import type { MembershipTiming } from './membership/index.js'
 import type { ReplicationInit } from './replica/index.js'
 import type { SyncPolicy } from './storage/index.js'
 import type { ElectionOptions } from './election/index.js'
-import type { JobsInit } from './jobs/index.js'
+import type { JobsInit, MaintenanceOptions } from './jobs/index.js'
 
 export interface PeerOptions {
   /** Network name: peers of different networks never mix. @default 'default' */
@@ -39,6 +39,8 @@ export interface PeerOptions {
   election?: Partial<ElectionOptions>
   /** Jobs: how many runs to keep per job. */
   jobs?: JobsInit
+  /** Built-in maintenance jobs (GC of delete metadata, retiring departed replicas): periods and thresholds. */
+  maintenance?: MaintenanceOptions
   /** Store options: gossip on/off, anti-entropy interval, key and value limits. */
   replication?: Omit<ReplicationInit, 'profile'>
 }

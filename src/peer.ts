@@ -6,7 +6,7 @@ import { Membership, type Member, type MembershipEvents } from './membership/ind
 import { lockDataDir, openLog, type DataDirLock } from './storage/index.js'
 import { Replication, type KvEvents } from './replica/index.js'
 import { ElectionService, type Leader } from './election/index.js'
-import { Jobs } from './jobs/index.js'
+import { defineMaintenance, Jobs } from './jobs/index.js'
 import type { PeerOptions } from './options.js'
 
 export interface PeerEvents extends MembershipEvents {
@@ -50,7 +50,8 @@ export interface Peer extends TypedEventTarget<PeerEvents> {
 /** The store's public face on a peer (see Replication for the whole API). */
 export type Kv = Pick<Replication,
 'put' | 'get' | 'versions' | 'delete' | 'list' | 'increment' | 'decrement' | 'setAdd' | 'setRemove' |
-'digest' | 'size' | 'versionVector' | 'recordCount' | 'stats' | 'syncWith' | 'addEventListener' | 'removeEventListener' | 'once'>
+'digest' | 'size' | 'versionVector' | 'recordCount' | 'stats' | 'syncWith' | 'horizon' | 'remoteVectors' |
+'addEventListener' | 'removeEventListener' | 'once'>
 export type { KvEvents }
 
 /**
@@ -135,6 +136,10 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
         versions: (key) => this.replication.versions(key)
       }
     }, options.jobs)
+    defineMaintenance(this.jobs, {
+      store: () => this.replication,
+      members: () => membership.members()
+    }, { ...options.maintenance, profile: options.profile ?? 'lan' })
     for (const type of ['member:join', 'member:leave', 'member:fail', 'member:update', 'member:reap'] as const) {
       this.membership.addEventListener(type, (event) => { this.emit(type, event.detail) })
     }

@@ -24,3 +24,10 @@ export class JobTimeoutError extends HearsayError {
     super('ERR_JOB_TIMEOUT', `job ${JSON.stringify(name)} ran longer than its timeout of ${ms} ms`)
   }
 }
+
+/** A maintenance job refused to decide: a current member's version vector is unknown or too old, even after an anti-entropy round. */
+export class StaleVectorError extends HearsayError {
+  constructor (peerId: string) {
+    super('ERR_STALE_VECTOR', `no fresh version vector from member ${peerId}: it did not answer an anti-entropy round; the job retries next period`)
+  }
+}

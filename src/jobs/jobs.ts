@@ -19,6 +19,14 @@ export interface JobContext {
 
 export type JobOutcome = 'ok' | 'error' | 'aborted' | 'timeout'
 
+/**
+ * What a run may resolve to: `'idle'` says it found nothing to do, and such a run is not
+ * recorded (a maintenance job that runs every second must not write every second).
+ */
+export type JobResult = void | 'idle'
+
+export type JobFunction = (context: JobContext) => Promise<JobResult> | JobResult
+
 export interface JobRun {
   name: string
   peer: string
@@ -62,7 +70,7 @@ export interface JobsInit {
 interface Defined {
   name: string
   options: Required<JobOptions>
-  run: (context: JobContext) => Promise<void> | void
+  run: JobFunction
   timer?: NodeJS.Timeout
   running?: AbortController
 }
@@ -92,7 +100,7 @@ export class Jobs {
     this.keepRuns = init.keepRuns ?? 20
   }
 
-  define (name: string, options: JobOptions, run: (context: JobContext) => Promise<void> | void): void {
+  define (name: string, options: JobOptions, run: JobFunction): void {
     if (!NAME_PATTERN.test(name)) throw new InvalidJobError(`name ${JSON.stringify(name)} must be 1-128 letters, digits, '.', '_', ':' or '-'`)
     if (this.jobs.has(name)) throw new JobExistsError(name)
     if (!Number.isFinite(options.every) || options.every < 10) throw new InvalidJobError('every must be at least 10 ms')
@@ -199,8 +207,9 @@ export class Jobs {
     const start = Date.now()
     let outcome: JobOutcome = 'ok'
     let error: string | undefined
+    let result: JobResult | undefined
     try {
-      await Promise.race([
+      result = await Promise.race([
         Promise.resolve(job.run({ term, signal: controller.signal })),
         new Promise<never>((_resolve, reject) => {
           controller.signal.addEventListener('abort', () => { reject(controller.signal.reason) }, { once: true })
@@ -214,6 +223,7 @@ export class Jobs {
       clearTimeout(timer)
       job.running = undefined
     }
+    if (outcome === 'ok' && result === 'idle') return
     await this.record({ name: job.name, peer: this.components.selfId, term, start, end: Date.now(), outcome, ...(error === undefined ? {} : { error }) })
   }
 

@@ -58,6 +58,20 @@ export class InvalidRecordError extends ReplicaError {
   override name = 'InvalidRecordError'
 }
 
+/** A GC horizon was to be adopted by a replica that lacks records at or below it. */
+export class HorizonNotCoveredError extends ReplicaError {
+  static readonly code = 'ERR_HORIZON_NOT_COVERED'
+  readonly code = HorizonNotCoveredError.code
+  override name = 'HorizonNotCoveredError'
+}
+
+/** The checkpoint at the head of a compacted replica log does not decode: the peer refuses to start rather than risk reusing a seq. */
+export class MalformedCheckpointError extends ReplicaError {
+  static readonly code = 'ERR_MALFORMED_CHECKPOINT'
+  readonly code = MalformedCheckpointError.code
+  override name = 'MalformedCheckpointError'
+}
+
 /** Base of every error the wire decoder throws: catch this one to drop and count garbage. */
 export abstract class CodecError extends ReplicaError {}
 

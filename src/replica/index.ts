@@ -5,12 +5,21 @@
  */
 export { Replication } from './service.js'
 export type {
-  ReplicationComponents, ReplicationInit, ReplicationNet, ReplicationStats, KvChange, KvEvents, WriteReceipt
+  ReplicationComponents, ReplicationInit, ReplicationNet, ReplicationStats, KvChange, KvEvents, RemoteVector, WriteReceipt
 } from './service.js'
-export { decodeSyncFrame, encodeSyncFrame, MalformedSyncMessageError, SYNC_LIMITS } from './anti-entropy.js'
-export type { SyncFrame } from './anti-entropy.js'
+export { decodeSyncFrame, encodeSyncFrame, horizonFrames, MalformedSyncMessageError, SYNC_LIMITS } from './anti-entropy.js'
+export type { DotList, SyncFrame } from './anti-entropy.js'
 export { ReplicaState, compareRecords } from './store.js'
-export type { ApplyResult, ReplicaStateInit } from './store.js'
+export type { ApplyResult, ReconcileResult, ReplicaStateInit } from './store.js'
+export {
+  covers, expandRetired, GC_KEY, isEmptyVector, joinVectors, meetVectors, omitRetired, parseHorizon, parseRetirement,
+  RETIRED_PREFIX, retiredDigest, sameVector, seqOf, vectorLeq
+} from './gc.js'
+export type { HorizonValue, Retirement } from './gc.js'
+export { decodeCheckpoint, encodeCheckpoint, isCheckpoint, logSnapshot, replayLog } from './checkpoint.js'
+export { horizonOffer, Session, settleOffer } from './session.js'
+export type { Settlement } from './session.js'
+export type { Checkpoint } from './checkpoint.js'
 export { HybridClock, compareHlc } from './hlc.js'
 export type { HybridClockInit } from './hlc.js'
 export { VersionVector, compareVectors } from './version-vector.js'

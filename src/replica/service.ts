@@ -2,8 +2,14 @@ import { TypedEventTarget, type DetailEvent } from '../events.js'
 import type { NetNode, MessageStream } from '../net/index.js'
 import type { DurableLog, LogStats } from '../storage/index.js'
 import { ReplicaState } from './store.js'
-import { decodeBatch, decodeRecord, encodeBatches, encodeRecord, signingBytes } from './codec.js'
+import { decodeBatch, encodeBatches, encodeRecord, signingBytes } from './codec.js'
 import { decodeSyncFrame, encodeSyncFrame, SYNC_LIMITS, type SyncFrame } from './anti-entropy.js'
+import { logSnapshot, replayLog } from './checkpoint.js'
+import { horizonOffer, Session, settleOffer } from './session.js'
+import {
+  expandRetired, GC_KEY, joinVectors, omitRetired, parseHorizon, parseRetirement, RETIRED_PREFIX,
+  retiredDigest, sameVector, vectorLeq
+} from './gc.js'
 import type { Json, Version, VectorClock, WriteRecord, Dot, Hlc } from './types.js'
 
 export type ReplicationNet = Pick<NetNode,
@@ -29,6 +35,16 @@ export interface ReplicationInit {
   maxKeyBytes?: number
   /** @default 1 MiB (bytes of JSON) */
   maxValueBytes?: number
+}
+
+/** The last HELLO a remote peer sent us in anti-entropy. */
+export interface RemoteVector {
+  /** Its version vector, retired replicas filled in when we know the same retirements. */
+  vector: VectorClock
+  /** The GC horizon it had adopted. */
+  horizon: VectorClock
+  /** When it arrived (ms since the epoch). */
+  at: number
 }
 
 export interface KvChange {
@@ -67,6 +83,16 @@ export interface ReplicationStats {
   antiEntropyBytesReceived: number
   antiEntropyRecordsSent: number
   antiEntropyRecordsReceived: number
+  /** GC horizons adopted, and the records they let this replica collect. */
+  gcAdoptions: number
+  recordsCollected: number
+  /** Records dropped while catching up with a peer that had collected them. */
+  recordsDropped: number
+  /** HORIZON offers sent to peers behind our horizon; offers refused as not published. */
+  horizonOffersSent: number
+  horizonOffersRefused: number
+  /** Log rewrites that dropped collected records. */
+  compactions: number
   /** The durable log's own figures (fsyncs, last fsync latency); absent for in-memory peers. */
   log?: LogStats
 }
@@ -107,11 +133,28 @@ export class Replication extends TypedEventTarget<KvEvents> {
     antiEntropyBytesSent: 0,
     antiEntropyBytesReceived: 0,
     antiEntropyRecordsSent: 0,
-    antiEntropyRecordsReceived: 0
+    antiEntropyRecordsReceived: 0,
+    gcAdoptions: 0,
+    recordsCollected: 0,
+    recordsDropped: 0,
+    horizonOffersSent: 0,
+    horizonOffersRefused: 0,
+    compactions: 0
   }
+  /** Join of the horizons published under GC_KEY (live versions): what this replica adopts once it covers it. */
+  private target: VectorClock = {}
+  private retired = new Map<string, number>()
+  private retiredName = ''
+  private bookkeepingDue = false
+  private readonly remotes = new Map<string, RemoteVector>()
+  private compacting: Promise<void> | undefined
+  /** Records collected or dropped (gcCounts) when the log was last compacted. */
+  private compactedAt = 0
 
   private readonly onConnect = (event: DetailEvent<string>): void => {
-    void this.syncWith(event.detail, []).catch(() => {})
+    // Both ends see the new connection; one session is enough (it repairs both ways), so the
+    // lower PeerId starts it. Periodic rounds cover a session that fails.
+    if (this.net.peerId < event.detail) void this.syncWith(event.detail, []).catch(() => {})
   }
 
   constructor (components: ReplicationComponents, init: ReplicationInit = {}) {
@@ -128,6 +171,7 @@ export class Replication extends TypedEventTarget<KvEvents> {
       ...(init.maxValueBytes === undefined ? {} : { maxValueBytes: init.maxValueBytes }),
       sign: (bytes) => this.net.sign(bytes),
       onChange: (change) => {
+        if (change.key === GC_KEY || change.key.startsWith(RETIRED_PREFIX)) this.bookkeepingChanged()
         if (this.replaying) return
         this.emit('change', { key: change.key, value: this.state.get(change.key), origin: change.origin })
       }
@@ -139,20 +183,17 @@ export class Replication extends TypedEventTarget<KvEvents> {
     if (this.log !== undefined) {
       this.replaying = true
       try {
-        for await (const bytes of this.log.replay()) {
-          try {
-            this.state.apply(decodeRecord(bytes), 'remote')
-          } catch {
-            this.counters.malformed++
-          }
-        }
+        this.counters.malformed += await replayLog(this.log, this.state)
       } finally {
         this.replaying = false
       }
     }
     // Everything on disk is durable, our own writes included: resume after the highest.
     this.durableSeq = this.state.lastSeq
+    this.refreshBookkeeping()
     this.running = true
+    // A horizon published while we were down, if our own log already covers it.
+    this.maybeAdopt()
     this.net.subscribe(this.topic, (message) => { this.onGossip(message.data) })
     await this.net.handle(this.syncProtocol, async (stream) => { await this.syncSession(stream) }, {
       maxInboundStreams: 32,
@@ -171,6 +212,7 @@ export class Replication extends TypedEventTarget<KvEvents> {
     this.net.unsubscribe(this.topic)
     await this.net.unhandle(this.syncProtocol).catch(() => {})
     await this.pendingPersist.catch(() => {})
+    await this.compacting
     await this.log?.close()
   }
 
@@ -231,8 +273,47 @@ export class Replication extends TypedEventTarget<KvEvents> {
     return this.state.recordCount()
   }
 
+  /** The last HELLO of every peer we ran anti-entropy with: what the GC coordinator decides on. */
+  remoteVectors (): Map<string, RemoteVector> {
+    return new Map([...this.remotes].map(([peer, v]) => [peer, { vector: { ...v.vector }, horizon: { ...v.horizon }, at: v.at }]))
+  }
+
+  /** The GC horizon this replica has adopted. */
+  horizon (): VectorClock {
+    return this.state.horizon()
+  }
+
+  /** The horizon the coordinator published (the join of its live versions), adopted or not. */
+  gcTarget (): VectorClock {
+    return joinVectors(this.target, this.state.horizon())
+  }
+
+  /** This replica's vector as far as others may have it: our own writes count once durable. */
+  ownVector (): VectorClock {
+    const vector = this.state.versionVector()
+    const own = this.net.peerId
+    if (Object.hasOwn(vector, own)) {
+      const seq = Math.min(vector[own] as number, this.durableSeq)
+      if (seq > 0) vector[own] = seq
+      else Reflect.deleteProperty(vector, own)
+    }
+    return vector
+  }
+
+  /** How many held records adopting `horizon` would collect here, `skip` aside (a dry run). */
+  collectible (horizon: VectorClock, skip?: (key: string) => boolean): number {
+    return this.state.collectible(horizon, skip)
+  }
+
+  /** Retired replicas and the seq they were retired at. */
+  retirements (): Map<string, number> {
+    return new Map(this.retired)
+  }
+
   stats (): ReplicationStats {
-    return this.log === undefined ? { ...this.counters } : { ...this.counters, log: this.log.stats() }
+    const { collected, dropped } = this.state.gcCounts()
+    const counters = { ...this.counters, recordsCollected: collected, recordsDropped: dropped }
+    return this.log === undefined ? counters : { ...counters, log: this.log.stats() }
   }
 
   /** Run one anti-entropy exchange with a peer now. */
@@ -296,33 +377,46 @@ export class Replication extends TypedEventTarget<KvEvents> {
     this.receiveBatch(data)
   }
 
-  /** Verify, apply and persist one batch from the network; returns how many were new. */
-  private receiveBatch (data: Uint8Array): number {
+  /**
+   * Verify, apply and persist one batch from the network; returns how many were new. In an
+   * anti-entropy session, `session` learns every dot the peer sent and whether all of it
+   * was good.
+   */
+  private receiveBatch (data: Uint8Array, session?: Session): number {
     let records: WriteRecord[]
     try {
       records = decodeBatch(data)
     } catch {
       this.counters.malformed++
+      if (session !== undefined) session.clean = false
       return 0
     }
     const fresh: WriteRecord[] = []
     for (const record of records) {
+      session?.vouch(record.dot.replica, [record.dot.seq])
       if (this.state.has(record.dot)) continue
       const signature = record.signature
       if (signature === undefined || !this.net.verify(record.dot.replica, signingBytes(record), signature)) {
         this.counters.rejected++
+        if (session !== undefined) session.clean = false
         continue
       }
       try {
         if (this.state.apply(record, 'remote') === 'applied') fresh.push(record)
       } catch {
         this.counters.rejected++
+        if (session !== undefined) session.clean = false
       }
     }
     this.counters.writesRemote += fresh.length
     if (fresh.length > 0 && this.log !== undefined) {
       const log = this.log
-      this.pendingPersist = this.pendingPersist.then(async () => log.append(fresh.map(encodeRecord))).catch(() => {})
+      this.pendingPersist = this.pendingPersist.then(async () => log.append(fresh.map(encodeRecord), { durable: false })).catch(() => {})
+    }
+    if (fresh.length > 0) {
+      // New records may complete us for the published horizon, or remove records below it.
+      this.maybeAdopt()
+      this.afterCollect()
     }
     return fresh.length
   }
@@ -341,9 +435,11 @@ export class Replication extends TypedEventTarget<KvEvents> {
   }
 
   /**
-   * Both sides run the same session: send HELLO (our vector and digest), read theirs, send
-   * the records they lack in bounded chunks, and apply what they send until DONE. The cost
-   * follows the difference: the store answers "records after seq n of replica r" from an index.
+   * Both sides run the same session: send HELLO (our vector, digest and GC horizon), read
+   * theirs; when they have not adopted our horizon, send it with the dots we still hold
+   * below it (HORIZON); send the records they lack in bounded chunks; apply what they send
+   * until DONE, then act on their horizon. The cost follows the difference: the store
+   * answers "records after seq n of replica r" from an index.
    */
   private async syncSession (stream: MessageStream): Promise<void> {
     const send = (frame: SyncFrame): void => {
@@ -351,29 +447,123 @@ export class Replication extends TypedEventTarget<KvEvents> {
       this.counters.antiEntropyBytesSent += bytes.byteLength
       stream.send(bytes)
     }
+    const session = new Session()
     try {
-      send({ type: 'hello', vector: this.state.versionVector(), digest: this.state.digest() })
+      const full = this.state.versionVector()
+      send({ type: 'hello', vector: omitRetired(full, this.retired), digest: this.state.digest(), horizon: this.state.horizon(), retired: this.retiredName })
       const first = await this.nextFrame(stream)
       if (first?.type !== 'hello') throw new Error('expected HELLO')
       this.counters.antiEntropyRounds++
-      if (first.digest !== this.state.digest() || !sameVector(first.vector, this.state.versionVector())) {
-        const missing = this.state.recordsSince(first.vector).filter((r) => this.offerable(r))
+      // Left-out replicas mean "complete at the retired seq" only under the same retirements.
+      const theirs = first.retired !== '' && first.retired === this.retiredName ? expandRetired(first.vector, this.retired) : first.vector
+      this.remotes.set(stream.remotePeer, { vector: theirs, horizon: first.horizon, at: Date.now() })
+      // No await between the dot list and the choice of records to send: they must be one
+      // snapshot of the store (a record collected in between would be neither listed nor sent).
+      const offer = horizonOffer(this.state, first.horizon, theirs)
+      if (offer.length > 0) this.counters.horizonOffersSent++
+      for (const frame of offer) send(frame)
+      if (first.digest !== this.state.digest() || !sameVector(theirs, this.state.versionVector())) {
+        const missing = this.state.recordsSince(theirs).filter((r) => this.offerable(r))
         this.counters.antiEntropyRecordsSent += missing.length
-        for (const batch of encodeBatches(missing, { maxBytes: SYNC_LIMITS.chunkBytes, maxRecords: SYNC_LIMITS.chunkRecords })) {
-          send({ type: 'records', batch })
+        // Chunk by chunk, yielding between them: a large repair must not stall the event loop
+        // (and with it every timer of this peer and its neighbours in the same process).
+        for (let start = 0; start < missing.length; start += SYNC_LIMITS.chunkRecords) {
+          const slice = missing.slice(start, start + SYNC_LIMITS.chunkRecords)
+          for (const batch of encodeBatches(slice, { maxBytes: SYNC_LIMITS.chunkBytes, maxRecords: SYNC_LIMITS.chunkRecords })) {
+            send({ type: 'records', batch })
+          }
+          await yieldToEventLoop()
         }
       }
       send({ type: 'done' })
       while (true) {
         const frame = await this.nextFrame(stream)
-        if (frame === undefined || frame.type === 'done') break
-        if (frame.type === 'records') this.counters.antiEntropyRecordsReceived += this.receiveBatch(frame.batch)
+        if (frame === undefined) {
+          session.clean = false
+          break
+        }
+        if (frame.type === 'done') break
+        if (frame.type === 'records') this.counters.antiEntropyRecordsReceived += this.receiveBatch(frame.batch, session)
+        if (frame.type === 'horizon') session.offered(frame)
       }
+      this.settleOffer(session)
       await stream.close()
     } catch (err) {
       stream.abort()
       throw err
     }
+  }
+
+  /** A peer told us its horizon: adopt it, or catch up to it (see settleOffer). */
+  private settleOffer (session: Session): void {
+    const settled = settleOffer(this.state, session, this.target)
+    if (settled.outcome === 'none') return
+    if (settled.outcome === 'refused') {
+      this.counters.horizonOffersRefused++
+      return
+    }
+    this.counters.gcAdoptions++
+    this.afterCollect()
+    this.maybeAdopt()
+  }
+
+  // --- GC horizon, retirements and compaction ---------------------------------------------
+
+  /** GC_KEY or a retirement changed: re-read them once the current change is over. */
+  private bookkeepingChanged (): void {
+    if (this.bookkeepingDue) return
+    this.bookkeepingDue = true
+    // Not now: this runs inside the store's insert, which must not be re-entered.
+    queueMicrotask(() => {
+      this.bookkeepingDue = false
+      this.refreshBookkeeping()
+      if (this.running) this.maybeAdopt()
+    })
+  }
+
+  private refreshBookkeeping (): void {
+    const published = this.state.versions(GC_KEY).map((v) => parseHorizon(v.value)?.vector ?? {})
+    this.target = joinVectors(...published)
+    const retired = new Map<string, number>()
+    for (const [key, value] of this.state.list(RETIRED_PREFIX)) {
+      const retirement = parseRetirement(value)
+      const replica = key.slice(RETIRED_PREFIX.length)
+      if (retirement !== undefined && replica.length > 0) retired.set(replica, retirement.seq)
+    }
+    this.retired = retired
+    this.retiredName = retiredDigest(retired)
+    this.state.setRetired(retired)
+  }
+
+  /** Adopts the published horizon once this replica covers it. */
+  private maybeAdopt (): void {
+    const current = this.state.horizon()
+    const next = joinVectors(current, this.target)
+    if (vectorLeq(next, current) || !this.state.covers(next)) return
+    this.adopt(next)
+  }
+
+  private adopt (horizon: VectorClock): void {
+    this.state.adoptHorizon(horizon)
+    this.counters.gcAdoptions++
+    this.afterCollect()
+  }
+
+  /**
+   * Rewrites the log without what was collected, once that is at least a quarter of it:
+   * compaction is not needed for safety (a restart from the longer log replays the records
+   * and collects them again, or catches up from a peer), only for space and replay time.
+   */
+  private afterCollect (): void {
+    const { collected, dropped } = this.state.gcCounts()
+    const log = this.log
+    if (log === undefined || !this.running || this.compacting !== undefined) return
+    const gone = collected + dropped - this.compactedAt
+    if (gone === 0 || gone * 4 < log.stats().records) return
+    this.compactedAt = collected + dropped
+    this.compacting = log.rewrite(logSnapshot(this.state))
+      .then(() => { this.counters.compactions++ }, () => {})
+      .finally(() => { this.compacting = undefined })
   }
 
   private async nextFrame (stream: MessageStream): Promise<SyncFrame | undefined> {
@@ -394,8 +584,6 @@ export class Replication extends TypedEventTarget<KvEvents> {
   }
 }
 
-function sameVector (a: VectorClock, b: VectorClock): boolean {
-  const keys = Object.keys(a)
-  if (keys.length !== Object.keys(b).length) return false
-  return keys.every((k) => a[k] === b[k])
+async function yieldToEventLoop (): Promise<void> {
+  await new Promise<void>((resolve) => { setImmediate(resolve) })
 }

@@ -1,8 +1,12 @@
+import { createHash } from 'node:crypto'
 import { SetDigest } from './digest.js'
 import { signingBytes } from './codec.js'
-import { InvalidAmountError, InvalidRecordError, TooManyRemovesError, WrongTypeError } from './errors.js'
-import { compareHlc, HybridClock } from './hlc.js'
-import { canonicalJson, deepFreeze } from './json.js'
+import { HorizonNotCoveredError, InvalidAmountError, InvalidRecordError, TooManyRemovesError, WrongTypeError } from './errors.js'
+import { covers, isEmptyVector, joinVectors, omitRetired, removesCovered, seqOf, vectorLeq } from './gc.js'
+import { HybridClock } from './hlc.js'
+import { canonicalJson } from './json.js'
+import { compareDots, compareRecords, computeView, firstAbove, freezeRecord, link, unlink } from './keystate.js'
+import type { KeyState, View } from './keystate.js'
 import { dotKey, isSeq, isValueRecord, resolveRecordLimits, validateKey, validateRecord, validateReplicaId, validateValue } from './validate.js'
 import { VersionVector } from './version-vector.js'
 import type { RecordLimits, ResolvedRecordLimits } from './validate.js'
@@ -32,56 +36,15 @@ export interface ReplicaStateInit extends RecordLimits {
 
 export type ApplyResult = 'applied' | 'duplicate'
 
-interface View {
-  type: ValueType | undefined
-  value: Json | undefined
+/** What a reconciliation with a replica further ahead did. */
+export interface ReconcileResult {
+  /** Records dropped because the other replica had collected them. */
+  dropped: number
+  /** Records collected under the new horizon afterwards. */
+  collected: number
 }
 
-interface KeyState {
-  /** Live value records (put, counter, set-add). */
-  readonly live: Set<WriteRecord>
-  /** Every dot some record of this key superseded, present here or not yet arrived (created on first use: most keys never need it). */
-  removed?: Set<string>
-  /** Live set-adds by canonical element, then dot key (created on first use). */
-  elements?: Map<string, Set<WriteRecord>>
-  view?: View | undefined
-}
-
-const canonOf = new WeakMap<WriteRecord, string>()
-
-function elementCanon (record: WriteRecord): string {
-  let canon = canonOf.get(record)
-  if (canon === undefined) {
-    canon = canonicalJson((record.op as { element: Json }).element)
-    canonOf.set(record, canon)
-  }
-  return canon
-}
-
-/** Total order of records for "newest wins": HLC, then author id, then seq. */
-export function compareRecords (a: WriteRecord, b: WriteRecord): number {
-  const byHlc = compareHlc(a.hlc, b.hlc)
-  if (byHlc !== 0) return byHlc
-  if (a.dot.replica !== b.dot.replica) return a.dot.replica < b.dot.replica ? -1 : 1
-  return a.dot.seq - b.dot.seq
-}
-
-function compareDots (a: Dot, b: Dot): number {
-  if (a.replica !== b.replica) return a.replica < b.replica ? -1 : 1
-  return a.seq - b.seq
-}
-
-function freezeRecord (record: WriteRecord): WriteRecord {
-  if (Object.isFrozen(record)) return record
-  deepFreeze(record.op)
-  Object.freeze(record.dot)
-  Object.freeze(record.hlc)
-  Object.freeze(record.clock)
-  for (const dot of record.removes) Object.freeze(dot)
-  Object.freeze(record.removes)
-  // A Uint8Array with elements cannot be frozen; the signature is opaque here anyway.
-  return Object.freeze(record)
-}
+export { compareRecords }
 
 /**
  * The pure core of one replica: a grow-only set of write records and the key-value view
@@ -103,6 +66,15 @@ export class ReplicaState {
   private readonly logs = new Map<string, WriteRecord[]>()
   private readonly keys = new Map<string, KeyState>()
   private readonly dotDigest = new SetDigest()
+  /** The adopted GC horizon: this replica holds or has collected every dot at or below it. */
+  private horizonVector: VectorClock = {}
+  private horizonTag = ''
+  /** Held records at or below the horizon that are not live but supersede a dot above it: collected once the horizon covers that dot. */
+  private readonly deferred = new Set<WriteRecord>()
+  /** Retired replica → the seq every member had: left out of new clocks while this replica has exactly that seq. */
+  private retired: ReadonlyMap<string, number> = new Map()
+  private collectedTotal = 0
+  private droppedTotal = 0
   private records = 0
   private liveKeys = 0
   private last: number
@@ -280,9 +252,120 @@ export class ReplicaState {
     for (const log of this.logs.values()) yield * log
   }
 
-  /** Equal on two replicas exactly when (barring hash collisions) they hold the same records. */
+  /**
+   * Equal on two replicas exactly when (barring hash collisions) they hold the same records
+   * under the same GC horizon. Two replicas with the same writes and the same horizon hold
+   * the same records (collection is a function of both), so "same writes" still means
+   * "same digest" once they agree on the horizon. Without a horizon it is the digest of the
+   * dots held alone, as it always was.
+   */
   digest (): string {
-    return this.dotDigest.toString()
+    const held = this.dotDigest.toString()
+    if (this.horizonTag === '') return held
+    return createHash('sha256').update(`${held}|${this.horizonTag}`).digest('hex')
+  }
+
+  // ---- garbage collection ----------------------------------------------------------------
+
+  /** The adopted GC horizon (empty until one is adopted). */
+  horizon (): VectorClock {
+    return { ...this.horizonVector }
+  }
+
+  /** Records collected since this state was created (some go as soon as what removes them arrives), and records dropped by reconciliation. */
+  gcCounts (): { collected: number, dropped: number } {
+    return { collected: this.collectedTotal, dropped: this.droppedTotal }
+  }
+
+  /** Whether this replica holds or has collected every dot at or below `vector`. */
+  covers (vector: Readonly<VectorClock>): boolean {
+    for (const replica of Object.keys(vector)) if (seqOf(vector, replica) > this.vv.get(replica)) return false
+    return true
+  }
+
+  /**
+   * Replicas retired at a seq: a new write's clock leaves such a replica out while this
+   * replica has exactly that seq of it (a peer that comes back and writes is named again).
+   */
+  setRetired (retired: ReadonlyMap<string, number>): void {
+    this.retired = new Map(retired)
+  }
+
+  /**
+   * How many held records adopting `horizon` would collect, `skip` aside (a dry run: the
+   * coordinator publishes a horizon only when it would collect something worth it).
+   */
+  collectible (horizon: Readonly<VectorClock>, skip?: (key: string) => boolean): number {
+    let n = 0
+    for (const record of this.candidates(joinVectors(this.horizonVector, horizon))) {
+      if (skip?.(record.key) !== true) n++
+    }
+    return n
+  }
+
+  /**
+   * Adopts a GC horizon this replica is complete for and collects what it allows: every
+   * held record at or below it that is not live (a delete, a set-remove, a superseded or
+   * removed value) and whose own removes are all at or below it. Collected dots stay in the
+   * version vector, so they are never accepted again. Safe because every replica that
+   * adopts the horizon has seen all of those records: what removed a collected record is
+   * known wherever it could matter, and what a collected delete removed is collected too.
+   * Returns how many records were collected. Throws HorizonNotCoveredError, changing
+   * nothing, when this replica lacks a dot at or below the horizon.
+   */
+  adoptHorizon (horizon: Readonly<VectorClock>): number {
+    return this.adopt(horizon, [])
+  }
+
+  /**
+   * Held dots at or below both vectors, by replica, seqs ascending: what a replica that has
+   * adopted `horizon` still holds there, told to one whose vector is `upTo` so it can drop
+   * what was collected.
+   */
+  keptDots (horizon: Readonly<VectorClock>, upTo: Readonly<VectorClock>): Array<[string, number[]]> {
+    const out: Array<[string, number[]]> = []
+    for (const replica of Object.keys(horizon).sort()) {
+      const log = this.logs.get(replica)
+      const limit = Math.min(seqOf(horizon, replica), seqOf(upTo, replica))
+      if (log === undefined || limit === 0) continue
+      const seqs = log.slice(0, firstAbove(log, limit)).map((r) => r.dot.seq)
+      if (seqs.length > 0) out.push([replica, seqs])
+    }
+    return out
+  }
+
+  /**
+   * Catches up with a replica that adopted `horizon` while this one was away: drops the
+   * held records at or below it that the other no longer holds (`vouched` says which it
+   * holds: it told us or sent them), counts every dot at or below it as seen, then adopts
+   * it. The other collected what it dropped, so those records are not live anywhere that
+   * adopted the horizon; writes above the horizon are not touched.
+   */
+  reconcile (horizon: Readonly<VectorClock>, vouched: (dot: Dot) => boolean): ReconcileResult {
+    const gone: WriteRecord[] = []
+    for (const replica of Object.keys(horizon)) {
+      const log = this.logs.get(replica)
+      if (log === undefined) continue
+      const end = firstAbove(log, seqOf(horizon, replica))
+      for (let i = 0; i < end; i++) {
+        const record = log[i] as WriteRecord
+        if (!vouched(record.dot)) gone.push(record)
+      }
+    }
+    this.vv.raiseTo(horizon)
+    // Others have seen our own dots up to here: never hand them out again.
+    this.restoreSeq(seqOf(horizon, this.replicaId))
+    const collected = this.adopt(horizon, gone) - gone.length
+    this.collectedTotal -= gone.length
+    this.droppedTotal += gone.length
+    return { dropped: gone.length, collected }
+  }
+
+  /** Restores a horizon from this replica's own checkpoint, after replaying the records it kept. */
+  restoreHorizon (horizon: Readonly<VectorClock>): void {
+    this.vv.raiseTo(horizon)
+    this.restoreSeq(seqOf(horizon, this.replicaId))
+    this.adopt(horizon, [])
   }
 
   // ---- internals -----------------------------------------------------------------------
@@ -326,7 +409,7 @@ export class ReplicaState {
     const seq = this.last + 1
     const dot: Dot = { replica: this.replicaId, seq }
     const clock = Object.fromEntries(
-      [...Object.entries(this.vv.toJSON()).filter(([r]) => r !== this.replicaId), [this.replicaId, seq] as [string, number]]
+      [...Object.entries(omitRetired(this.vv.toJSON(), this.retired)).filter(([r]) => r !== this.replicaId), [this.replicaId, seq] as [string, number]]
         .sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)
     )
     const unsigned: WriteRecord = {
@@ -363,25 +446,31 @@ export class ReplicaState {
 
     let state = this.keys.get(record.key)
     if (state === undefined) {
-      state = { live: new Set() }
+      state = { live: new Set(), held: 0 }
       this.keys.set(record.key, state)
     }
+    state.held++
     const wasLive = state.live.size > 0
     let changed = false
     for (const removed of record.removes) {
       const k = dotKey(removed)
-      state.removed ??= new Set()
-      if (state.removed.has(k)) continue
-      state.removed.add(k)
+      // A dot at or below the horizon never arrives again: no need to remember it is removed.
+      const below = covers(this.horizonVector, removed)
+      if (!below) {
+        state.removed ??= new Set()
+        if (state.removed.has(k)) continue
+        state.removed.add(k)
+      }
       // Looked up by dot in the author's log, so live records need no string key of their own.
       const target = this.find(removed)
       if (target !== undefined && state.live.has(target)) {
-        this.unlink(state, target)
+        unlink(state, target)
         changed = true
+        if (below) this.settle(target)
       }
     }
     if (isValueRecord(record) && state.removed?.has(dotKey(dot)) !== true) {
-      this.link(state, record)
+      link(state, record)
       changed = true
     }
     if (!changed) return
@@ -391,26 +480,102 @@ export class ReplicaState {
     this.onChange?.({ key: record.key, record, origin })
   }
 
-  private link (state: KeyState, record: WriteRecord): void {
-    state.live.add(record)
-    if (record.op.type !== 'set-add') return
-    const canon = elementCanon(record)
-    state.elements ??= new Map()
-    let adds = state.elements.get(canon)
-    if (adds === undefined) {
-      adds = new Set()
-      state.elements.set(canon, adds)
+  /** A record at or below the horizon just stopped being live: collect it now, or once the horizon covers what it removes. */
+  private settle (record: WriteRecord): void {
+    if (removesCovered(record, this.horizonVector)) {
+      this.drop([record], 'remote')
+      this.collectedTotal++
+    } else {
+      this.deferred.add(record)
     }
-    adds.add(record)
   }
 
-  private unlink (state: KeyState, record: WriteRecord): void {
-    state.live.delete(record)
-    if (record.op.type !== 'set-add') return
-    const canon = elementCanon(record)
-    const adds = state.elements?.get(canon)
-    adds?.delete(record)
-    if (adds?.size === 0) state.elements?.delete(canon)
+  /** Raises the horizon and drops what it allows collecting, plus `extra`; returns how many records went. */
+  private adopt (horizon: Readonly<VectorClock>, extra: WriteRecord[]): number {
+    const next = joinVectors(this.horizonVector, horizon)
+    if (!this.covers(next)) throw new HorizonNotCoveredError('this replica lacks records at or below the horizon: reconcile with a replica that adopted it')
+    if (vectorLeq(next, this.horizonVector) && extra.length === 0) return 0
+    const doomed = new Set([...extra, ...this.candidates(next, this.deferred)])
+    this.horizonVector = next
+    this.horizonTag = isEmptyVector(next) ? '' : JSON.stringify(Object.entries(next))
+    this.drop([...doomed], 'remote')
+    this.collectedTotal += doomed.size
+    return doomed.size
+  }
+
+  /**
+   * Held records a horizon allows collecting: not live, at or below it, removing only dots
+   * at or below it. Only dots above the current horizon and the deferred records can be
+   * new ones: everything else below it went when it was adopted.
+   */
+  private candidates (horizon: Readonly<VectorClock>, defer?: Set<WriteRecord>): WriteRecord[] {
+    const out: WriteRecord[] = []
+    const consider = (record: WriteRecord): void => {
+      if (!covers(horizon, record.dot)) return
+      if (this.keys.get(record.key)?.live.has(record) === true) return
+      if (removesCovered(record, horizon)) out.push(record)
+      else defer?.add(record)
+    }
+    for (const replica of Object.keys(horizon)) {
+      const log = this.logs.get(replica)
+      if (log === undefined) continue
+      const end = firstAbove(log, seqOf(horizon, replica))
+      for (let i = firstAbove(log, seqOf(this.horizonVector, replica)); i < end; i++) consider(log[i] as WriteRecord)
+    }
+    for (const record of this.deferred) consider(record)
+    return out
+  }
+
+  /**
+   * Forgets held records: out of the author's log, the digest and the key. Their dots stay
+   * in the version vector. A live one (only reconciliation drops those) is unlinked and
+   * reported as a change.
+   */
+  private drop (records: WriteRecord[], origin: ChangeOrigin): void {
+    if (records.length === 0) return
+    const byAuthor = new Map<string, Set<WriteRecord>>()
+    for (const record of records) {
+      let set = byAuthor.get(record.dot.replica)
+      if (set === undefined) byAuthor.set(record.dot.replica, set = new Set())
+      set.add(record)
+    }
+    for (const [replica, set] of byAuthor) {
+      const log = this.logs.get(replica)
+      if (log === undefined) continue
+      // In place: callers may hold a reference to the log array. A few records (one
+      // overwrite arriving) are found by seq; many (a new horizon) go in one pass.
+      if (set.size <= 16) {
+        for (const record of set) {
+          const i = firstAbove(log, record.dot.seq) - 1
+          if (log[i] === record) log.splice(i, 1)
+        }
+      } else {
+        let w = 0
+        for (const record of log) if (!set.has(record)) log[w++] = record
+        log.length = w
+      }
+      if (log.length === 0) this.logs.delete(replica)
+    }
+    for (const record of records) {
+      this.records--
+      this.dotDigest.remove(record.dot)
+      this.deferred.delete(record)
+      const state = this.keys.get(record.key)
+      if (state === undefined) continue
+      state.held--
+      // Only dots at or below the horizon: those never arrive again, so no one needs to know.
+      for (const removed of record.removes) if (covers(this.horizonVector, removed)) state.removed?.delete(dotKey(removed))
+      state.removed?.delete(dotKey(record.dot))
+      if (state.live.has(record)) {
+        const wasLive = state.live.size > 0
+        unlink(state, record)
+        state.view = undefined
+        if (wasLive && state.live.size === 0) this.liveKeys--
+        this.onChange?.({ key: record.key, record, origin })
+      }
+      // Nothing held names a dot still to come: what was superseded here went with its records.
+      if (state.held === 0) this.keys.delete(record.key)
+    }
   }
 
   /** The record held for a dot, if any. */
@@ -428,50 +593,4 @@ export class ReplicaState {
     state.view ??= computeView(state)
     return state.view
   }
-}
-
-function computeView (state: KeyState): View {
-  let newest: WriteRecord | undefined
-  for (const record of state.live.values()) {
-    if (newest === undefined || compareRecords(record, newest) > 0) newest = record
-  }
-  if (newest === undefined) return { type: undefined, value: undefined }
-  switch (newest.op.type) {
-    case 'put':
-      // The newest live record is a put, so it is also the newest put: the register's winner.
-      return { type: 'register', value: newest.op.value }
-    case 'counter': {
-      // Summed in dot order so floating-point rounding is the same on every replica.
-      const counters = [...state.live.values()].filter((r) => r.op.type === 'counter').sort((a, b) => compareDots(a.dot, b.dot))
-      let total = 0
-      for (const r of counters) {
-        const { p, n } = r.op as { p: number, n: number }
-        total += p - n
-      }
-      return { type: 'counter', value: total }
-    }
-    default: {
-      const members: Array<[string, Json]> = []
-      for (const [canon, adds] of state.elements ?? []) {
-        // Equal elements may differ in key order; the newest add's spelling is the same everywhere.
-        let pick: WriteRecord | undefined
-        for (const r of adds.values()) if (pick === undefined || compareRecords(r, pick) > 0) pick = r
-        if (pick !== undefined) members.push([canon, (pick.op as { element: Json }).element])
-      }
-      members.sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)
-      return { type: 'set', value: Object.freeze(members.map(([, element]) => element)) as Json[] }
-    }
-  }
-}
-
-/** Index of the first record with seq > `seq` in a log sorted by seq. */
-function firstAbove (log: readonly WriteRecord[], seq: number): number {
-  let lo = 0
-  let hi = log.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if ((log[mid] as WriteRecord).dot.seq <= seq) lo = mid + 1
-    else hi = mid
-  }
-  return lo
 }

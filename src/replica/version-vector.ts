@@ -111,6 +111,12 @@ export class VersionVector {
     return true
   }
 
+  /** Counts every dot at or below `vector` as present (dots collected by GC stay seen). */
+  raiseTo (vector: Readonly<VectorClock>): this {
+    for (const [replica, max] of Object.entries(vector)) if (typeof max === 'number' && max > 0) this.raise(replica, max)
+    return this
+  }
+
   /** Sets a replica's contiguous maximum to at least `max`, absorbing the cloud below it. */
   private raise (replica: string, max: number): void {
     let entry = this.entries.get(replica)

@@ -1,0 +1,76 @@
+/**
+ * The GC part of an anti-entropy session, without I/O: what to tell a peer that has not
+ * adopted our horizon, and what to do with what a peer told us. The service runs it over a
+ * stream; tests run it between ReplicaStates directly.
+ */
+import { horizonFrames, type SyncFrame } from './anti-entropy.js'
+import { isEmptyVector, joinVectors, vectorLeq } from './gc.js'
+import type { ReplicaState } from './store.js'
+import type { Dot, VectorClock } from './types.js'
+
+type HorizonFrame = Extract<SyncFrame, { type: 'horizon' }>
+
+/**
+ * The HORIZON frames for a peer whose HELLO showed `theirHorizon` and `theirVector`: none
+ * when it has adopted ours; just the horizon when its vector covers it (it can collect by
+ * itself); otherwise the horizon and the dots we still hold at or below it and its vector.
+ */
+export function horizonOffer (state: ReplicaState, theirHorizon: VectorClock, theirVector: VectorClock): HorizonFrame[] {
+  const horizon = state.horizon()
+  if (isEmptyVector(horizon) || vectorLeq(horizon, theirHorizon)) return []
+  if (vectorLeq(horizon, theirVector)) return [{ type: 'horizon', horizon, kept: [], complete: true }]
+  return horizonFrames(horizon, state.keptDots(horizon, theirVector)) as HorizonFrame[]
+}
+
+/** What one anti-entropy session learned from the peer: its horizon, the dots it holds below it, and whether all of it was good. */
+export class Session {
+  horizon: VectorClock | undefined
+  complete = false
+  clean = true
+  private readonly dots = new Map<string, Set<number>>()
+
+  offered (frame: HorizonFrame): void {
+    if (this.horizon === undefined) {
+      this.horizon = frame.horizon
+      this.complete = frame.complete
+    }
+    for (const [replica, seqs] of frame.kept) this.vouch(replica, seqs)
+  }
+
+  /** The peer holds these dots: it listed them or sent their records. */
+  vouch (replica: string, seqs: number[]): void {
+    let set = this.dots.get(replica)
+    if (set === undefined) this.dots.set(replica, set = new Set())
+    for (const seq of seqs) set.add(seq)
+  }
+
+  vouched (dot: Dot): boolean {
+    return this.dots.get(dot.replica)?.has(dot.seq) === true
+  }
+}
+
+export type Settlement =
+  | { outcome: 'none' }
+  /** The offered horizon is above what was published: not believed. */
+  | { outcome: 'refused' }
+  | { outcome: 'adopted', collected: number }
+  | { outcome: 'reconciled', dropped: number, collected: number }
+
+/**
+ * Acts on a peer's horizon at the end of a session. Adopts it when this replica covers it
+ * (nothing is missing below it); otherwise, after a clean session with a dot list, drops
+ * what the peer no longer holds below it and adopts it. Only a horizon at or below
+ * `published` (what the coordinator published, as this replica knows it) is believed, so
+ * a peer cannot make us forget records by inventing one.
+ */
+export function settleOffer (state: ReplicaState, session: Session, published: VectorClock): Settlement {
+  const offered = session.horizon
+  if (offered === undefined) return { outcome: 'none' }
+  const current = state.horizon()
+  if (vectorLeq(offered, current)) return { outcome: 'none' }
+  if (!vectorLeq(offered, joinVectors(published, current))) return { outcome: 'refused' }
+  const next = joinVectors(current, offered)
+  if (state.covers(next)) return { outcome: 'adopted', collected: state.adoptHorizon(next) }
+  if (session.complete || !session.clean) return { outcome: 'none' }
+  return { outcome: 'reconciled', ...state.reconcile(offered, (dot) => session.vouched(dot)) }
+}
