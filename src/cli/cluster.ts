@@ -30,8 +30,9 @@ export async function clusterCommand (flags: ClusterFlags, output: Output): Prom
     output.out(`try: HEARSAY_API=${apis[0]?.url ?? ''} HEARSAY_TOKEN=${token} npx hearsay put greeting hello`)
   }
   const stop = new Promise<void>((resolve) => {
-    process.once('SIGINT', () => { resolve() })
-    process.once('SIGTERM', () => { resolve() })
+    // Kept installed while the cluster stops: a second Ctrl-C must not skip the goodbyes.
+    process.on('SIGINT', () => { resolve() })
+    process.on('SIGTERM', () => { resolve() })
   })
   const render = (): void => {
     const rows = cluster.peers.map((peer, i) => {

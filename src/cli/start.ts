@@ -139,9 +139,14 @@ function reportMembership (peer: Peer, config: StartConfig, flags: StartFlags, o
   return { flush }
 }
 
+/**
+ * Resolves on the first SIGINT/SIGTERM. The handlers stay installed while the peer leaves,
+ * so a repeated signal cannot fall through to Node's default (exit by signal, no goodbye).
+ */
 async function waitForSignal (): Promise<void> {
   await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => { resolve() })
-    process.once('SIGTERM', () => { resolve() })
+    const onSignal = (): void => { resolve() }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
   })
 }

@@ -38,12 +38,14 @@ function startPeer (args: string[]): { child: ChildProcessWithoutNullStreams, ne
   return { child, next }
 }
 
-async function exitOf (child: ChildProcessWithoutNullStreams): Promise<number | null> {
+/** The exit code, or the name of the signal that ended the process. */
+async function exitOf (child: ChildProcessWithoutNullStreams): Promise<number | string | null> {
   if (child.exitCode !== null) return child.exitCode
-  return new Promise((resolve) => child.once('exit', (code) => { resolve(code) }))
+  if (child.signalCode !== null) return child.signalCode
+  return new Promise((resolve) => child.once('exit', (code, signal) => { resolve(code ?? signal) }))
 }
 
-async function run (args: string[], nodeArgs: string[] = []): Promise<{ code: number | null, stdout: string, stderr: string }> {
+async function run (args: string[], nodeArgs: string[] = []): Promise<{ code: number | string | null, stdout: string, stderr: string }> {
   const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], { stdio: 'pipe' })
   let stdout = ''
   let stderr = ''
