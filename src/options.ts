@@ -41,6 +41,11 @@ export interface PeerOptions {
   jobs?: JobsInit
   /** Built-in maintenance jobs (GC of delete metadata, retiring departed replicas): periods and thresholds. */
   maintenance?: MaintenanceOptions
+  /**
+   * Only these PeerIds may write (`--writers FILE`): others' writes are dropped and counted
+   * everywhere, and a local write here is refused unless this peer is listed.
+   */
+  writers?: string[]
   /** Store options: gossip on/off, anti-entropy interval, key and value limits. */
   replication?: Omit<ReplicationInit, 'profile'>
 }

@@ -154,7 +154,11 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
       net: this.net,
       ...(log === undefined ? {} : { log }),
       members: () => this.membership.members()
-    }, { ...this.options.replication, profile: this.options.profile ?? 'lan' })
+    }, {
+      ...this.options.replication,
+      ...(this.options.writers === undefined ? {} : { writers: this.options.writers }),
+      profile: this.options.profile ?? 'lan'
+    })
   }
 
   get peerId (): string {

@@ -28,6 +28,7 @@ export const ERROR_STATUS = Object.freeze({
   ERR_NO_LEADER: 404,
   /** A write that conflicts with what the key holds: a counter or set operation on another type. */
   ERR_WRONG_TYPE: 409,
+  ERR_NOT_A_WRITER: 403,
   /** A write would supersede more concurrent versions than one record may carry. */
   ERR_TOO_MANY_REMOVES: 409,
   /** The request body is over the API's body limit. */

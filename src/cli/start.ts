@@ -28,7 +28,7 @@ export async function startCommand (config: StartConfig, flags: StartFlags, outp
     sync: config.sync,
     ...(psk === undefined ? {} : { psk }),
     ...(writers === undefined ? {} : { writers })
-  } as Parameters<typeof createPeer>[0])
+  })
   // Listen before starting: the first joins happen while the API is still coming up, and
   // they are reported once the banner is out.
   const report = reportMembership(peer, config, flags, output)

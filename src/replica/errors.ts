@@ -95,3 +95,10 @@ export class InvalidMessageError extends CodecError {
   readonly code = InvalidMessageError.code
   override name = 'InvalidMessageError'
 }
+
+/** A local write on a peer whose network restricts writers to a list it is not on. */
+export class NotAWriterError extends ReplicaError {
+  static readonly code = 'ERR_NOT_A_WRITER'
+  readonly code = NotAWriterError.code
+  override name = 'NotAWriterError'
+}

@@ -1,3 +1,4 @@
+import { NotAWriterError } from './errors.js'
 import { TypedEventTarget, type DetailEvent } from '../events.js'
 import type { NetNode, MessageStream } from '../net/index.js'
 import type { DurableLog, LogStats } from '../storage/index.js'
@@ -35,6 +36,11 @@ export interface ReplicationInit {
   maxKeyBytes?: number
   /** @default 1 MiB (bytes of JSON) */
   maxValueBytes?: number
+  /**
+   * Only these PeerIds may write: other peers' records are dropped (and counted) on arrival,
+   * and a local write on a peer not listed is refused. @default anyone
+   */
+  writers?: string[]
 }
 
 /** The last HELLO a remote peer sent us in anti-entropy. */
@@ -70,6 +76,8 @@ export interface ReplicationStats {
   writesRemote: number
   /** Records refused: bad signature or invalid content. */
   rejected: number
+  /** Records dropped because their author is not on the writers list. */
+  unauthorized: number
   /** Gossip or sync messages that did not decode. */
   malformed: number
   gossipMessagesSent: number
@@ -110,6 +118,7 @@ export class Replication extends TypedEventTarget<KvEvents> {
   private readonly syncProtocol: string
   private readonly state: ReplicaState
   private readonly antiEntropyInterval: number
+  private readonly writers: Set<string> | undefined
   /** Own records up to this seq are durable; later ones are not offered to anyone yet. */
   private durableSeq = 0
   private replaying = false
@@ -123,6 +132,7 @@ export class Replication extends TypedEventTarget<KvEvents> {
     writesLocal: 0,
     writesRemote: 0,
     rejected: 0,
+    unauthorized: 0,
     malformed: 0,
     gossipMessagesSent: 0,
     gossipBytesSent: 0,
@@ -166,6 +176,7 @@ export class Replication extends TypedEventTarget<KvEvents> {
     this.topic = this.net.protocol('kv')
     this.syncProtocol = this.net.protocol('sync')
     this.antiEntropyInterval = init.antiEntropyInterval ?? (init.profile === 'local' ? 1_000 : 10_000)
+    this.writers = init.writers === undefined ? undefined : new Set(init.writers)
     this.state = new ReplicaState(this.net.peerId, {
       ...(init.maxKeyBytes === undefined ? {} : { maxKeyBytes: init.maxKeyBytes }),
       ...(init.maxValueBytes === undefined ? {} : { maxValueBytes: init.maxValueBytes }),
@@ -219,29 +230,41 @@ export class Replication extends TypedEventTarget<KvEvents> {
   // --- the key-value API ---------------------------------------------------------------
 
   async put (key: string, value: Json): Promise<WriteReceipt> {
+    this.assertWriter()
     return this.commit(this.state.put(key, value))
   }
 
   async delete (key: string): Promise<WriteReceipt | undefined> {
+    this.assertWriter()
     const record = this.state.delete(key)
     return record === undefined ? undefined : this.commit(record)
   }
 
   async increment (key: string, by = 1): Promise<WriteReceipt> {
+    this.assertWriter()
     return this.commit(this.state.increment(key, by))
   }
 
   async decrement (key: string, by = 1): Promise<WriteReceipt> {
+    this.assertWriter()
     return this.commit(this.state.decrement(key, by))
   }
 
   async setAdd (key: string, element: Json): Promise<WriteReceipt> {
+    this.assertWriter()
     return this.commit(this.state.setAdd(key, element))
   }
 
   async setRemove (key: string, element: Json): Promise<WriteReceipt | undefined> {
+    this.assertWriter()
     const record = this.state.setRemove(key, element)
     return record === undefined ? undefined : this.commit(record)
+  }
+
+  private assertWriter (): void {
+    if (this.writers !== undefined && !this.writers.has(this.net.peerId)) {
+      throw new NotAWriterError(`this peer (${this.net.peerId}) is not on the network's writers list: only listed peers may write`)
+    }
   }
 
   get (key: string): Json | undefined {
@@ -395,6 +418,10 @@ export class Replication extends TypedEventTarget<KvEvents> {
     for (const record of records) {
       session?.vouch(record.dot.replica, [record.dot.seq])
       if (this.state.has(record.dot)) continue
+      if (this.writers !== undefined && !this.writers.has(record.dot.replica)) {
+        this.counters.unauthorized++
+        continue
+      }
       const signature = record.signature
       if (signature === undefined || !this.net.verify(record.dot.replica, signingBytes(record), signature)) {
         this.counters.rejected++
