@@ -1,7 +1,7 @@
 import { NotAWriterError } from './errors.js'
 import { TypedEventTarget, type DetailEvent } from '../events.js'
-import type { NetNode, MessageStream } from '../net/index.js'
-import type { DurableLog, LogStats } from '../storage/index.js'
+import type { MessageStream } from '../net/index.js'
+import type { DurableLog } from '../storage/index.js'
 import { ReplicaState } from './store.js'
 import { decodeBatch, encodeBatches, encodeRecord, signingBytes } from './codec.js'
 import { decodeSyncFrame, encodeSyncFrame, SYNC_LIMITS, type SyncFrame } from './anti-entropy.js'
@@ -11,99 +11,14 @@ import {
   expandRetired, GC_KEY, joinVectors, omitRetired, parseHorizon, parseRetirement, RETIRED_PREFIX,
   retiredDigest, sameVector, vectorLeq
 } from './gc.js'
-import type { Json, Version, VectorClock, WriteRecord, Dot, Hlc } from './types.js'
+import type { Json, Version, VectorClock, WriteRecord } from './types.js'
+import type {
+  ReplicationNet, ReplicationComponents, ReplicationInit, RemoteVector, KvChange, KvEvents, WriteReceipt, ReplicationStats
+} from './service-types.js'
+export type {
+  ReplicationNet, ReplicationComponents, ReplicationInit, RemoteVector, KvChange, KvEvents, WriteReceipt, ReplicationStats
+} from './service-types.js'
 
-export type ReplicationNet = Pick<NetNode,
-'peerId' | 'protocol' | 'handle' | 'unhandle' | 'openStream' | 'subscribe' | 'unsubscribe' | 'publish' |
-'addEventListener' | 'removeEventListener' | 'sign' | 'verify'>
-
-export interface ReplicationComponents {
-  net: ReplicationNet
-  /** The durable log; `undefined` keeps everything in memory. */
-  log?: DurableLog
-  /** Members to run anti-entropy with. */
-  members: () => Array<{ peerId: string, addresses: string[], state: string, self: boolean }>
-}
-
-export interface ReplicationInit {
-  /** @default 'lan' */
-  profile?: 'local' | 'lan'
-  /** Spread writes over gossipsub; with `false` only anti-entropy moves them (tests). @default true */
-  gossip?: boolean
-  /** How often to run anti-entropy with one random member. @default 1_000 local, 10_000 lan (ms) */
-  antiEntropyInterval?: number
-  /** @default 1024 (bytes) */
-  maxKeyBytes?: number
-  /** @default 1 MiB (bytes of JSON) */
-  maxValueBytes?: number
-  /**
-   * Only these PeerIds may write: other peers' records are dropped (and counted) on arrival,
-   * and a local write on a peer not listed is refused. @default anyone
-   */
-  writers?: string[]
-}
-
-/** The last HELLO a remote peer sent us in anti-entropy. */
-export interface RemoteVector {
-  /** Its version vector, retired replicas filled in when we know the same retirements. */
-  vector: VectorClock
-  /** The GC horizon it had adopted. */
-  horizon: VectorClock
-  /** When it arrived (ms since the epoch). */
-  at: number
-}
-
-export interface KvChange {
-  key: string
-  /** The value now (the winner for a register), or undefined once deleted. */
-  value: Json | undefined
-  origin: 'local' | 'remote'
-}
-
-export interface KvEvents extends Record<string, unknown> {
-  change: KvChange
-}
-
-/** What a write answers once it is durable: the dot that names it and its clock. */
-export interface WriteReceipt {
-  key: string
-  dot: Dot
-  hlc: Hlc
-}
-
-export interface ReplicationStats {
-  writesLocal: number
-  writesRemote: number
-  /** Records refused: bad signature or invalid content. */
-  rejected: number
-  /** Records dropped because their author is not on the writers list. */
-  unauthorized: number
-  /** Gossip or sync messages that did not decode. */
-  malformed: number
-  gossipMessagesSent: number
-  gossipBytesSent: number
-  gossipMessagesReceived: number
-  gossipBytesReceived: number
-  /** Gossip batches that had nobody to go to (anti-entropy repairs them). */
-  gossipUnsent: number
-  antiEntropyRounds: number
-  antiEntropyBytesSent: number
-  antiEntropyBytesReceived: number
-  antiEntropyRecordsSent: number
-  antiEntropyRecordsReceived: number
-  /** GC horizons adopted, and the records they let this replica collect. */
-  gcAdoptions: number
-  recordsCollected: number
-  /** Records dropped while catching up with a peer that had collected them. */
-  recordsDropped: number
-  /** HORIZON offers sent to peers behind our horizon; offers refused as not published. */
-  horizonOffersSent: number
-  horizonOffersRefused: number
-  /** Log rewrites that dropped collected records. */
-  compactions: number
-  /** The durable log's own figures (fsyncs, last fsync latency); absent for in-memory peers. */
-  log?: LogStats
-}
 
 /**
  * The replicated key-value store of one peer: the pure ReplicaState plus durability, signed
