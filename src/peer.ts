@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises'
 import { Registry } from 'prom-client'
 import { TypedEventTarget } from './events.js'
 import { createNetNode, type NetNode } from './net/index.js'
-import { Membership, type Member, type MembershipEvents } from './membership/index.js'
+import { Membership, MEMBER_EVENTS, type Member, type MembershipEvents } from './membership/index.js'
 import { lockDataDir, openLog, type DataDirLock } from './storage/index.js'
 import { Replication, type KvEvents } from './replica/index.js'
 import { ElectionService, type Leader } from './election/index.js'
@@ -105,11 +105,7 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
     this.election = new ElectionService({
       net,
       members: () => membership.members(),
-      onMembersChanged: (listener) => {
-        const types = ['member:join', 'member:leave', 'member:fail', 'member:update', 'member:reap'] as const
-        for (const type of types) membership.addEventListener(type, listener)
-        return () => { for (const type of types) membership.removeEventListener(type, listener) }
-      }
+      onMembersChanged: (listener) => membership.onChange(listener)
     }, {
       dataDir: options.dataDir,
       priority: options.priority,
@@ -126,11 +122,7 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
         return () => { election.removeEventListener('leader', listener) }
       },
       members: () => membership.members(),
-      onMembersChanged: (listener) => {
-        const types = ['member:join', 'member:leave', 'member:fail', 'member:update'] as const
-        for (const type of types) membership.addEventListener(type, listener)
-        return () => { for (const type of types) membership.removeEventListener(type, listener) }
-      },
+      onMembersChanged: (listener) => membership.onChange(listener),
       store: {
         put: async (key, value) => this.replication.put(key, value),
         versions: (key) => this.replication.versions(key)
@@ -140,7 +132,7 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
       store: () => this.replication,
       members: () => membership.members()
     }, { ...options.maintenance, profile: options.profile ?? 'lan' })
-    for (const type of ['member:join', 'member:leave', 'member:fail', 'member:update', 'member:reap'] as const) {
+    for (const type of MEMBER_EVENTS) {
       this.membership.addEventListener(type, (event) => { this.emit(type, event.detail) })
     }
   }

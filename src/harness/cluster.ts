@@ -184,10 +184,7 @@ class LocalCluster implements Cluster {
       }
       for (const i of this.live()) {
         const peer = this.peer(i)
-        for (const type of ['member:join', 'member:leave', 'member:fail', 'member:update', 'member:reap'] as const) {
-          peer.addEventListener(type, check)
-          listeners.push(() => { peer.removeEventListener(type, check) })
-        }
+        listeners.push(peer.membership.onChange(check))
         peer.kv.addEventListener('change', check)
         listeners.push(() => { peer.kv.removeEventListener('change', check) })
       }

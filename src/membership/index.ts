@@ -1,4 +1,4 @@
-export { Membership } from './service.js'
+export { Membership, MEMBER_EVENTS } from './service.js'
 export type { MembershipComponents, MembershipInit, MembershipEvents, MembershipStats, MembershipNet } from './service.js'
 export type { Member, MemberState, MemberUpdate } from './state.js'
 export { LOCAL_MEMBERSHIP, LAN_MEMBERSHIP, MEMBERSHIP_LIMITS } from './constants.js'

@@ -47,6 +47,9 @@ export interface MembershipStats {
   syncs: number
 }
 
+/** Every membership event, for listeners that react to any change of the view. */
+export const MEMBER_EVENTS = ['member:join', 'member:leave', 'member:fail', 'member:update', 'member:reap'] as const
+
 const CHANGE_EVENT = {
   join: 'member:join',
   leave: 'member:leave',
@@ -150,6 +153,12 @@ export class Membership extends TypedEventTarget<MembershipEvents> {
 
   members (): Member[] {
     return this.table?.members() ?? []
+  }
+
+  /** Calls `listener` on every change of the view; returns the unsubscribe function. */
+  onChange (listener: () => void): () => void {
+    for (const type of MEMBER_EVENTS) this.addEventListener(type, listener)
+    return () => { for (const type of MEMBER_EVENTS) this.removeEventListener(type, listener) }
   }
 
   member (peerId: string): Member | undefined {
