@@ -15,6 +15,9 @@ export interface StartFlags {
 
 /** `hearsay start`: run one peer and its API until SIGINT/SIGTERM, then leave gracefully. */
 export async function startCommand (config: StartConfig, flags: StartFlags, output: Output): Promise<void> {
+  // Installed before anything is printed: whoever reads our output may signal us at once,
+  // and a signal with no handler kills the process without a goodbye.
+  const stopRequested = waitForSignal()
   const { host, port } = parseApiListen(config.api)
   const psk = config.psk === undefined ? undefined : validatePsk(await readKeyFile(config.psk))
   const writers = config.writers === undefined ? undefined : await readWriters(config.writers)
@@ -38,7 +41,7 @@ export async function startCommand (config: StartConfig, flags: StartFlags, outp
   if (!config.memory) await writeFileDurably(join(config.data, API_URL_FILE), new TextEncoder().encode(api.url + '\n'), 0o600)
   printBanner(peer, config, flags, output, api.url, config.memory ? token : undefined)
   report.flush()
-  await waitForSignal()
+  await stopRequested
   if (levelEnabled(config.logLevel, 'info') && flags.json !== true) output.err('stopping: telling the other members this peer leaves')
   await api.close()
   await peer.stop()
