@@ -5,6 +5,7 @@ export type { Member, MemberState, MembershipTiming, MembershipStats } from './m
 export { LOCAL_MEMBERSHIP, LAN_MEMBERSHIP } from './membership/index.js'
 export type { Profile, DiscoveryTiming } from './net/index.js'
 export { HearsayError } from './errors.js'
+export type { Log, LogFn } from './log.js'
 export type { Leader } from './election/index.js'
 export type { JobOptions, JobContext, JobRun, JobInfo, JobOutcome } from './jobs/index.js'
 export type { KvChange, WriteReceipt, Json, Version } from './replica/index.js'

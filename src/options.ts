@@ -1,3 +1,4 @@
+import type { Log } from './log.js'
 import type { DiscoveryTiming, Profile } from './net/index.js'
 import type { MembershipTiming } from './membership/index.js'
 import type { ReplicationInit } from './replica/index.js'
@@ -46,6 +47,11 @@ export interface PeerOptions {
    * everywhere, and a local write here is refused unless this peer is listed.
    */
   writers?: string[]
+  /**
+   * Where the peer logs: a pino logger (or any with its `error/warn/info/debug/child`);
+   * every part logs through a child bound to `{ component }`. @default nothing is logged
+   */
+  logger?: Log
   /** Store options: gossip on/off, anti-entropy interval, key and value limits. */
   replication?: Omit<ReplicationInit, 'profile'>
 }

@@ -8,6 +8,7 @@ import { Replication, type KvEvents } from './replica/index.js'
 import { ElectionService, type Leader } from './election/index.js'
 import { defineMaintenance, Jobs } from './jobs/index.js'
 import type { PeerOptions } from './options.js'
+import { silentLog, type Component, type Log } from './log.js'
 
 export interface PeerEvents extends MembershipEvents {
   /** The coordinator changed; `undefined` while an election runs. */
@@ -61,7 +62,9 @@ export type { KvEvents }
 export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
   if (options.dataDir !== undefined) await mkdir(options.dataDir, { recursive: true, mode: 0o700 })
   const metrics = new Registry()
+  const logger = options.logger ?? silentLog
   const net = await createNetNode({
+    logger: logger.child({ component: 'net' }),
     metricsRegistry: metrics,
     network: options.network,
     dataDir: options.dataDir,
@@ -79,6 +82,7 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
   readonly membership: Membership
   readonly dataDir: string | undefined
   private readonly options: PeerOptions
+  private readonly logger: Log
   private replication: Replication
   readonly election: ElectionService
   readonly jobs: Jobs
@@ -93,7 +97,8 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
     this.metrics = metrics
     this.dataDir = options.dataDir
     this.options = options
-    this.membership = new Membership({ net }, {
+    this.logger = options.logger ?? silentLog
+    this.membership = new Membership({ net, logger: this.component('membership') }, {
       dataDir: options.dataDir,
       priority: options.priority,
       tags: options.tags,
@@ -105,7 +110,8 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
     this.election = new ElectionService({
       net,
       members: () => membership.members(),
-      onMembersChanged: (listener) => membership.onChange(listener)
+      onMembersChanged: (listener) => membership.onChange(listener),
+      logger: this.component('election')
     }, {
       dataDir: options.dataDir,
       priority: options.priority,
@@ -116,6 +122,7 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
     const election = this.election
     this.jobs = new Jobs({
       selfId: net.peerId,
+      logger: this.component('jobs'),
       leader: () => election.leader(),
       onLeaderChange: (listener) => {
         election.addEventListener('leader', listener)
@@ -137,6 +144,10 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
     }
   }
 
+  private component (name: Component): Log {
+    return this.logger.child({ component: name })
+  }
+
   get kv (): Kv {
     return this.replication
   }
@@ -145,7 +156,8 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
     return new Replication({
       net: this.net,
       ...(log === undefined ? {} : { log }),
-      members: () => this.membership.members()
+      members: () => this.membership.members(),
+      logger: this.component('replica')
     }, {
       ...this.options.replication,
       ...(this.options.writers === undefined ? {} : { writers: this.options.writers }),
@@ -184,7 +196,11 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
       try {
         if (this.dataDir !== undefined) {
           // The store replays its log before anyone can talk to it.
-          this.replication = this.createReplication(await openLog(this.dataDir, 'replica', { syncPolicy: this.options.sync ?? 'always' }))
+          const storage = this.component('storage')
+          this.replication = this.createReplication(await openLog(this.dataDir, 'replica', {
+            syncPolicy: this.options.sync ?? 'always',
+            onSkip: (skip) => { storage.warn({ ...skip }, `recovery dropped ${skip.bytes} bytes of ${skip.file}: ${skip.reason}`) }
+          }))
         }
         await this.net.start()
         await this.membership.start()
@@ -200,6 +216,7 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
         throw err
       }
       this.running = true
+      this.component('peer').info({ peerId: this.peerId, network: this.network, dataDir: this.dataDir ?? null }, 'peer started')
     })
     await this.transition
   }
@@ -217,6 +234,7 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
       await this.net.stop()
       await this.lock?.release()
       this.lock = undefined
+      this.component('peer').info({ graceful: options.graceful !== false }, 'peer stopped')
     })
     await this.transition
   }

@@ -153,7 +153,6 @@ export async function startApi (peer: Peer, options: StartApiOptions): Promise<R
   const address = app.server.address() as AddressInfo
   const shown = address.family === 'IPv6' || address.address.includes(':') ? `[${address.address}]` : address.address
   const url = `http://${shown}:${address.port}`
-  app.log.info({ url }, 'HTTP API listening')
   return {
     url,
     app,

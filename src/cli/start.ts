@@ -6,6 +6,7 @@ import { startApi, loadOrCreateToken, createToken } from '../api/index.js'
 import { validatePsk } from '../net/index.js'
 import { writeFileDurably } from '../storage/index.js'
 import { levelEnabled, type Output } from './output.js'
+import { createCliLogger } from './logger.js'
 import { API_URL_FILE, API_TOKEN_FILE } from './client.js'
 import { ConfigError, type StartConfig } from './config.js'
 
@@ -21,7 +22,9 @@ export async function startCommand (config: StartConfig, flags: StartFlags, outp
   const { host, port } = parseApiListen(config.api)
   const psk = config.psk === undefined ? undefined : validatePsk(await readKeyFile(config.psk))
   const writers = config.writers === undefined ? undefined : await readWriters(config.writers)
+  const logger = await createCliLogger(config.logLevel, flags.json === true, output)
   const peer = await createPeer({
+    logger,
     network: config.network,
     ...(config.memory ? {} : { dataDir: config.data }),
     ...(config.listen === undefined ? {} : { listen: config.listen }),
@@ -37,7 +40,7 @@ export async function startCommand (config: StartConfig, flags: StartFlags, outp
   const report = reportMembership(peer, config, flags, output)
   await peer.start()
   const token = config.memory ? createToken() : await loadOrCreateToken(config.data)
-  const api = await startApi(peer, { host, port, token, logger: false })
+  const api = await startApi(peer, { host, port, token, logger })
   if (!config.memory) await writeFileDurably(join(config.data, API_URL_FILE), new TextEncoder().encode(api.url + '\n'), 0o600)
   printBanner(peer, config, flags, output, api.url, config.memory ? token : undefined)
   report.flush()
@@ -120,12 +123,12 @@ function reportMembership (peer: Peer, config: StartConfig, flags: StartFlags, o
       print(JSON.stringify({ event: what, peerId: m.peerId, state: m.state, members: alive() }))
       return
     }
+    // For people, the membership log says every join, leave and failure; this is the
+    // one line that answers "am I in yet?".
     if (!joined && what === 'join') {
       joined = true
       print(`joined the network: ${alive()} members alive`)
-      return
     }
-    print(`${what}: ${m.peerId} is ${m.state} (${alive()} members alive)`)
   }
   peer.addEventListener('member:join', (e) => { report('join', e.detail) })
   peer.addEventListener('member:leave', (e) => { report('leave', e.detail) })
@@ -133,8 +136,8 @@ function reportMembership (peer: Peer, config: StartConfig, flags: StartFlags, o
   peer.addEventListener('leader', (e) => {
     const leader = e.detail
     if (leader === undefined) return
+    // For people, the election log says it.
     if (flags.json === true) print(JSON.stringify({ event: 'leader', peerId: leader.peerId, term: leader.term }))
-    else print(`leader: ${leader.peerId}${leader.peerId === peer.peerId ? ' (this peer)' : ''}, term ${leader.term}`)
   })
   if (levelEnabled(config.logLevel, 'debug')) {
     peer.addEventListener('member:update', (e) => { report('update', e.detail) })

@@ -1,3 +1,4 @@
+import { rateLimited, silentLog, type Log, type LogFn } from '../log.js'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { TypedEventTarget } from '../events.js'
@@ -23,6 +24,8 @@ export interface ElectionComponents {
   members: () => ElectionMember[]
   /** Subscribe to membership changes; returns the unsubscribe function. */
   onMembersChanged: (listener: () => void) => () => void
+  /** Where this part logs (a pino logger, or any with the same methods). @default silent */
+  logger?: Log
 }
 
 export interface ElectionInit {
@@ -99,6 +102,8 @@ export class ElectionService extends TypedEventTarget<ElectionEvents> {
   private persistedTerm = 0
   private published: Leader | undefined
   private readonly counters: ElectionStats = { sent: 0, received: 0, malformed: 0, leaderChanges: 0, sendFailures: 0 }
+  private readonly logger: Log
+  private readonly logDropped: LogFn
 
   constructor (components: ElectionComponents, init: ElectionInit = {}) {
     super()
@@ -107,6 +112,8 @@ export class ElectionService extends TypedEventTarget<ElectionEvents> {
     this.init = init
     this.options = { ...ELECTION_PROFILES[init.profile ?? 'lan'], ...init.options }
     this.protocol = this.net.protocol('election')
+    this.logger = components.logger ?? silentLog
+    this.logDropped = rateLimited(this.logger, 'warn')
   }
 
   async start (): Promise<void> {
@@ -124,8 +131,10 @@ export class ElectionService extends TypedEventTarget<ElectionEvents> {
         const bytes = await stream.next({ timeout: this.options.heartbeatTimeout })
         if (bytes !== undefined) {
           const message = decodeElectionMessage(bytes, stream.remotePeer)
-          if (message === undefined) this.counters.malformed++
-          else {
+          if (message === undefined) {
+            this.counters.malformed++
+            this.logDropped({ from: stream.remotePeer }, 'dropped a malformed election message')
+          } else {
             this.counters.received++
             this.step((m, now) => m.receive(message, now))
           }
@@ -197,10 +206,15 @@ export class ElectionService extends TypedEventTarget<ElectionEvents> {
       if (step.leaderChanged) {
         this.counters.leaderChanges++
         this.published = machine.leader()
+        if (this.published === undefined) this.logger.info({ term: machine.term() }, 'no coordinator: an election is running')
+        else this.logger.info({ leader: this.published.peerId, term: this.published.term, self: this.published.peerId === this.net.peerId }, `coordinator ${this.published.peerId} at term ${this.published.term}`)
         this.emit('leader', this.published)
       }
       this.arm()
-    }).catch(() => {})
+    }).catch((err: unknown) => {
+      // Only persisting the term can fail here; the step is dropped, and the next message or deadline steps again.
+      this.logger.error({ err }, 'election step failed')
+    })
   }
 
   private arm (): void {

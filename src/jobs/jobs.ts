@@ -1,3 +1,4 @@
+import { silentLog, type Log } from '../log.js'
 import type { Json } from '../replica/index.js'
 import { InvalidJobError, JobExistsError, JobTimeoutError, LeadershipLostError } from './errors.js'
 
@@ -55,6 +56,8 @@ export interface JobsComponents {
   /** Membership: every member's state, self included. */
   members: () => Array<{ state: string }>
   onMembersChanged: (listener: () => void) => () => void
+  /** Where this part logs (a pino logger, or any with the same methods). @default silent */
+  logger?: Log
   /** The replicated store, where runs are recorded. */
   store: {
     put: (key: string, value: Json) => Promise<unknown>
@@ -90,6 +93,7 @@ const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9._:-]{0,127}$/
 export class Jobs {
   private readonly components: JobsComponents
   private readonly keepRuns: number
+  private readonly logger: Log
   private readonly jobs = new Map<string, Defined>()
   private term: number | undefined
   private running = false
@@ -98,6 +102,7 @@ export class Jobs {
   constructor (components: JobsComponents, init: JobsInit = {}) {
     this.components = components
     this.keepRuns = init.keepRuns ?? 20
+    this.logger = components.logger ?? silentLog
   }
 
   define (name: string, options: JobOptions, run: JobFunction): void {
@@ -224,6 +229,9 @@ export class Jobs {
       job.running = undefined
     }
     if (outcome === 'ok' && result === 'idle') return
+    const fields = { job: job.name, term, outcome, ms: Date.now() - start, ...(error === undefined ? {} : { error }) }
+    if (outcome === 'ok') this.logger.debug(fields, `job ${job.name} ran`)
+    else this.logger.warn(fields, `job ${job.name} ${outcome === 'error' ? `failed: ${error ?? ''}` : outcome === 'timeout' ? 'timed out' : 'was aborted'}`)
     await this.record({ name: job.name, peer: this.components.selfId, term, start, end: Date.now(), outcome, ...(error === undefined ? {} : { error }) })
   }
 
@@ -231,8 +239,9 @@ export class Jobs {
     const runs = [...this.runs(run.name), run].slice(-this.keepRuns)
     try {
       await this.components.store.put(jobKey(run.name), runs as unknown as Json)
-    } catch {
+    } catch (err) {
       // The store refused (stopping): the run happened but is not on record.
+      this.logger.debug({ err, job: run.name }, 'a job run could not be recorded')
     }
   }
 }

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { TypedEventTarget, type DetailEvent } from '../events.js'
+import { rateLimited, silentLog, type Log, type LogFn } from '../log.js'
 import { writeFileDurably } from '../storage/index.js'
 import type { NetNode, MessageStream } from '../net/index.js'
 import { MemberTable, type Member, type MemberUpdate, type Outcome } from './state.js'
@@ -17,6 +18,8 @@ export interface MembershipComponents {
   net: MembershipNet
   /** Milliseconds since the epoch; injectable for tests. */
   now?: () => number
+  /** Where this part logs (a pino logger, or any with the same methods). @default silent */
+  logger?: Log
 }
 
 export interface MembershipInit {
@@ -69,6 +72,8 @@ export class Membership extends TypedEventTarget<MembershipEvents> {
   private readonly net: MembershipNet
   private readonly init: MembershipInit
   private readonly now: () => number
+  private readonly log: Log
+  private readonly logDropped: LogFn
   private readonly protocol: string
   private table: MemberTable | undefined
   private broadcasts: BroadcastQueue
@@ -97,6 +102,8 @@ export class Membership extends TypedEventTarget<MembershipEvents> {
     this.net = components.net
     this.init = init
     this.now = components.now ?? Date.now
+    this.log = components.logger ?? silentLog
+    this.logDropped = rateLimited(this.log, 'warn')
     this.timing = { ...(init.profile === 'local' ? LOCAL_MEMBERSHIP : LAN_MEMBERSHIP), ...init.timing }
     this.protocol = this.net.protocol('membership')
     this.broadcasts = new BroadcastQueue(this.timing.retransmitMult)
@@ -139,9 +146,13 @@ export class Membership extends TypedEventTarget<MembershipEvents> {
       const outcome = this.table.leave(this.now())
       const left = outcome.broadcast
       const targets = this.table.members().filter((m) => !m.self && (m.state === 'alive' || m.state === 'suspect'))
-      await Promise.allSettled(targets.map(async (m) => {
-        await this.send(m, { type: 'gossip', updates: left }, Math.min(1_000, this.timing.probeTimeout * 4))
+      // Wait for each member to close the stream, which it does only after applying the
+      // message: once the connection closes, bytes it has not read yet may be discarded.
+      const results = await Promise.allSettled(targets.map(async (m) => {
+        await this.request(m, { type: 'gossip', updates: left }, Math.min(1_000, this.timing.probeTimeout * 4))
       }))
+      const failed = results.flatMap((r, i) => r.status === 'rejected' ? [{ member: targets[i]?.peerId, reason: (r.reason as Error).message }] : [])
+      this.log.info({ told: targets.length - failed.length, failed }, `leaving: told ${targets.length - failed.length} of ${targets.length} members`)
     }
     this.running = false
     clearInterval(this.lagWatch)
@@ -201,8 +212,9 @@ export class Membership extends TypedEventTarget<MembershipEvents> {
       let message: MembershipMessage
       try {
         message = decodeMessage(bytes)
-      } catch {
+      } catch (err) {
         this.counters.malformed++
+        this.logDropped({ from: stream.remotePeer, reason: (err as Error).message }, 'dropped a malformed membership message')
         stream.abort()
         return
       }
@@ -256,6 +268,7 @@ export class Membership extends TypedEventTarget<MembershipEvents> {
     for (const update of outcome.broadcast) this.broadcasts.push(update)
     for (const change of outcome.changes) {
       if (change.type === 'reap') this.reconnects.delete(change.member.peerId)
+      logChange(this.log, change.type, change.member, () => this.members().filter((m) => m.state === 'alive').length)
       this.emit(CHANGE_EVENT[change.type], change.member)
     }
   }
@@ -413,6 +426,7 @@ export class Membership extends TypedEventTarget<MembershipEvents> {
         return decodeMessage(bytes)
       } catch (err) {
         this.counters.malformed++
+        this.logDropped({ from: to.peerId, reason: (err as Error).message }, 'dropped a malformed membership reply')
         throw err
       }
     } finally {
@@ -502,4 +516,17 @@ function shuffle<T> (items: T[]): T[] {
 /** ±10% so peers started together do not probe in lockstep. */
 function jitter (ms: number): number {
   return Math.max(1, Math.round(ms * (0.9 + Math.random() * 0.2)))
+}
+
+/** Joins, leaves and failures are what an operator watches for; refreshes are detail. */
+function logChange (log: Log, type: keyof typeof CHANGE_EVENT, member: Member, aliveCount: () => number): void {
+  const fields = { member: member.peerId, state: member.state, incarnation: member.incarnation }
+  if (type === 'update' || type === 'reap') {
+    log.debug(fields, `member ${member.peerId} ${type === 'reap' ? 'forgotten' : 'updated'} (${member.state})`)
+    return
+  }
+  const alive = aliveCount()
+  const what = type === 'join' ? 'joined' : type === 'leave' ? 'left' : `failed (${member.state})`
+  if (type === 'fail') log.warn({ ...fields, alive }, `member ${member.peerId} ${what}; ${alive} alive`)
+  else log.info({ ...fields, alive }, `member ${member.peerId} ${what}; ${alive} alive`)
 }

@@ -13,6 +13,7 @@ export class BootstrapDialer {
   private controller: AbortController | undefined
   private delay: number
   private running = false
+  private readonly onFailure: ((errors: unknown[], retryIn: number) => void) | undefined
 
   constructor (init: {
     addresses: string[]
@@ -20,6 +21,8 @@ export class BootstrapDialer {
     connectionCount: () => number
     minDelay: number
     maxDelay: number
+    /** Every bootstrap address failed; the next attempt is `retryIn` ms away. */
+    onFailure?: (errors: unknown[], retryIn: number) => void
   }) {
     this.addresses = init.addresses
     this.dial = init.dial
@@ -27,6 +30,7 @@ export class BootstrapDialer {
     this.minDelay = init.minDelay
     this.maxDelay = init.maxDelay
     this.delay = init.minDelay
+    this.onFailure = init.onFailure
   }
 
   start (): void {
@@ -60,6 +64,7 @@ export class BootstrapDialer {
     const results = await Promise.allSettled(this.addresses.map(async (addr) => this.dial(addr, signal)))
     const ok = results.some((r) => r.status === 'fulfilled')
     this.delay = ok ? this.minDelay : Math.min(this.delay * 2, this.maxDelay)
+    if (!ok && this.running) this.onFailure?.(results.map((r) => r.status === 'rejected' ? r.reason : undefined), this.delay)
     this.schedule(ok ? this.maxDelay : this.delay)
   }
 }

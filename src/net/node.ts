@@ -1,4 +1,5 @@
 import { createLibp2p, type Libp2p } from 'libp2p'
+import { silentLog, type Log } from '../log.js'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
@@ -48,6 +49,8 @@ export interface NetInit {
   maxMessageBytes?: number
   /** Register libp2p's own metrics here (one registry per peer: several peers share a process). */
   metricsRegistry?: Registry
+  /** Where this part logs (a pino logger, or any with the same methods). @default silent */
+  logger?: Log
 }
 
 export interface NetEvents extends Record<string, unknown> {
@@ -241,8 +244,15 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
       }
     })
     ;(node.services.pubsub as GossipSub).multicodecs = [this.protocol('meshsub', '1.1.0')]
-    node.addEventListener('peer:connect', (evt) => { this.emit('peer:connect', evt.detail.toString()) })
-    node.addEventListener('peer:disconnect', (evt) => { this.emit('peer:disconnect', evt.detail.toString()) })
+    const logger = this.init.logger ?? silentLog
+    node.addEventListener('peer:connect', (evt) => {
+      logger.debug({ peer: evt.detail.toString() }, 'connected')
+      this.emit('peer:connect', evt.detail.toString())
+    })
+    node.addEventListener('peer:disconnect', (evt) => {
+      logger.debug({ peer: evt.detail.toString() }, 'disconnected')
+      this.emit('peer:disconnect', evt.detail.toString())
+    })
     node.addEventListener('connection:open', (evt) => {
       // A connection that passed the gater just before a block() would otherwise outlive it.
       const connection = evt.detail
@@ -259,8 +269,9 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
       contentRouting: node.contentRouting,
       selfId: this.peerId,
       onFound: (peer) => { this.emit('peer:discovered', peer) },
-      onError: () => {
+      onError: (err) => {
         // Lookups fail routinely while the routing table is empty; the next round retries.
+        logger.debug({ err }, 'DHT lookup of the network\'s members failed')
       }
     }, { key: await networkKey(this.network), timing })
     this.discovery.start()
@@ -270,9 +281,14 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
       dial: async (address, signal) => { await this.dial(address, signal) },
       connectionCount: () => this.libp2p?.getConnections().length ?? 0,
       minDelay: local ? 100 : 1_000,
-      maxDelay: local ? 2_000 : 30_000
+      maxDelay: local ? 2_000 : 30_000,
+      onFailure: (errors, retryIn) => {
+        const reasons = errors.map((e) => e instanceof Error ? e.message : String(e))
+        logger.warn({ bootstrap: this.init.bootstrap, reasons, retryIn }, `no bootstrap address answered; trying again in ${retryIn} ms`)
+      }
     })
     this.bootstrapDialer.start()
+    logger.info({ addresses: this.addresses(), network: this.network }, `listening on ${this.addresses().length} addresses`)
   }
 
   async stop (): Promise<void> {

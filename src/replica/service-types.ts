@@ -1,4 +1,5 @@
 /** The public types of the replication service (its components, options, events and figures). */
+import type { Log } from '../log.js'
 import type { NetNode } from '../net/index.js'
 import type { DurableLog, LogStats } from '../storage/index.js'
 import type { Json, VectorClock, Dot, Hlc } from './types.js'
@@ -13,6 +14,8 @@ export interface ReplicationComponents {
   log?: DurableLog
   /** Members to run anti-entropy with. */
   members: () => Array<{ peerId: string, addresses: string[], state: string, self: boolean }>
+  /** Where this part logs (a pino logger, or any with the same methods). @default silent */
+  logger?: Log
 }
 
 export interface ReplicationInit {

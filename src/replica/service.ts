@@ -1,5 +1,6 @@
 import { NotAWriterError } from './errors.js'
 import { TypedEventTarget, type DetailEvent } from '../events.js'
+import { rateLimited, silentLog, type Log, type LogFn } from '../log.js'
 import type { MessageStream } from '../net/index.js'
 import type { DurableLog } from '../storage/index.js'
 import { ReplicaState } from './store.js'
@@ -27,6 +28,9 @@ export type {
 export class Replication extends TypedEventTarget<KvEvents> {
   private readonly net: ReplicationNet
   private readonly log: DurableLog | undefined
+  private readonly logger: Log
+  /** Drops of records or messages from the network: rate-limited, a sender controls the pace. */
+  private readonly logDropped: LogFn
   private readonly members: ReplicationComponents['members']
   private readonly init: ReplicationInit
   private readonly topic: string
@@ -86,6 +90,8 @@ export class Replication extends TypedEventTarget<KvEvents> {
     super()
     this.net = components.net
     this.log = components.log
+    this.logger = components.logger ?? silentLog
+    this.logDropped = rateLimited(this.logger, 'warn')
     this.members = components.members
     this.init = init
     this.topic = this.net.protocol('kv')
@@ -109,7 +115,9 @@ export class Replication extends TypedEventTarget<KvEvents> {
     if (this.log !== undefined) {
       this.replaying = true
       try {
-        this.counters.malformed += await replayLog(this.log, this.state)
+        const malformed = await replayLog(this.log, this.state)
+        this.counters.malformed += malformed
+        this.logger.info({ records: this.state.recordCount(), keys: this.state.size(), malformed }, `replayed the log: ${this.state.size()} keys`)
       } finally {
         this.replaying = false
       }
@@ -120,7 +128,7 @@ export class Replication extends TypedEventTarget<KvEvents> {
     this.running = true
     // A horizon published while we were down, if our own log already covers it.
     this.maybeAdopt()
-    this.net.subscribe(this.topic, (message) => { this.onGossip(message.data) })
+    this.net.subscribe(this.topic, (message) => { this.onGossip(message.data, message.from) })
     await this.net.handle(this.syncProtocol, async (stream) => { await this.syncSession(stream) }, {
       maxInboundStreams: 32,
       maxOutboundStreams: 32,
@@ -308,11 +316,11 @@ export class Replication extends TypedEventTarget<KvEvents> {
 
   // --- remote records --------------------------------------------------------------------
 
-  private onGossip (data: Uint8Array): void {
+  private onGossip (data: Uint8Array, from: string): void {
     if (!this.running) return
     this.counters.gossipMessagesReceived++
     this.counters.gossipBytesReceived += data.byteLength
-    this.receiveBatch(data)
+    this.receiveBatch(data, from)
   }
 
   /**
@@ -320,12 +328,13 @@ export class Replication extends TypedEventTarget<KvEvents> {
    * anti-entropy session, `session` learns every dot the peer sent and whether all of it
    * was good.
    */
-  private receiveBatch (data: Uint8Array, session?: Session): number {
+  private receiveBatch (data: Uint8Array, from: string, session?: Session): number {
     let records: WriteRecord[]
     try {
       records = decodeBatch(data)
-    } catch {
+    } catch (err) {
       this.counters.malformed++
+      this.logDropped({ from, reason: (err as Error).message }, 'dropped a malformed batch of writes')
       if (session !== undefined) session.clean = false
       return 0
     }
@@ -335,11 +344,13 @@ export class Replication extends TypedEventTarget<KvEvents> {
       if (this.state.has(record.dot)) continue
       if (this.writers !== undefined && !this.writers.has(record.dot.replica)) {
         this.counters.unauthorized++
+        this.logDropped({ from, author: record.dot.replica, key: record.key }, 'dropped a write by a peer not on the writers list')
         continue
       }
       const signature = record.signature
       if (signature === undefined || !this.net.verify(record.dot.replica, signingBytes(record), signature)) {
         this.counters.rejected++
+        this.logDropped({ from, author: record.dot.replica, key: record.key }, 'dropped a write whose signature does not verify against its author')
         if (session !== undefined) session.clean = false
         continue
       }
@@ -425,10 +436,11 @@ export class Replication extends TypedEventTarget<KvEvents> {
           break
         }
         if (frame.type === 'done') break
-        if (frame.type === 'records') this.counters.antiEntropyRecordsReceived += this.receiveBatch(frame.batch, session)
+        if (frame.type === 'records') this.counters.antiEntropyRecordsReceived += this.receiveBatch(frame.batch, stream.remotePeer, session)
         if (frame.type === 'horizon') session.offered(frame)
       }
       this.settleOffer(session)
+      this.logger.debug({ peer: stream.remotePeer, clean: session.clean }, 'anti-entropy session done')
       await stream.close()
     } catch (err) {
       stream.abort()
@@ -504,7 +516,10 @@ export class Replication extends TypedEventTarget<KvEvents> {
     if (gone === 0 || gone * 4 < log.stats().records) return
     this.compactedAt = collected + dropped
     this.compacting = log.rewrite(logSnapshot(this.state))
-      .then(() => { this.counters.compactions++ }, () => {})
+      .then(() => {
+        this.counters.compactions++
+        this.logger.info({ records: log.stats().records }, 'compacted the log')
+      }, (err: unknown) => { this.logger.warn({ err }, 'log compaction failed; the longer log stays and is still correct') })
       .finally(() => { this.compacting = undefined })
   }
 

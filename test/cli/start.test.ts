@@ -22,17 +22,27 @@ function startPeer (args: string[]): { child: ChildProcessWithoutNullStreams, ne
   const child = spawn(process.execPath, [BIN, 'start', '--json', '--profile', 'local', ...args], { stdio: 'pipe' })
   children.push(child)
   const seen: Line[] = []
+  let stderr = ''
   const waiters: Array<() => void> = []
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
   createInterface({ input: child.stdout }).on('line', (line) => {
     seen.push(JSON.parse(line) as Line)
     for (const w of waiters.splice(0)) w()
   })
+  child.once('exit', () => { for (const w of waiters.splice(0)) w() })
   const next = async (event: string, match: (l: Line) => boolean = () => true): Promise<Line> => {
+    // Well inside the test's timeout, so a miss says what the process printed instead.
+    const deadline = Date.now() + 40_000
     while (true) {
       const found = seen.find((l) => l.event === event && match(l))
       if (found !== undefined) return found
-      if (child.exitCode !== null) throw new Error(`process exited (${child.exitCode}) before printing ${event}`)
-      await new Promise<void>((resolve) => { waiters.push(resolve); child.once('exit', () => { resolve() }) })
+      const printed = (): string => `; it printed:\n${seen.slice(-15).map((l) => JSON.stringify(l)).join('\n')}\nstderr: ${stderr}`
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`process exited (${child.exitCode ?? child.signalCode}) before printing ${event}${printed()}`)
+      if (Date.now() > deadline) throw new Error(`no ${event} line within 40 s${printed()}`)
+      await new Promise<void>((resolve) => {
+        waiters.push(resolve)
+        setTimeout(resolve, 1_000)
+      })
     }
   }
   return { child, next }
