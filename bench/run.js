@@ -20,13 +20,15 @@ const here = dirname(fileURLToPath(import.meta.url))
 
 /** The default set, in order. */
 export const SUITE = [
+  { name: 'floor', file: 'floor.js', args: ['--rounds', '300'], budget: 30_000 },
   { name: 'discovery-6', file: 'discovery.js', args: ['--peers', '6', '--rounds', '3'], budget: 40_000 },
   { name: 'discovery-20', file: 'discovery.js', args: ['--peers', '20', '--rounds', '2'], budget: 80_000 },
   { name: 'failure-5', file: 'failure.js', args: ['--peers', '5', '--rounds', '5'], budget: 50_000 },
   { name: 'replication-5', file: 'replication.js', args: ['--peers', '5', '--keys', '1000'], budget: 60_000 },
+  { name: 'replication-10', file: 'replication.js', args: ['--peers', '10', '--keys', '1000', '--rounds', '20'], budget: 70_000 },
   { name: 'anti-entropy', file: 'anti-entropy.js', args: ['--keys', '10000', '--store', '100000'], budget: 70_000 },
-  { name: 'failover-local', file: 'failover.js', args: ['--profile', 'local', '--rounds', '3'], budget: 60_000 }
-  // Later: 'replication-10', 'failover-lan', 'floor' (issue 7).
+  { name: 'failover-local', file: 'failover.js', args: ['--profile', 'local', '--rounds', '3'], budget: 40_000 },
+  { name: 'failover-lan', file: 'failover.js', args: ['--profile', 'lan', '--rounds', '2'], budget: 50_000 }
 ]
 
 /** The whole default set must finish within this. */
