@@ -50,7 +50,9 @@ export function missingRanges (mine: Readonly<VectorClock>, theirs: Readonly<Vec
 /** Knowledge after a full report: the newer report wins; vectors only add up. */
 export function learnReport (before: MemberKnowledge | undefined, report: MemberReport): MemberKnowledge {
   const newer = before?.report === undefined || report.at >= before.report.at
-  const latest = newer ? report : before?.report
+  // A HELLO does not say how many keys: the last beacon's count stands until the next one.
+  const keys = report.keys ?? before?.report?.keys
+  const latest = newer ? { ...report, ...(keys === undefined ? {} : { keys }) } : before?.report
   return {
     known: joinVectors(before?.known ?? {}, report.vector),
     ...(latest === undefined ? {} : { report: latest }),

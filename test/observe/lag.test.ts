@@ -64,6 +64,12 @@ describe('what a peer learns of a member', () => {
     expect(after.heardAt).toBe(200)
   })
 
+  it('a HELLO (no key count) keeps the count of the beacon before it', () => {
+    const beacon = learnReport(undefined, { vector: { A: 1 }, digest: 'd1', keys: 7, at: 100, source: 'beacon' })
+    const hello = learnReport(beacon, { vector: { A: 2 }, digest: 'd2', at: 200, source: 'anti-entropy' })
+    expect(hello.report).toEqual({ vector: { A: 2 }, digest: 'd2', keys: 7, at: 200, source: 'anti-entropy' })
+  })
+
   it('a lower bound keeps the last report', () => {
     const reported = learnReport(undefined, { vector: { A: 1 }, digest: 'd1', at: 100, source: 'beacon' })
     const learned = learnVector(reported, { A: 2 }, 150)
