@@ -90,8 +90,11 @@ export class DashboardHub {
    * that does not answer never holds the stream up.
    */
   async snapshot (options: { fresh?: boolean } = {}): Promise<DashboardSnapshot> {
-    if (options.fresh === true) await this.retrace()
-    else if (Date.now() - this.tracedAt >= this.tracesEveryMs) void this.retrace()
+    if (options.fresh === true) {
+      // A tracing already under way may have started before the newest writes: wait, then trace again.
+      await this.tracing
+      await this.retrace()
+    } else if (Date.now() - this.tracedAt >= this.tracesEveryMs) void this.retrace()
     const peer = this.peer
     const entries = peer.kv.list('')
     return {
