@@ -90,10 +90,17 @@ export function buildProgram (output: Output = processOutput): Command {
     .action(async (flags: ClientFlags) => { await membersCommand(flags, output) })
   clientOptions(program.command('leader').description('the current coordinator and its term'))
     .action(async (flags: ClientFlags) => { await leaderCommand(flags, output) })
-  clientOptions(program.command('status').description('peer, network, leader, members, keys and digest'))
+  clientOptions(program.command('status').description('peer, network, leader, members, keys, digest, and how far behind each member is'))
     .action(async (flags: ClientFlags) => { await statusCommand(flags, output) })
   clientOptions(program.command('jobs').description('coordination jobs and their last runs'))
     .action(async (flags: ClientFlags) => { await jobsCommand(flags, output) })
+  clientOptions(program.command('trace').argument('<key>')
+    .option('--timeout <ms>', 'how long to wait for the other members (default 2000)', parseInteger('--timeout'))
+    .description('when and how each peer applied the last write of a key, and how long until the last one had it'))
+    .action(async (key: string, flags: ClientFlags & { timeout?: number }) => {
+      const { traceCommand } = await import('./observe.js')
+      await traceCommand(key, flags, output)
+    })
 
   program.command('cluster')
     .description('run N local peers with their APIs and a live status view until Ctrl-C')
