@@ -5,7 +5,7 @@ import {
   type ClientFlags
 } from './commands.js'
 import { configFromEnv, loadConfigFile, resolveConfig, type StartConfig } from './config.js'
-import { collect, parseInteger, parseLogLevel, parseProfile } from './parse.js'
+import { collect, parseHttpUrl, parseInteger, parseLogLevel, parseProfile } from './parse.js'
 import { processOutput, type Output } from './output.js'
 
 export const EXIT_OK = 0
@@ -25,6 +25,7 @@ interface StartOptions {
   psk?: string
   writers?: string
   sync?: StartConfig['sync']
+  otlp?: string
   config?: string
   json?: boolean
 }
@@ -62,6 +63,7 @@ export function buildProgram (output: Output = processOutput): Command {
     .option('--writers <file>', 'only apply writes from these PeerIds (one a line)')
     .addOption(new Option('--profile <profile>', 'timer defaults: lan for real networks, local for peers on one machine').argParser(parseProfile))
     .addOption(new Option('--sync <policy>', 'when a write is durable: always (fsync), interval, none').choices(['always', 'interval', 'none']))
+    .option('--otlp <url>', 'export write traces to this OpenTelemetry collector (OTLP/HTTP, e.g. http://127.0.0.1:4318); off by default', parseHttpUrl('--otlp'))
     .option('--config <file>', 'settings file (JSON or YAML); flags and HEARSAY_* win over it')
     .option('--log-level <level>', 'error, warn, info or debug (default info)', parseLogLevel)
     .option('--json', 'print events as JSON lines')

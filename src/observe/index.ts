@@ -16,5 +16,7 @@ export { decodeBeacon, decodeTraceReply, decodeTraceRequest, encodeBeacon, encod
 export { traceId } from './types.js'
 export type { BeaconMessage, TraceAnswer, TraceEntry } from './types.js'
 export { MalformedObserveMessageError, TooManyTracesError } from './errors.js'
+export { OtlpExporter, otlpRootSpanId, otlpSpanId, otlpTraceId, toSpan } from './otlp.js'
+export type { OtlpOptions, OtlpStats } from './otlp.js'
 export { BEACON_TIMING, DEFAULT_TRACE_BUFFER, DEFAULT_TRACE_TIMEOUT, OBSERVE_LIMITS } from './constants.js'
 export type { BeaconTiming } from './constants.js'

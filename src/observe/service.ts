@@ -10,11 +10,12 @@ import { buildGraph, type MeshGraph, type PeerLinks } from './graph.js'
 import { assessConvergence, counts, learnReport, learnVector, type ConvergenceReport, type MemberKnowledge } from './lag.js'
 import { TraceBuffer } from './trace-buffer.js'
 import { buildTraceReport, type PeerAnswer, type TraceReport } from './trace-report.js'
-import { traceId, type TraceAnswer } from './types.js'
+import { traceId, type TraceAnswer, type TraceEntry } from './types.js'
+import { OtlpExporter, type OtlpOptions, type OtlpStats } from './otlp.js'
 import type { Dot, OpType } from '../replica/index.js'
 
 export type ObserveNet = Pick<NetNode,
-'peerId' | 'protocol' | 'handle' | 'unhandle' | 'openStream' | 'subscribe' | 'unsubscribe' | 'publish' | 'connections' | 'gossipMesh'>
+'peerId' | 'network' | 'protocol' | 'handle' | 'unhandle' | 'openStream' | 'subscribe' | 'unsubscribe' | 'publish' | 'connections' | 'gossipMesh'>
 
 /** What the observer reads of the replica. */
 export interface ObservedStore {
@@ -43,6 +44,11 @@ export interface ObserveInit {
   traceBuffer?: number
   /** How long a trace waits for the other members. @default 2_000 (ms) */
   traceTimeout?: number
+  /**
+   * Export every applied write as a span to an OpenTelemetry collector (OTLP/HTTP, JSON).
+   * @default none: no export, and no network call for it
+   */
+  otlp?: OtlpOptions
 }
 
 export interface ObserveStats {
@@ -58,6 +64,8 @@ export interface ObserveStats {
   traceRequestsFailed: number
   /** Writes in the trace buffer now. */
   traced: number
+  /** OpenTelemetry export, when configured. */
+  otlp?: OtlpStats
 }
 
 export interface TraceOptions {
@@ -79,6 +87,7 @@ export class Observer {
   private readonly timing: BeaconTiming
   private readonly traceTimeout: number
   private readonly buffer: TraceBuffer
+  private readonly exporter: OtlpExporter | undefined
   private readonly beaconTopic: string
   private readonly traceProtocol: string
   private readonly knowledge = new Map<string, MemberKnowledge>()
@@ -106,6 +115,7 @@ export class Observer {
     }
     this.traceTimeout = init.traceTimeout ?? DEFAULT_TRACE_TIMEOUT
     this.buffer = new TraceBuffer(init.traceBuffer ?? DEFAULT_TRACE_BUFFER)
+    this.exporter = init.otlp === undefined ? undefined : new OtlpExporter(this.net.peerId, this.net.network, init.otlp)
     this.beaconTopic = this.net.protocol(BEACON_PART)
     this.traceProtocol = this.net.protocol(TRACE_PART)
   }
@@ -120,6 +130,7 @@ export class Observer {
       maxMessageBytes: OBSERVE_LIMITS.maxTraceMessageBytes
     })
     this.schedule(this.timing.minInterval)
+    this.exporter?.start()
   }
 
   async stop (): Promise<void> {
@@ -130,13 +141,14 @@ export class Observer {
     this.timerAt = Number.POSITIVE_INFINITY
     this.net.unsubscribe(this.beaconTopic)
     await this.net.unhandle(this.traceProtocol).catch(() => {})
+    await this.exporter?.stop()
   }
 
   /** Told by the store of every write it applies (see ReplicationComponents.onApplied). */
   recordApplied (batch: AppliedBatch): void {
     const newest = new Map<string, WriteRecord>()
     for (const record of batch.records) {
-      this.buffer.add({
+      const entry: TraceEntry = {
         traceId: traceId(record.dot),
         key: record.key,
         dot: record.dot,
@@ -146,7 +158,9 @@ export class Observer {
         from: batch.from,
         receivedAt: batch.receivedAt,
         appliedAt: batch.appliedAt
-      })
+      }
+      this.buffer.add(entry)
+      this.exporter?.record(entry)
       const author = record.dot.replica
       if (author !== this.net.peerId && (newest.get(author)?.dot.seq ?? 0) < record.dot.seq) newest.set(author, record)
     }
@@ -207,7 +221,8 @@ export class Observer {
   }
 
   stats (): ObserveStats {
-    return { ...this.counters, traced: this.buffer.size }
+    const otlp = this.exporter?.stats()
+    return { ...this.counters, traced: this.buffer.size, ...(otlp === undefined ? {} : { otlp }) }
   }
 
   // --- traces ------------------------------------------------------------------------------

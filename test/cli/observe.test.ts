@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { createCluster, type Cluster } from '../../src/harness/index.js'
 import { startApi, createToken, type RunningApi } from '../../src/api/index.js'
 import type { ConvergenceReport, TraceReport } from '../../src/index.js'
+import { configFromEnv } from '../../src/cli/config.js'
 
 const BIN = fileURLToPath(new URL('../../bin/hearsay.js', import.meta.url))
 const TOKEN = createToken()
@@ -103,4 +104,14 @@ describe('hearsay cluster', () => {
     child.kill('SIGINT')
     expect(await new Promise((resolve) => child.once('exit', (code) => { resolve(code) }))).toBe(0)
   }, 60_000)
+})
+
+describe('--otlp', () => {
+  it('takes only an http(s) URL, from the flag or HEARSAY_OTLP', async () => {
+    const bad = await run(['start', '--memory', '--otlp', 'ftp://127.0.0.1:4318'], {})
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain('--otlp must be an http(s) URL')
+    expect(configFromEnv({ HEARSAY_OTLP: 'http://127.0.0.1:4318' }).otlp).toBe('http://127.0.0.1:4318')
+    expect(() => configFromEnv({ HEARSAY_OTLP: 'collector' })).toThrow(expect.objectContaining({ code: 'ERR_CONFIG' }))
+  })
 })
