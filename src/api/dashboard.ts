@@ -5,7 +5,6 @@
  * skips snapshots until it drains (only the newest matters); it never queues them.
  */
 import type { ServerResponse } from 'node:http'
-import type { Json } from '../replica/index.js'
 import type { Leader } from '../election/index.js'
 import type { Member } from '../membership/index.js'
 import type { JobInfo } from '../jobs/index.js'
@@ -21,6 +20,8 @@ export interface DashboardOptions {
   recentWrites?: number
   /** How many keys (in key order) a snapshot lists with their values. @default 200 */
   maxKeys?: number
+  /** How much of each value's JSON a snapshot shows. @default 160 (characters) */
+  previewChars?: number
   /** How long a trace waits for the other members. @default 1_000 (ms) */
   traceTimeoutMs?: number
 }
@@ -35,7 +36,8 @@ export interface DashboardSnapshot {
   members: Member[]
   convergence: ConvergenceReport
   graph: MeshGraph
-  keys: { total: number, entries: Array<{ key: string, value: Json }> }
+  /** The first keys in key order, each with the start of its value's JSON (values may be up to 1 MiB). */
+  keys: { total: number, entries: Array<{ key: string, preview: string }> }
   /** The last writes to reach this peer, newest first, each traced across the members. */
   writes: TraceReport[]
   jobs: JobInfo[]
@@ -52,6 +54,7 @@ export class DashboardHub {
   private readonly tracesEveryMs: number
   private readonly recentWrites: number
   private readonly maxKeys: number
+  private readonly previewChars: number
   private readonly traceTimeoutMs: number
   private readonly clients = new Set<Client>()
   private timer: NodeJS.Timeout | undefined
@@ -75,11 +78,12 @@ export class DashboardHub {
     this.tracesEveryMs = options.tracesEveryMs ?? 2_000
     this.recentWrites = options.recentWrites ?? 8
     this.maxKeys = options.maxKeys ?? 200
+    this.previewChars = options.previewChars ?? 160
     this.traceTimeoutMs = options.traceTimeoutMs ?? 1_000
     for (const [name, value] of Object.entries({ intervalMs: this.intervalMs, tracesEveryMs: this.tracesEveryMs, traceTimeoutMs: this.traceTimeoutMs })) {
       if (!Number.isFinite(value) || value <= 0) throw new TypeError(`dashboard.${name} must be a positive number, not ${value}`)
     }
-    for (const [name, value] of Object.entries({ recentWrites: this.recentWrites, maxKeys: this.maxKeys })) {
+    for (const [name, value] of Object.entries({ recentWrites: this.recentWrites, maxKeys: this.maxKeys, previewChars: this.previewChars })) {
       if (!Number.isSafeInteger(value) || value < 0 || value > 100_000) throw new TypeError(`dashboard.${name} must be an integer from 0, not ${value}`)
     }
   }
@@ -107,7 +111,7 @@ export class DashboardHub {
       members: peer.members(),
       convergence: peer.observe.convergence(),
       graph: peer.observe.graph(),
-      keys: { total: entries.length, entries: entries.slice(0, this.maxKeys) },
+      keys: { total: entries.length, entries: entries.slice(0, this.maxKeys).map(({ key, value }) => ({ key, preview: this.preview(value) })) },
       writes: this.traces,
       jobs: peer.jobs.list()
     }
@@ -173,6 +177,11 @@ export class DashboardHub {
         this.broadcast()
       }
     })
+  }
+
+  private preview (value: unknown): string {
+    const text = JSON.stringify(value)
+    return text.length <= this.previewChars ? text : `${text.slice(0, this.previewChars)}…`
   }
 
   private async retrace (): Promise<void> {

@@ -3,7 +3,7 @@
  * snapshot and stream, and the dashboard page itself. Like schemas.ts, reply schemas list every
  * field a reply carries.
  */
-import { clock, dot, errors, hlc, job, jsonValue, keyParams, leader, member, type JsonSchema, type RouteSchema } from './schemas.js'
+import { clock, dot, errors, hlc, job, keyParams, leader, member, type JsonSchema, type RouteSchema } from './schemas.js'
 
 const nullable = (type: string, description?: string): JsonSchema => ({ type: [type, 'null'], ...(description === undefined ? {} : { description }) })
 
@@ -123,8 +123,8 @@ export const snapshot = {
         total: { type: 'integer' },
         entries: {
           type: 'array',
-          description: 'The first keys in key order, with their values.',
-          items: { type: 'object', required: ['key', 'value'], properties: { key: { type: 'string' }, value: jsonValue } }
+          description: 'The first keys in key order, each with the start of its value\'s JSON.',
+          items: { type: 'object', required: ['key', 'preview'], properties: { key: { type: 'string' }, preview: { type: 'string' } } }
         }
       }
     },

@@ -265,7 +265,7 @@ function renderKeys (snapshot) {
   $('#key-count').textContent = total > entries.length ? `${entries.length} of ${total}` : `${total}`
   const rows = entries.map((e) => el('tr', { 'data-key': e.key },
     el('td', { class: 'mono' }, e.key),
-    el('td', { class: 'value', title: JSON.stringify(e.value) }, JSON.stringify(e.value))
+    el('td', { class: 'value', title: e.preview }, e.preview)
   ))
   $('#keys tbody').replaceChildren(...(rows.length > 0 ? rows : [el('tr', {}, el('td', { colspan: 2, class: 'muted' }, 'no keys yet'))]))
 }
