@@ -5,6 +5,7 @@ import type { ReplicationInit } from './replica/index.js'
 import type { SyncPolicy } from './storage/index.js'
 import type { ElectionOptions } from './election/index.js'
 import type { JobsInit, MaintenanceOptions } from './jobs/index.js'
+import type { ObserveInit } from './observe/index.js'
 
 export interface PeerOptions {
   /** Network name: peers of different networks never mix. @default 'default' */
@@ -54,4 +55,6 @@ export interface PeerOptions {
   logger?: Log
   /** Store options: gossip on/off, anti-entropy interval, key and value limits. */
   replication?: Omit<ReplicationInit, 'profile'>
+  /** Write tracing and convergence: beacon timers, trace buffer size and timeout. */
+  observe?: Omit<ObserveInit, 'profile'>
 }

@@ -7,6 +7,7 @@ import { lockDataDir, openLog, type DataDirLock } from './storage/index.js'
 import { Replication, type KvEvents } from './replica/index.js'
 import { ElectionService, type Leader } from './election/index.js'
 import { defineMaintenance, Jobs } from './jobs/index.js'
+import { Observer } from './observe/index.js'
 import type { PeerOptions } from './options.js'
 import { silentLog, type Component, type Log } from './log.js'
 
@@ -46,7 +47,12 @@ export interface Peer extends TypedEventTarget<PeerEvents> {
   readonly membership: Membership
   /** The replicated key-value store: put/get/versions/delete/list, counters, sets, `change` events. */
   readonly kv: Kv
+  /** Seeing the network: convergence lag per member, write traces, the graph of links. */
+  readonly observe: Observe
 }
+
+/** The observer's public face on a peer (see Observer). */
+export type Observe = Pick<Observer, 'convergence' | 'graph' | 'trace' | 'recentTraces' | 'stats'>
 
 /** The store's public face on a peer (see Replication for the whole API). */
 export type Kv = Pick<Replication,
@@ -87,6 +93,7 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
   readonly election: ElectionService
   readonly jobs: Jobs
   readonly metrics: Registry
+  readonly observe: Observer
   private running = false
   private lock: DataDirLock | undefined
   private transition: Promise<void> = Promise.resolve()
@@ -105,8 +112,14 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
       profile: options.profile,
       timing: options.membership
     })
-    this.replication = this.createReplication(undefined)
     const membership = this.membership
+    this.observe = new Observer({
+      net,
+      store: () => this.replication,
+      members: () => membership.members(),
+      logger: this.component('observe')
+    }, { profile: options.profile, ...options.observe })
+    this.replication = this.createReplication(undefined)
     this.election = new ElectionService({
       net,
       members: () => membership.members(),
@@ -157,7 +170,8 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
       net: this.net,
       ...(log === undefined ? {} : { log }),
       members: () => this.membership.members(),
-      logger: this.component('replica')
+      logger: this.component('replica'),
+      onApplied: (batch) => { this.observe.recordApplied(batch) }
     }, {
       ...this.options.replication,
       ...(this.options.writers === undefined ? {} : { writers: this.options.writers }),
@@ -205,11 +219,13 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
         await this.net.start()
         await this.membership.start()
         await this.replication.start()
+        await this.observe.start()
         await this.election.start()
         this.jobs.start()
       } catch (err) {
         this.jobs.stop()
         await this.election.stop().catch(() => {})
+        await this.observe.stop().catch(() => {})
         await this.replication.stop().catch(() => {})
         await this.net.stop().catch(() => {})
         await this.lock?.release()
@@ -225,10 +241,11 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
     this.transition = this.transition.catch(() => {}).then(async () => {
       if (!this.running) return
       this.running = false
-      // Reverse order of start: election, the store, then membership (it may announce
+      // Reverse order of start: election, the observer, the store, then membership (it may announce
       // `left`), then the node.
       this.jobs.stop()
       await this.election.stop()
+      await this.observe.stop()
       await this.replication.stop()
       await this.membership.stop({ announce: options.graceful !== false })
       await this.net.stop()

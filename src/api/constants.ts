@@ -41,8 +41,8 @@ export const MAX_TOKEN_LENGTH = 1024
  */
 export const MAX_PARAM_LENGTH = 16 * 1024
 
-/** Routes that answer without a token. */
-export const PUBLIC_ROUTES: ReadonlySet<string> = new Set(['/health'])
+/** Routes that answer without a token (the dashboard page asks for the token itself). */
+export const PUBLIC_ROUTES: ReadonlySet<string> = new Set(['/health', '/', '/ui/:file'])
 
 /** The version of the HTTP API in the OpenAPI document (the paths carry its major: /v1). */
 export const API_VERSION = '1.0.0'

@@ -26,6 +26,8 @@ export const ERROR_STATUS = Object.freeze({
   ERR_KEY_NOT_FOUND: 404,
   /** This peer knows no coordinator right now (an election is running or has not started). */
   ERR_NO_LEADER: 404,
+  /** This peer knows no write of the key to trace. */
+  ERR_NO_TRACE: 404,
   /** A write that conflicts with what the key holds: a counter or set operation on another type. */
   ERR_WRONG_TYPE: 409,
   ERR_NOT_A_WRITER: 403,
@@ -112,6 +114,13 @@ export class KeyNotFoundError extends ApiError {
 export class NoLeaderError extends ApiError {
   constructor () {
     super('ERR_NO_LEADER', 'this peer knows no coordinator right now (an election is running or about to): try again shortly')
+  }
+}
+
+/** No write of the key is known here (none made or received, or it left the trace buffer and the key holds no value). */
+export class NoTraceError extends ApiError {
+  constructor (key: string) {
+    super('ERR_NO_TRACE', `this peer knows no write of key ${JSON.stringify(key)}: write it first, or ask a peer that has it`)
   }
 }
 

@@ -8,11 +8,12 @@ export type { ApiOptions, StartApiOptions, ApiInstanceInfo, HearsayApi, RunningA
 export { createToken, loadOrCreateToken } from './auth.js'
 export {
   ERROR_STATUS, ApiError, ApiListenError, BadJsonError, BadRequestError, BodyTooLargeError, InternalError,
-  KeyNotFoundError, NoLeaderError, RouteNotFoundError, StoppingError, TokenFileError, UnauthorizedError,
+  KeyNotFoundError, NoLeaderError, NoTraceError, RouteNotFoundError, StoppingError, TokenFileError, UnauthorizedError,
   UnsupportedMediaTypeError
 } from './errors.js'
 export type { ApiErrorCode, ErrorReply } from './errors.js'
 export type { WatchOptions, WatchStats, WatchEventData } from './watch.js'
+export type { DashboardOptions, DashboardSnapshot } from './dashboard.js'
 export type { OpenApiDocument, RouteInfo } from './openapi.js'
 export type { JsonSchema, RouteSchema } from './schemas.js'
 export {

@@ -101,6 +101,14 @@ export function createMetrics (peer: Peer, watch: WatchMetricsSource): ApiMetric
     ['job', 'outcome'], jobRunCounter(peer))
   gauge(registry, 'hearsay_storage_fsync_seconds', 'How long the last fsync of the durable log took (0 for an in-memory peer).', [], () => [[{}, (kv().log?.lastFsyncMs ?? 0) / 1000]])
   counter(registry, 'hearsay_storage_fsyncs_total', 'fsyncs of the durable log since it was opened.', [], () => [[{}, kv().log?.fsyncs ?? 0]])
+  gauge(registry, 'hearsay_member_lag_entries', 'Writes this peer holds that the member lacks, by the version vectors it learned (an upper bound).',
+    ['member'], () => peer.observe.convergence().members.filter((m) => !m.self && m.lagEntries !== null)
+      .map((m) => [{ member: m.peerId }, m.lagEntries as number] as const))
+  gauge(registry, 'hearsay_member_lag_oldest_seconds', 'Age of the oldest write the member lacks (0 when it lacks none).',
+    ['member'], () => peer.observe.convergence().members.filter((m) => !m.self && m.oldestMissingMs !== null)
+      .map((m) => [{ member: m.peerId }, (m.oldestMissingMs as number) / 1000] as const))
+  gauge(registry, 'hearsay_converged', '1 while this peer believes every member alive or suspect holds the same writes as it does.', [],
+    () => [[{}, peer.observe.convergence().converged ? 1 : 0]])
   gauge(registry, 'hearsay_watch_clients', 'Open GET /v1/watch streams.', [], () => [[{}, watch.clients()]])
   counter(registry, 'hearsay_watch_clients_dropped_total', 'Watch streams closed because the client did not keep up.', [], () => [[{}, watch.dropped()]])
 

@@ -32,9 +32,9 @@ const errorReply = {
   }
 } as const satisfies JsonSchema
 
-const errors = { '4xx': errorReply, '5xx': errorReply } as const
+export const errors = { '4xx': errorReply, '5xx': errorReply } as const
 
-const jsonValue = { description: 'any JSON value' } as const satisfies JsonSchema
+export const jsonValue = { description: 'any JSON value' } as const satisfies JsonSchema
 
 const key = {
   type: 'string',
@@ -42,7 +42,7 @@ const key = {
   description: 'The key, percent-encoded in the URL (encodeURIComponent); 1-1024 bytes of UTF-8 once decoded.'
 } as const satisfies JsonSchema
 
-const keyParams = {
+export const keyParams = {
   type: 'object',
   required: ['key'],
   additionalProperties: false,
@@ -55,27 +55,27 @@ const prefix = {
   description: 'Only keys that start with this string.'
 } as const satisfies JsonSchema
 
-const dot = {
+export const dot = {
   type: 'object',
   description: 'Names one write: the seq-th write of replica (a PeerId).',
   required: ['replica', 'seq'],
   properties: { replica: { type: 'string' }, seq: { type: 'integer' } }
 } as const satisfies JsonSchema
 
-const hlc = {
+export const hlc = {
   type: 'object',
   description: 'Hybrid logical clock: wall time (ms since the epoch) and a counter within one ms.',
   required: ['wall', 'logical'],
   properties: { wall: { type: 'integer' }, logical: { type: 'integer' } }
 } as const satisfies JsonSchema
 
-const clock = {
+export const clock = {
   type: 'object',
   description: 'A version vector: PeerId → highest sequence number seen without a gap.',
   additionalProperties: { type: 'integer' }
 } as const satisfies JsonSchema
 
-const leader = {
+export const leader = {
   type: 'object',
   required: ['peerId', 'term'],
   properties: {
@@ -86,7 +86,7 @@ const leader = {
 
 const memberStates = ['alive', 'suspect', 'dead', 'left'] as const
 
-const member = {
+export const member = {
   type: 'object',
   required: ['peerId', 'addresses', 'state', 'incarnation', 'priority', 'tags', 'lastHeard', 'stateSince', 'self'],
   properties: {
@@ -118,7 +118,7 @@ const jobRun = {
   }
 } as const satisfies JsonSchema
 
-const job = {
+export const job = {
   type: 'object',
   required: ['name', 'every', 'quorum', 'timeout', 'runs'],
   properties: {

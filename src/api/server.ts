@@ -13,6 +13,8 @@ import { buildOpenApi, type OpenApiDocument, type RouteInfo } from './openapi.js
 import { registerKvRoutes } from './routes/kv.js'
 import { registerMetaRoutes } from './routes/meta.js'
 import { registerPeerRoutes } from './routes/peer.js'
+import { registerObserveRoutes } from './routes/observe.js'
+import { DashboardHub, type DashboardOptions } from './dashboard.js'
 import type { RouteSchema } from './schemas.js'
 import { WatchHub, type WatchOptions, type WatchStats } from './watch.js'
 
@@ -25,6 +27,8 @@ export interface ApiOptions {
   logger?: Logger | false
   /** Watch streams: keep-alive interval and how much a slow client may have waiting. */
   watch?: WatchOptions
+  /** The dashboard's snapshots: interval, how many writes to trace, how many keys to list. */
+  dashboard?: DashboardOptions
 }
 
 export interface StartApiOptions extends ApiOptions {
@@ -65,6 +69,7 @@ export function buildApi (peer: Peer, options: ApiOptions): HearsayApi {
   if (!Number.isSafeInteger(bodyLimit) || bodyLimit <= 0) throw new TypeError(`bodyLimit must be a positive integer, not ${bodyLimit}`)
   const logger = options.logger ?? false
   const watch = new WatchHub(peer, options.watch)
+  const dashboard = new DashboardHub(peer, options.dashboard)
   const app = Fastify({
     ...(logger === false ? { logger: false } : { loggerInstance: logger.child({ component: 'api' }) as FastifyBaseLogger }),
     logController: new LogController({ disableRequestLogging: true }),
@@ -112,6 +117,7 @@ export function buildApi (peer: Peer, options: ApiOptions): HearsayApi {
   app.addHook('preClose', async () => {
     closing = true
     watch.closeAll()
+    dashboard.closeAll()
   })
   const metrics = createMetrics(peer, { clients: () => watch.stats().clients, dropped: () => watch.stats().dropped })
   let document: OpenApiDocument | undefined
@@ -123,6 +129,7 @@ export function buildApi (peer: Peer, options: ApiOptions): HearsayApi {
   registerPeerRoutes(context)
   registerKvRoutes(context)
   registerMetaRoutes(context)
+  registerObserveRoutes(context, dashboard)
 
   const info: ApiInstanceInfo = { routes, watchStats: () => watch.stats(), openApi }
   // What fastify's decorate() does on the root instance, with the type kept.

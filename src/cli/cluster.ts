@@ -20,13 +20,16 @@ export async function clusterCommand (flags: ClusterFlags, output: Output): Prom
   const token = createToken()
   const apis = await Promise.all(cluster.peers.map(async (peer, i) => {
     const api = await startApi(peer, { host: '127.0.0.1', port: 0, token, logger: false })
-    output.err(`  peer ${i} up: ${peer.peerId}  api ${api.url}`)
+    output.err(`  peer ${i} up: ${peer.peerId}  api ${api.url}  dashboard ${api.url}/`)
     return api
   }))
   if (flags.json === true) {
-    output.out(JSON.stringify({ event: 'started', token, peers: cluster.peers.map((p, i) => ({ index: i, peerId: p.peerId, api: apis[i]?.url, addresses: p.addresses() })) }))
+    output.out(JSON.stringify({ event: 'started', token, peers: cluster.peers.map((p, i) => ({ index: i, peerId: p.peerId, api: apis[i]?.url, dashboard: `${apis[i]?.url ?? ''}/`, addresses: p.addresses() })) }))
   } else {
     output.out(`${flags.peers} peers running; every API takes the token ${token}`)
+    // The token rides in the fragment: the browser never sends it, the page keeps it for the tab.
+    output.out('dashboards (open in a browser):')
+    apis.forEach((api, i) => { output.out(`  peer ${i}: ${api.url}/#token=${token}`) })
     output.out(`try: HEARSAY_API=${apis[0]?.url ?? ''} HEARSAY_TOKEN=${token} npx hearsay put greeting hello`)
   }
   const stop = new Promise<void>((resolve) => {

@@ -2,6 +2,8 @@ import { connect, keyPath, type ApiClient } from './client.js'
 import { table, since } from './table.js'
 import type { Output } from './output.js'
 import { HearsayError } from '../errors.js'
+import type { ConvergenceReport } from '../observe/index.js'
+import { formatConvergence } from './observe.js'
 
 export interface ClientFlags {
   api?: string
@@ -91,7 +93,11 @@ export async function leaderCommand (flags: ClientFlags, output: Output): Promis
 
 export async function statusCommand (flags: ClientFlags, output: Output): Promise<void> {
   const api = await client(flags)
-  const body = await api.request<Record<string, unknown>>('GET', '/v1/status')
+  const [status, convergence] = await Promise.all([
+    api.request<Record<string, unknown>>('GET', '/v1/status'),
+    api.request<ConvergenceReport>('GET', '/v1/convergence')
+  ])
+  const body: Record<string, unknown> = { ...status, convergence }
   print(output, flags, body, () => {
     const leader = body.leader as { peerId: string, term: number } | undefined | null
     const members = body.members as Record<string, number> | undefined
@@ -104,7 +110,8 @@ export async function statusCommand (flags: ClientFlags, output: Output): Promis
       `digest:    ${String(body.digest)}`,
       `uptime:    ${Math.round(Number(body.uptimeMs) / 1000)}s`,
       'addresses:',
-      ...((body.addresses as string[] | undefined) ?? []).map((a) => `  ${a}`)
+      ...((body.addresses as string[] | undefined) ?? []).map((a) => `  ${a}`),
+      formatConvergence(convergence)
     ]
     return lines.join('\n')
   })

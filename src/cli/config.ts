@@ -18,6 +18,8 @@ export interface StartConfig {
   psk: string | undefined
   writers: string | undefined
   sync: 'always' | 'interval' | 'none'
+  /** Base URL of an OpenTelemetry collector (OTLP/HTTP) to export write traces to; none by default. */
+  otlp: string | undefined
 }
 
 export const DEFAULTS: StartConfig = {
@@ -32,7 +34,8 @@ export const DEFAULTS: StartConfig = {
   logLevel: 'info',
   psk: undefined,
   writers: undefined,
-  sync: 'always'
+  sync: 'always',
+  otlp: undefined
 }
 
 export class ConfigError extends HearsayError {
@@ -58,7 +61,8 @@ const FIELDS: Record<keyof StartConfig, (value: unknown, source: string, field: 
   logLevel: (v, s, f) => oneOf(v, s, f, LOG_LEVELS),
   psk: str,
   writers: str,
-  sync: (v, s, f) => oneOf(v, s, f, ['always', 'interval', 'none'])
+  sync: (v, s, f) => oneOf(v, s, f, ['always', 'interval', 'none']),
+  otlp: httpUrl
 }
 
 /** Reads a JSON or YAML config file; a wrong field is named in the error. */
@@ -106,7 +110,8 @@ export function configFromEnv (env: NodeJS.ProcessEnv): Partial<StartConfig> {
     HEARSAY_LOG_LEVEL: 'logLevel',
     HEARSAY_PSK: 'psk',
     HEARSAY_WRITERS: 'writers',
-    HEARSAY_SYNC: 'sync'
+    HEARSAY_SYNC: 'sync',
+    HEARSAY_OTLP: 'otlp'
   }
   const raw: Record<string, unknown> = {}
   for (const [name, field] of Object.entries(names)) {
@@ -131,6 +136,16 @@ export function resolveConfig (flags: Partial<StartConfig>, env: Partial<StartCo
 function str (value: unknown, source: string, field: string): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > 4096) throw new ConfigError(source, field, 'must be a non-empty string')
   return value
+}
+
+function httpUrl (value: unknown, source: string, field: string): string {
+  const text = str(value, source, field)
+  let url: URL | undefined
+  try {
+    url = new URL(text)
+  } catch {}
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw new ConfigError(source, field, 'must be an http(s) URL, for example http://127.0.0.1:4318')
+  return text
 }
 
 function bool (value: unknown, source: string, field: string): boolean {

@@ -5,7 +5,7 @@ import {
   type ClientFlags
 } from './commands.js'
 import { configFromEnv, loadConfigFile, resolveConfig, type StartConfig } from './config.js'
-import { collect, parseInteger, parseLogLevel, parseProfile } from './parse.js'
+import { collect, parseHttpUrl, parseInteger, parseLogLevel, parseProfile } from './parse.js'
 import { processOutput, type Output } from './output.js'
 
 export const EXIT_OK = 0
@@ -25,6 +25,7 @@ interface StartOptions {
   psk?: string
   writers?: string
   sync?: StartConfig['sync']
+  otlp?: string
   config?: string
   json?: boolean
 }
@@ -62,6 +63,7 @@ export function buildProgram (output: Output = processOutput): Command {
     .option('--writers <file>', 'only apply writes from these PeerIds (one a line)')
     .addOption(new Option('--profile <profile>', 'timer defaults: lan for real networks, local for peers on one machine').argParser(parseProfile))
     .addOption(new Option('--sync <policy>', 'when a write is durable: always (fsync), interval, none').choices(['always', 'interval', 'none']))
+    .option('--otlp <url>', 'export write traces to this OpenTelemetry collector (OTLP/HTTP, e.g. http://127.0.0.1:4318); off by default', parseHttpUrl('--otlp'))
     .option('--config <file>', 'settings file (JSON or YAML); flags and HEARSAY_* win over it')
     .option('--log-level <level>', 'error, warn, info or debug (default info)', parseLogLevel)
     .option('--json', 'print events as JSON lines')
@@ -90,10 +92,17 @@ export function buildProgram (output: Output = processOutput): Command {
     .action(async (flags: ClientFlags) => { await membersCommand(flags, output) })
   clientOptions(program.command('leader').description('the current coordinator and its term'))
     .action(async (flags: ClientFlags) => { await leaderCommand(flags, output) })
-  clientOptions(program.command('status').description('peer, network, leader, members, keys and digest'))
+  clientOptions(program.command('status').description('peer, network, leader, members, keys, digest, and how far behind each member is'))
     .action(async (flags: ClientFlags) => { await statusCommand(flags, output) })
   clientOptions(program.command('jobs').description('coordination jobs and their last runs'))
     .action(async (flags: ClientFlags) => { await jobsCommand(flags, output) })
+  clientOptions(program.command('trace').argument('<key>')
+    .option('--timeout <ms>', 'how long to wait for the other members (default 2000)', parseInteger('--timeout'))
+    .description('when and how each peer applied the last write of a key, and how long until the last one had it'))
+    .action(async (key: string, flags: ClientFlags & { timeout?: number }) => {
+      const { traceCommand } = await import('./observe.js')
+      await traceCommand(key, flags, output)
+    })
 
   program.command('cluster')
     .description('run N local peers with their APIs and a live status view until Ctrl-C')

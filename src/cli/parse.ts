@@ -24,3 +24,16 @@ export function parseProfile (value: string): 'local' | 'lan' {
 export function collect (value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value]
 }
+
+export function parseHttpUrl (name: string) {
+  return (value: string): string => {
+    let url: URL | undefined
+    try {
+      url = new URL(value)
+    } catch {}
+    if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      throw new InvalidArgumentError(`${name} must be an http(s) URL (for example http://127.0.0.1:4318), not ${JSON.stringify(value)}`)
+    }
+    return value
+  }
+}

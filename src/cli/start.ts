@@ -33,7 +33,8 @@ export async function startCommand (config: StartConfig, flags: StartFlags, outp
     profile: config.profile,
     sync: config.sync,
     ...(psk === undefined ? {} : { psk }),
-    ...(writers === undefined ? {} : { writers })
+    ...(writers === undefined ? {} : { writers }),
+    ...(config.otlp === undefined ? {} : { observe: { otlp: { endpoint: config.otlp } } })
   })
   // Listen before starting: the first joins happen while the API is still coming up, and
   // they are reported once the banner is out.

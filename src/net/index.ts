@@ -1,6 +1,6 @@
 export { createNetNode, parseMultiaddr, parsePeerId } from './node.js'
 export type {
-  NetNode, NetInit, NetEvents, Profile, StreamHandlerOptions, OpenStreamOptions, ConnectionInfo, PubsubMessage
+  NetNode, NetInit, NetEvents, Profile, StreamHandlerOptions, OpenStreamOptions, ConnectionInfo, PubsubMessage, TopicMesh
 } from './node.js'
 export type { MessageStream } from './stream.js'
 export type { DiscoveredPeer } from './discovery.js'

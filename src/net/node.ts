@@ -88,6 +88,15 @@ export interface PubsubMessage {
   data: Uint8Array
   /** The PeerId that signed the message (StrictSign). */
   from: string
+  /** The neighbour this copy arrived from (the author itself, or a mesh peer relaying it). */
+  via: string
+}
+
+/** One gossipsub topic this node is subscribed to, and its mesh peers there. */
+export interface TopicMesh {
+  topic: string
+  /** PeerIds this node exchanges full messages with on the topic. */
+  peers: string[]
 }
 
 /**
@@ -121,6 +130,8 @@ export interface NetNode extends TypedEventTarget<NetEvents> {
   unsubscribe (topic: string): void
   publish (topic: string, data: Uint8Array): Promise<number>
   topicPeers (topic: string): string[]
+  /** The gossipsub mesh of every topic this node is subscribed to (diagnostics: the dashboard's graph). */
+  gossipMesh (): TopicMesh[]
   /** Cut this node off from these peers: deny dials both ways and close open connections. */
   block (peerIds: string[]): Promise<void>
   /** Lift a block (all blocks when no list is given); reconnecting is the parts' own job. */
@@ -261,7 +272,8 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
     node.addEventListener('peer:identify', (evt) => {
       this.emit('peer:identify', { peerId: evt.detail.peerId.toString(), protocols: evt.detail.protocols })
     })
-    node.services.pubsub.addEventListener('message', (evt) => { this.onPubsubMessage(evt.detail) })
+    // gossipsub:message, not message: it also names the neighbour the copy came from.
+    node.services.pubsub.addEventListener('gossipsub:message', (evt) => { this.onPubsubMessage(evt.detail.msg, evt.detail.propagationSource.toString()) })
     await node.start()
     this.libp2p = node
 
@@ -400,6 +412,12 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
     return (this.libp2p?.services.pubsub.getSubscribers(topic) ?? []).map(String)
   }
 
+  gossipMesh (): TopicMesh[] {
+    const pubsub = this.libp2p?.services.pubsub as GossipSub | undefined
+    if (pubsub === undefined) return []
+    return pubsub.getTopics().sort().map((topic) => ({ topic, peers: pubsub.getMeshPeers(topic).sort() }))
+  }
+
   async block (peerIds: string[]): Promise<void> {
     this.gater.block(peerIds)
     const node = this.libp2p
@@ -443,11 +461,11 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
     }
   }
 
-  private onPubsubMessage (message: Message): void {
+  private onPubsubMessage (message: Message, via: string): void {
     if (message.type !== 'signed') return
     const handler = this.handlers.get(message.topic)
     if (handler === undefined) return
-    handler({ topic: message.topic, data: message.data, from: message.from.toString() })
+    handler({ topic: message.topic, data: message.data, from: message.from.toString(), via })
   }
 
   /**

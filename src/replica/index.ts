@@ -5,7 +5,8 @@
  */
 export { Replication } from './service.js'
 export type {
-  ReplicationComponents, ReplicationInit, ReplicationNet, ReplicationStats, KvChange, KvEvents, RemoteVector, WriteReceipt
+  ReplicationComponents, ReplicationInit, ReplicationNet, ReplicationStats, KvChange, KvEvents, RemoteVector, WriteReceipt,
+  AppliedBatch, ArrivalPath
 } from './service.js'
 export { decodeSyncFrame, encodeSyncFrame, horizonFrames, MalformedSyncMessageError, SYNC_LIMITS } from './anti-entropy.js'
 export type { DotList, SyncFrame } from './anti-entropy.js'

@@ -2,7 +2,7 @@
 import type { Log } from '../log.js'
 import type { NetNode } from '../net/index.js'
 import type { DurableLog, LogStats } from '../storage/index.js'
-import type { Json, VectorClock, Dot, Hlc } from './types.js'
+import type { Json, VectorClock, Dot, Hlc, WriteRecord } from './types.js'
 
 export type ReplicationNet = Pick<NetNode,
 'peerId' | 'protocol' | 'handle' | 'unhandle' | 'openStream' | 'subscribe' | 'unsubscribe' | 'publish' |
@@ -16,6 +16,26 @@ export interface ReplicationComponents {
   members: () => Array<{ peerId: string, addresses: string[], state: string, self: boolean }>
   /** Where this part logs (a pino logger, or any with the same methods). @default silent */
   logger?: Log
+  /**
+   * Told of every write this replica applies, with how it came (for write tracing and
+   * convergence). Called synchronously on the write path: it must be cheap and must not throw.
+   */
+  onApplied?: (batch: AppliedBatch) => void
+}
+
+/** How a write reached this replica. */
+export type ArrivalPath = 'local' | 'gossip' | 'anti-entropy'
+
+/** Fresh records applied together, and how they came. */
+export interface AppliedBatch {
+  path: ArrivalPath
+  /** Who handed them over: this peer for a local write, the gossip neighbour, or the anti-entropy partner. */
+  from: string
+  /** When they arrived (ms since the epoch). */
+  receivedAt: number
+  /** When they were applied (ms since the epoch). */
+  appliedAt: number
+  records: readonly WriteRecord[]
 }
 
 export interface ReplicationInit {
@@ -42,6 +62,8 @@ export interface RemoteVector {
   vector: VectorClock
   /** The GC horizon it had adopted. */
   horizon: VectorClock
+  /** Its replica digest: equal to ours exactly when it held the same writes. */
+  digest?: string
   /** When it arrived (ms since the epoch). */
   at: number
 }

@@ -1,9 +1,10 @@
 import { NotAWriterError } from './errors.js'
 import { TypedEventTarget, type DetailEvent } from '../events.js'
 import { rateLimited, silentLog, type Log, type LogFn } from '../log.js'
-import type { MessageStream } from '../net/index.js'
+import type { MessageStream, PubsubMessage } from '../net/index.js'
 import type { DurableLog } from '../storage/index.js'
 import { ReplicaState } from './store.js'
+import { compareHlc } from './hlc.js'
 import { decodeBatch, encodeBatches, encodeRecord, signingBytes } from './codec.js'
 import { decodeSyncFrame, encodeSyncFrame, SYNC_LIMITS, type SyncFrame } from './anti-entropy.js'
 import { logSnapshot, replayLog } from './checkpoint.js'
@@ -12,12 +13,14 @@ import {
   expandRetired, GC_KEY, joinVectors, omitRetired, parseHorizon, parseRetirement, RETIRED_PREFIX,
   retiredDigest, sameVector, vectorLeq
 } from './gc.js'
-import type { Json, Version, VectorClock, WriteRecord } from './types.js'
+import type { Hlc, Json, Version, VectorClock, WriteRecord } from './types.js'
 import type {
-  ReplicationNet, ReplicationComponents, ReplicationInit, RemoteVector, KvChange, KvEvents, WriteReceipt, ReplicationStats
+  ReplicationNet, ReplicationComponents, ReplicationInit, RemoteVector, KvChange, KvEvents, WriteReceipt, ReplicationStats,
+  AppliedBatch
 } from './service-types.js'
 export type {
-  ReplicationNet, ReplicationComponents, ReplicationInit, RemoteVector, KvChange, KvEvents, WriteReceipt, ReplicationStats
+  ReplicationNet, ReplicationComponents, ReplicationInit, RemoteVector, KvChange, KvEvents, WriteReceipt, ReplicationStats,
+  AppliedBatch, ArrivalPath
 } from './service-types.js'
 
 
@@ -32,6 +35,7 @@ export class Replication extends TypedEventTarget<KvEvents> {
   /** Drops of records or messages from the network: rate-limited, a sender controls the pace. */
   private readonly logDropped: LogFn
   private readonly members: ReplicationComponents['members']
+  private readonly onApplied: ReplicationComponents['onApplied']
   private readonly init: ReplicationInit
   private readonly topic: string
   private readonly syncProtocol: string
@@ -93,6 +97,7 @@ export class Replication extends TypedEventTarget<KvEvents> {
     this.logger = components.logger ?? silentLog
     this.logDropped = rateLimited(this.logger, 'warn')
     this.members = components.members
+    this.onApplied = components.onApplied
     this.init = init
     this.topic = this.net.protocol('kv')
     this.syncProtocol = this.net.protocol('sync')
@@ -128,7 +133,7 @@ export class Replication extends TypedEventTarget<KvEvents> {
     this.running = true
     // A horizon published while we were down, if our own log already covers it.
     this.maybeAdopt()
-    this.net.subscribe(this.topic, (message) => { this.onGossip(message.data, message.from) })
+    this.net.subscribe(this.topic, (message) => { this.onGossip(message) })
     await this.net.handle(this.syncProtocol, async (stream) => { await this.syncSession(stream) }, {
       maxInboundStreams: 32,
       maxOutboundStreams: 32,
@@ -221,7 +226,25 @@ export class Replication extends TypedEventTarget<KvEvents> {
 
   /** The last HELLO of every peer we ran anti-entropy with: what the GC coordinator decides on. */
   remoteVectors (): Map<string, RemoteVector> {
-    return new Map([...this.remotes].map(([peer, v]) => [peer, { vector: { ...v.vector }, horizon: { ...v.horizon }, at: v.at }]))
+    return new Map([...this.remotes].map(([peer, v]) => [peer, { vector: { ...v.vector }, horizon: { ...v.horizon }, digest: v.digest, at: v.at }]))
+  }
+
+  /**
+   * The clock of the oldest write held here that a replica at `vector` lacks (per author, the
+   * first held record above its seq), or undefined when it lacks none of what is held.
+   */
+  oldestMissing (vector: Readonly<VectorClock>): Hlc | undefined {
+    const mine = this.state.versionVector()
+    let oldest: Hlc | undefined
+    for (const [replica, seq] of Object.entries(mine)) {
+      const theirs = Object.hasOwn(vector, replica) ? vector[replica] as number : 0
+      if (seq <= theirs) continue
+      // Every other author at "everything seen": only this author's records come back.
+      const only = Object.fromEntries(Object.keys(mine).map((r) => [r, r === replica ? theirs : Number.MAX_SAFE_INTEGER]))
+      const hlc = this.state.recordsSince(only, 1)[0]?.hlc
+      if (hlc !== undefined && (oldest === undefined || compareHlc(hlc, oldest) < 0)) oldest = hlc
+    }
+    return oldest
   }
 
   /** The GC horizon this replica has adopted. */
@@ -281,6 +304,8 @@ export class Replication extends TypedEventTarget<KvEvents> {
   /** A local write is acknowledged once durable, and only then offered to others. */
   private async commit (record: WriteRecord): Promise<WriteReceipt> {
     this.counters.writesLocal++
+    const now = Date.now()
+    this.onApplied?.({ path: 'local', from: this.net.peerId, receivedAt: now, appliedAt: now, records: [record] })
     if (this.log !== undefined) await this.log.append([encodeRecord(record)])
     if (record.dot.seq > this.durableSeq) this.durableSeq = record.dot.seq
     this.queueGossip(record)
@@ -316,11 +341,11 @@ export class Replication extends TypedEventTarget<KvEvents> {
 
   // --- remote records --------------------------------------------------------------------
 
-  private onGossip (data: Uint8Array, from: string): void {
+  private onGossip (message: PubsubMessage): void {
     if (!this.running) return
     this.counters.gossipMessagesReceived++
-    this.counters.gossipBytesReceived += data.byteLength
-    this.receiveBatch(data, from)
+    this.counters.gossipBytesReceived += message.data.byteLength
+    this.receiveBatch(message.data, { path: 'gossip', from: message.via, receivedAt: Date.now() })
   }
 
   /**
@@ -328,13 +353,13 @@ export class Replication extends TypedEventTarget<KvEvents> {
    * anti-entropy session, `session` learns every dot the peer sent and whether all of it
    * was good.
    */
-  private receiveBatch (data: Uint8Array, from: string, session?: Session): number {
+  private receiveBatch (data: Uint8Array, arrival: Omit<AppliedBatch, 'appliedAt' | 'records'>, session?: Session): number {
     let records: WriteRecord[]
     try {
       records = decodeBatch(data)
     } catch (err) {
       this.counters.malformed++
-      this.logDropped({ from, reason: (err as Error).message }, 'dropped a malformed batch of writes')
+      this.logDropped({ from: arrival.from, reason: (err as Error).message }, 'dropped a malformed batch of writes')
       if (session !== undefined) session.clean = false
       return 0
     }
@@ -344,13 +369,13 @@ export class Replication extends TypedEventTarget<KvEvents> {
       if (this.state.has(record.dot)) continue
       if (this.writers !== undefined && !this.writers.has(record.dot.replica)) {
         this.counters.unauthorized++
-        this.logDropped({ from, author: record.dot.replica, key: record.key }, 'dropped a write by a peer not on the writers list')
+        this.logDropped({ from: arrival.from, author: record.dot.replica, key: record.key }, 'dropped a write by a peer not on the writers list')
         continue
       }
       const signature = record.signature
       if (signature === undefined || !this.net.verify(record.dot.replica, signingBytes(record), signature)) {
         this.counters.rejected++
-        this.logDropped({ from, author: record.dot.replica, key: record.key }, 'dropped a write whose signature does not verify against its author')
+        this.logDropped({ from: arrival.from, author: record.dot.replica, key: record.key }, 'dropped a write whose signature does not verify against its author')
         if (session !== undefined) session.clean = false
         continue
       }
@@ -362,6 +387,7 @@ export class Replication extends TypedEventTarget<KvEvents> {
       }
     }
     this.counters.writesRemote += fresh.length
+    if (fresh.length > 0) this.onApplied?.({ ...arrival, appliedAt: Date.now(), records: fresh })
     if (fresh.length > 0 && this.log !== undefined) {
       const log = this.log
       this.pendingPersist = this.pendingPersist.then(async () => log.append(fresh.map(encodeRecord), { durable: false })).catch(() => {})
@@ -409,7 +435,7 @@ export class Replication extends TypedEventTarget<KvEvents> {
       this.counters.antiEntropyRounds++
       // Left-out replicas mean "complete at the retired seq" only under the same retirements.
       const theirs = first.retired !== '' && first.retired === this.retiredName ? expandRetired(first.vector, this.retired) : first.vector
-      this.remotes.set(stream.remotePeer, { vector: theirs, horizon: first.horizon, at: Date.now() })
+      this.remotes.set(stream.remotePeer, { vector: theirs, horizon: first.horizon, digest: first.digest, at: Date.now() })
       // No await between the dot list and the choice of records to send: they must be one
       // snapshot of the store (a record collected in between would be neither listed nor sent).
       const offer = horizonOffer(this.state, first.horizon, theirs)
@@ -436,7 +462,10 @@ export class Replication extends TypedEventTarget<KvEvents> {
           break
         }
         if (frame.type === 'done') break
-        if (frame.type === 'records') this.counters.antiEntropyRecordsReceived += this.receiveBatch(frame.batch, stream.remotePeer, session)
+        if (frame.type === 'records') {
+          const arrival = { path: 'anti-entropy' as const, from: stream.remotePeer, receivedAt: Date.now() }
+          this.counters.antiEntropyRecordsReceived += this.receiveBatch(frame.batch, arrival, session)
+        }
         if (frame.type === 'horizon') session.offered(frame)
       }
       this.settleOffer(session)

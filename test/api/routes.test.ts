@@ -22,7 +22,7 @@ interface Status {
 
 /** A URL for a route from the route list, with `:key` filled in. */
 function urlOf (route: { url: string }): string {
-  return route.url.replace(':key', 'some-key')
+  return route.url.replace(':key', 'some-key').replace(':file', 'app.js')
 }
 
 describe('HTTP API over one peer, through inject()', () => {
@@ -170,7 +170,7 @@ describe('HTTP API over one peer, through inject()', () => {
         expect(response.headers['www-authenticate']).toContain('Bearer')
       }
     }
-    expect(routes.filter((r) => r.public).map((r) => r.url)).toEqual(['/health'])
+    expect(routes.filter((r) => r.public).map((r) => r.url)).toEqual(['/health', '/', '/ui/:file'])
     expect(f.peer.kv.digest()).toBe(digest)
     expect(f.peer.kv.get('some-key')).toBeUndefined()
   })
@@ -335,15 +335,16 @@ describe('HTTP API over one peer, through inject()', () => {
     expect(doc.openapi).toBe('3.1.0')
     const listed = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`)).sort()
     expect(listed).toEqual([
-      'DELETE /v1/kv/{key}', 'GET /health', 'GET /metrics', 'GET /v1/jobs', 'GET /v1/kv', 'GET /v1/kv/{key}', 'GET /v1/leader',
-      'GET /v1/members', 'GET /v1/openapi.json', 'GET /v1/status', 'GET /v1/watch', 'PUT /v1/kv/{key}'
+      'DELETE /v1/kv/{key}', 'GET /', 'GET /health', 'GET /metrics', 'GET /ui/{file}', 'GET /v1/convergence', 'GET /v1/dashboard',
+      'GET /v1/dashboard/events', 'GET /v1/jobs', 'GET /v1/kv', 'GET /v1/kv/{key}', 'GET /v1/leader',
+      'GET /v1/members', 'GET /v1/openapi.json', 'GET /v1/status', 'GET /v1/trace/{key}', 'GET /v1/traces', 'GET /v1/watch', 'PUT /v1/kv/{key}'
     ])
     expect(listed).toHaveLength(f.app.hearsay.routes.length)
     for (const [path, ops] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(ops)) {
         expect(op.responses['200'], `${method} ${path}`).toBeDefined()
         expect(op.responses['4XX']?.content['application/json']?.schema).toMatchObject({ required: ['error'] })
-        expect(op.security).toEqual(path === '/health' ? [] : [{ bearerAuth: [] }])
+        expect(op.security).toEqual(['/health', '/', '/ui/{file}'].includes(path) ? [] : [{ bearerAuth: [] }])
       }
     }
     const put = doc.paths['/v1/kv/{key}']!.put!
