@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { TypedEventTarget, type DetailEvent } from '../events.js'
 import { writeFileDurably } from '../storage/index.js'
 import type { NetNode, MessageStream } from '../net/index.js'
-import { MemberTable, type Member, type MemberUpdate, type Outcome } from './state.js'
+import { MAX_INCARNATION, MemberTable, type Member, type MemberUpdate, type Outcome } from './state.js'
 import { BroadcastQueue } from './broadcasts.js'
 import { decodeMessage, encodeMessage, type MembershipMessage } from './codec.js'
 import {
@@ -483,7 +483,8 @@ export class Membership extends TypedEventTarget<MembershipEvents> {
     } catch {
       // Missing or unreadable: start at 1; a peer that remembers us newer makes us refute.
     }
-    const next = previous + 1
+    // Never past what the wire carries, or the table would refuse our own incarnation.
+    const next = Math.min(previous + 1, MAX_INCARNATION)
     await writeFileDurably(path, new TextEncoder().encode(JSON.stringify({ incarnation: next })), 0o600)
     return next
   }
