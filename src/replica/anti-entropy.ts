@@ -1,5 +1,6 @@
 import { SyncMessage, type VectorEntry } from './antientropy.js'
 import type { VectorClock } from './types.js'
+import { HearsayError } from '../errors.js'
 
 export const SYNC_LIMITS = {
   /** Largest message on the sync stream: one chunk of records. @default 4 MiB + 64 KiB (bytes) */
@@ -27,11 +28,11 @@ export type SyncFrame =
    */
   | { type: 'horizon', horizon: VectorClock, kept: DotList[], complete: boolean }
 
-export class MalformedSyncMessageError extends Error {
-  readonly code = 'ERR_MALFORMED_SYNC_MESSAGE'
+export class MalformedSyncMessageError extends HearsayError {
+  static readonly code = 'ERR_MALFORMED_SYNC_MESSAGE'
+
   constructor (detail: string, options?: { cause?: unknown }) {
-    super(`malformed anti-entropy message: ${detail}`, options)
-    this.name = 'MalformedSyncMessageError'
+    super(MalformedSyncMessageError.code, `malformed anti-entropy message: ${detail}`, options)
   }
 }
 
