@@ -6,6 +6,7 @@
 //   npm run fuzz -- --seconds 600                 # every target, ten minutes in all
 //   npm run fuzz -- --seconds 60 --target gossip  # one target (repeat --target for more)
 //   npm run fuzz -- --runs 2000 --seed 7          # a fixed number of inputs per target
+//   npm run fuzz -- --quick                       # the short pass npm test runs (each target's `quick` inputs)
 //   npm run fuzz -- --target gossip --seed 7 --path 812:3:1 --runs 1   # replay a counterexample
 //   npm run fuzz -- --list
 //
@@ -19,7 +20,7 @@
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import os from 'node:os'
-import { dirname, join } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { TARGETS } from './targets/index.js'
 
@@ -38,7 +39,7 @@ if (!existsSync(join(here, '..', 'dist', 'src', 'index.js'))) {
 }
 
 const selected = options.module !== undefined
-  ? [{ name: options.module, weight: 1, module: options.module }]
+  ? [{ name: options.module, weight: 1, quick: 1_000, module: resolve(options.module) }]
   : options.targets.length === 0 ? TARGETS : options.targets.map((name) => {
     const t = TARGETS.find((x) => x.name === name)
     if (t === undefined) {
@@ -53,14 +54,15 @@ const results = []
 for (let i = 0; i < selected.length; i++) {
   const target = selected[i]
   let seconds
-  if (options.runs === undefined) {
+  const runs = options.quick ? target.quick : options.runs
+  if (runs === undefined) {
     // The share of what is left, so a slow start of one child does not eat into the others.
     const left = Math.max(1, options.seconds - (Date.now() - started) / 1000)
     const weights = selected.slice(i).reduce((sum, t) => sum + t.weight, 0)
     seconds = Math.max(1, Math.round(left * target.weight / weights * 10) / 10)
   }
-  process.stderr.write(`\n=== ${target.name}: ${seconds === undefined ? `${options.runs} inputs` : `${seconds} s`}, seed ${options.seed}\n`)
-  results.push(await runTarget(target, seconds))
+  process.stderr.write(`\n=== ${target.name}: ${seconds === undefined ? `${runs} inputs` : `${seconds} s`}, seed ${options.seed}\n`)
+  results.push(await runTarget(target, seconds, runs))
 }
 
 const failures = results.reduce((n, r) => n + r.failures, 0)
@@ -84,12 +86,12 @@ process.stdout.write(JSON.stringify(summary) + '\n')
 process.exitCode = failures > 0 ? 1 : 0
 
 /** Runs one target in a child; resolves with its result (a failure when it crashed or hung). */
-function runTarget (target, seconds) {
+function runTarget (target, seconds, runs) {
   const workerArgs = [
     ...(target.module !== undefined ? ['--module', target.module] : ['--target', target.name]),
     '--seed', String(options.seed),
     ...(seconds !== undefined ? ['--seconds', String(seconds)] : []),
-    ...(options.runs !== undefined ? ['--runs', String(options.runs)] : []),
+    ...(runs !== undefined ? ['--runs', String(runs)] : []),
     ...(options.path !== undefined ? ['--path', options.path] : [])
   ]
   const replay = `npm run fuzz -- ${target.module !== undefined ? `--module ${target.module}` : `--target ${target.name}`} --seed ${options.seed}`
@@ -145,11 +147,11 @@ function runTarget (target, seconds) {
 }
 
 function parseArgs (argv) {
-  const out = { seconds: 60, runs: undefined, targets: [], module: undefined, seed: undefined, path: undefined, hangSeconds: 30, list: false }
+  const out = { seconds: 60, runs: undefined, quick: false, targets: [], module: undefined, seed: undefined, path: undefined, hangSeconds: 30, list: false }
   for (let i = 0; i < argv.length; i++) {
     let [flag, value] = argv[i].split(/=(.*)/s, 2)
-    if (flag === '--list') {
-      out.list = true
+    if (flag === '--list' || flag === '--quick') {
+      out[flag.slice(2)] = true
       continue
     }
     value ??= argv[++i]
@@ -183,6 +185,6 @@ function seedOf (value) {
 }
 
 function usage (message) {
-  process.stderr.write(`${message}\nusage: npm run fuzz -- [--seconds N | --runs N] [--target NAME ...] [--seed S] [--path P] [--hang-seconds N] [--list]\n`)
+  process.stderr.write(`${message}\nusage: npm run fuzz -- [--seconds N | --runs N | --quick] [--target NAME ...] [--module FILE] [--seed S] [--path P] [--hang-seconds N] [--list]\n`)
   process.exit(2)
 }
