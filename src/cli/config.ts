@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises'
-import { parse as parseYaml } from 'yaml'
-import { HearsayError } from '../errors.js'
+import { parseDocument } from 'yaml'
+import { HearsayError, errorMessage } from '../errors.js'
 import { LOG_LEVELS, type LogLevel } from './output.js'
 
 /** Everything `hearsay start` can be configured with, after precedence is applied. */
@@ -47,6 +47,9 @@ export class ConfigError extends HearsayError {
 /** Largest config file read. @default 1 MiB (bytes) */
 const MAX_CONFIG_BYTES = 1_048_576
 
+/** Most `[` / `{` open at once in a YAML config file (brackets inside quotes count too). */
+const MAX_YAML_FLOW_DEPTH = 64
+
 type Partial<T> = { [K in keyof T]?: T[K] }
 
 const FIELDS: Record<keyof StartConfig, (value: unknown, source: string, field: string) => unknown> = {
@@ -76,21 +79,55 @@ export async function loadConfigFile (path: string): Promise<Partial<StartConfig
     if (err instanceof ConfigError) throw err
     throw new ConfigError(path, 'the file', `cannot be read: ${(err as Error).message}`)
   }
+  return parseConfigText(text, path)
+}
+
+/**
+ * The settings in a config file's text: YAML when `path` ends in .yaml or .yml, JSON
+ * otherwise. Throws ConfigError naming the file and the field for anything else.
+ */
+export function parseConfigText (text: string, path: string): Partial<StartConfig> {
+  if (text.length > MAX_CONFIG_BYTES) throw new ConfigError(path, 'the file', `holds ${text.length} characters; the limit is ${MAX_CONFIG_BYTES} bytes`)
+  const yaml = /\.ya?ml$/i.test(path)
   let parsed: unknown
   try {
-    parsed = /\.ya?ml$/i.test(path) ? parseYaml(text, { maxAliasCount: 100 }) : JSON.parse(text)
+    parsed = yaml ? parseYaml(text) : JSON.parse(text)
   } catch (err) {
-    throw new ConfigError(path, 'the file', `is not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${(err as Error).message.split('\n')[0] ?? ''}`)
+    throw new ConfigError(path, 'the file', `is not valid ${yaml ? 'YAML' : 'JSON'}: ${errorMessage(err).split('\n')[0] ?? ''}`)
   }
   if (parsed === null || parsed === undefined) return {}
   if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(path, 'the file', 'must hold an object of settings')
   return validate(parsed as Record<string, unknown>, path)
 }
 
+/**
+ * YAML's warnings (an unresolved tag, an unknown directive, an ambiguous anchor) are errors
+ * here: a setting the file does not say clearly is refused, not guessed, and the yaml library
+ * does not print them to stderr as process warnings.
+ */
+function parseYaml (text: string): unknown {
+  // The yaml parser recurses once per level and only stops at the stack's end, after up to a
+  // second's work: a settings file has two levels, so more than this many open brackets is refused first.
+  let depth = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 0x5b || c === 0x7b) {
+      if (++depth > MAX_YAML_FLOW_DEPTH) throw new Error(`more than ${MAX_YAML_FLOW_DEPTH} nested [ or {`)
+    } else if (c === 0x5d || c === 0x7d) {
+      depth = Math.max(0, depth - 1)
+    }
+  }
+  const doc = parseDocument(text, { logLevel: 'silent' })
+  const problem = doc.errors[0] ?? doc.warnings[0]
+  if (problem !== undefined) throw problem
+  return doc.toJS({ maxAliasCount: 100 })
+}
+
 function validate (raw: Record<string, unknown>, source: string): Partial<StartConfig> {
   const out: Record<string, unknown> = {}
   for (const [field, value] of Object.entries(raw)) {
-    const check = FIELDS[field as keyof StartConfig]
+    // Own keys only: "__proto__" or "toString" would otherwise find Object.prototype's.
+    const check = Object.hasOwn(FIELDS, field) ? FIELDS[field as keyof StartConfig] : undefined
     if (check === undefined) throw new ConfigError(source, field, `is not a setting (known: ${Object.keys(FIELDS).join(', ')})`)
     out[field] = check(value, source, field)
   }

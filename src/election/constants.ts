@@ -17,6 +17,16 @@ export function electionProtocol (network: string): string {
   return `/hearsay/${network}/election/${ELECTION_PROTOCOL_VERSION}`
 }
 
+/**
+ * The highest term there is: 2^52. A term only grows by one per election, so no real network
+ * gets near it. A message claiming more (forged or corrupted) is ignored, and our own claims
+ * stop at it, so every term a peer holds is one the others accept and the term file reads back
+ * exactly. Without it, a claim at 2^53 - 1 made our next claim 2^53, which is not exact
+ * (2^53 + 1 rounds back to it, so two coordinators shared a fencing token) and which the term
+ * file was not read back from (a restart went back to term 0).
+ */
+export const MAX_TERM = 2 ** 52
+
 /** `local` profile: coordinator heartbeat period. */
 export const LOCAL_HEARTBEAT_INTERVAL = 250
 /** `local` profile: silence after which a follower starts an election (4 heartbeats). */

@@ -2,5 +2,5 @@ export { ElectionService, encodeElectionMessage, decodeElectionMessage } from '.
 export type { ElectionComponents, ElectionInit, ElectionEvents, ElectionStats, ElectionMember, ElectionNet } from './service.js'
 export { Election, outranks, compareRank } from './state.js'
 export type { Candidate, ElectionMessage, ElectionOptions, Leader, Role, Step } from './state.js'
-export { LOCAL_ELECTION_OPTIONS, LAN_ELECTION_OPTIONS, ELECTION_PROFILES } from './constants.js'
+export { LOCAL_ELECTION_OPTIONS, LAN_ELECTION_OPTIONS, ELECTION_PROFILES, MAX_TERM } from './constants.js'
 export * from './errors.js'

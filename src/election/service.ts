@@ -6,7 +6,7 @@ import { writeFileDurably } from '../storage/index.js'
 import type { NetNode } from '../net/index.js'
 import { Election, type Candidate, type ElectionMessage, type ElectionOptions, type Leader, type Step } from './state.js'
 import { ElectionWire } from './message.js'
-import { ELECTION_PROFILES } from './constants.js'
+import { ELECTION_PROFILES, MAX_TERM } from './constants.js'
 
 export type ElectionNet = Pick<NetNode, 'peerId' | 'protocol' | 'handle' | 'unhandle' | 'openStream'>
 
@@ -68,13 +68,13 @@ export function encodeElectionMessage (message: ElectionMessage): Uint8Array {
   return ElectionWire.encode({ type: TYPE_TO_WIRE[message.type], term: message.term })
 }
 
-/** Decodes an election message; `from` is the authenticated sender. Undefined for garbage. */
+/** Decodes an election message; `from` is the authenticated sender. Undefined for garbage (a term above MAX_TERM included). */
 export function decodeElectionMessage (bytes: Uint8Array, from: string): ElectionMessage | undefined {
   if (bytes.byteLength > MAX_MESSAGE_BYTES) return undefined
   try {
     const wire = ElectionWire.decode(bytes)
     const type = WIRE_TO_TYPE.get(wire.type)
-    if (type === undefined || !Number.isSafeInteger(wire.term) || wire.term < 0) return undefined
+    if (type === undefined || !Number.isSafeInteger(wire.term) || wire.term < 0 || wire.term > MAX_TERM) return undefined
     return { type, term: wire.term, from }
   } catch {
     return undefined
@@ -246,7 +246,8 @@ export class ElectionService extends TypedEventTarget<ElectionEvents> {
     try {
       const parsed: unknown = JSON.parse(await readFile(join(this.init.dataDir, TERM_FILE), 'utf8'))
       const term = (parsed as { term?: unknown }).term
-      return typeof term === 'number' && Number.isSafeInteger(term) && term >= 0 ? term : 0
+      // Clamped: a file from before MAX_TERM existed may hold more, which the machine refuses.
+      return typeof term === 'number' && Number.isSafeInteger(term) && term >= 0 ? Math.min(term, MAX_TERM) : 0
     } catch {
       return 0
     }

@@ -21,6 +21,7 @@
  * comparison, not locale-aware, so every peer orders the same way) wins.
  */
 
+import { MAX_TERM } from './constants.js'
 import { InvalidElectionInitError, InvalidElectionOptionsError } from './errors.js'
 
 /** A live member as membership sees it. */
@@ -161,8 +162,8 @@ export class Election {
     if (typeof init.priority !== 'number' || !Number.isFinite(init.priority)) {
       throw new InvalidElectionInitError(`election priority must be a finite number, got ${String(init.priority)}`)
     }
-    if (!isTerm(init.term)) {
-      throw new InvalidElectionInitError(`persisted election term must be a non-negative integer, got ${String(init.term)}`)
+    if (!isTerm(init.term) || init.term > MAX_TERM) {
+      throw new InvalidElectionInitError(`persisted election term must be an integer from 0 to ${MAX_TERM}, got ${String(init.term)}`)
     }
     validateElectionOptions(init.options)
     this.self = { peerId: init.selfId, priority: init.priority }
@@ -264,7 +265,7 @@ export class Election {
     return this.step(() => {
       if (this.phase.role === 'idle') return
       if (message.from === this.self.peerId) return
-      if (!isTerm(message.term)) return
+      if (!isTerm(message.term) || message.term > MAX_TERM) return
       const priority = this.members.get(message.from)
       // Membership is the source of truth for who is alive and how they rank; a peer it does not
       // list yet will be heard again (heartbeats repeat, elections are retried).
@@ -426,7 +427,9 @@ export class Election {
   }
 
   private becomeCoordinator (now: number): void {
-    this.highestTerm += 1
+    // Stops at MAX_TERM, which only a forged or corrupted claim gets near: a term above it
+    // would be ignored by every peer.
+    this.highestTerm = Math.min(this.highestTerm + 1, MAX_TERM)
     this.phase = { role: 'coordinator', term: this.highestTerm, nextHeartbeat: now + this.options.heartbeatInterval }
     this.broadcast('coordinator', this.highestTerm)
   }

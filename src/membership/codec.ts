@@ -1,5 +1,7 @@
 import { MembershipMessage as Wire, MemberUpdate as WireUpdate } from './message.js'
 import { MEMBERSHIP_LIMITS } from './constants.js'
+import { HearsayError } from '../errors.js'
+import { isWellFormed } from '../text.js'
 import type { MemberUpdate } from './state.js'
 
 export type MessageType = 'ping' | 'ack' | 'ping-req' | 'sync' | 'sync-reply' | 'gossip'
@@ -12,12 +14,17 @@ export interface MembershipMessage {
   updates: MemberUpdate[]
 }
 
-export class MalformedMessageError extends Error {
-  readonly code = 'ERR_MALFORMED_MEMBERSHIP_MESSAGE'
+export class MalformedMessageError extends HearsayError {
+  static readonly code = 'ERR_MALFORMED_MEMBERSHIP_MESSAGE'
+
   constructor (detail: string, options?: { cause?: unknown }) {
-    super(`malformed membership message: ${detail}`, options)
-    this.name = 'MalformedMessageError'
+    super(MalformedMessageError.code, `malformed membership message: ${detail}`, options)
   }
+}
+
+/** Such a string would be gossiped on as different text (U+FFFD) than it arrived as. */
+function checkText (value: string, what: string): void {
+  if (!isWellFormed(value)) throw new MalformedMessageError(`${what} is not valid UTF-8`)
 }
 
 const TYPE_TO_WIRE: Record<MessageType, Wire.Type> = {
@@ -82,6 +89,7 @@ export function decodeMessage (bytes: Uint8Array): MembershipMessage {
   const type = WIRE_TO_TYPE.get(wire.type)
   if (type === undefined) throw new MalformedMessageError('unknown message type')
   if (wire.target.length > L.maxPeerIdLength) throw new MalformedMessageError('target too long')
+  checkText(wire.target, 'target')
   checkAddresses(wire.targetAddresses)
   const message: MembershipMessage = { type, updates: wire.updates.map(fromWire) }
   if (wire.target !== '') message.target = wire.target
@@ -96,13 +104,18 @@ function fromWire (u: WireUpdate): MemberUpdate {
   if (u.peerId.length === 0 || u.peerId.length > L.maxPeerIdLength) throw new MalformedMessageError('bad peer id length')
   if (!Number.isSafeInteger(u.incarnation) || u.incarnation < 0) throw new MalformedMessageError('bad incarnation')
   if (u.from.length > L.maxPeerIdLength) throw new MalformedMessageError('bad from')
+  checkText(u.peerId, 'peer id')
+  checkText(u.from, 'from')
   switch (u.kind) {
     case WireUpdate.Kind.ALIVE: {
       checkAddresses(u.addresses)
       const tags: Record<string, string> = {}
       for (const [key, value] of u.tags) {
         if (key.length > L.maxTagKeyLength || value.length > L.maxTagValueLength) throw new MalformedMessageError('tag too long')
-        tags[key] = value
+        checkText(key, 'tag name')
+        checkText(value, 'tag value')
+        // defineProperty, not assignment: a tag named "__proto__" must stay a tag, not be dropped.
+        Object.defineProperty(tags, key, { value, enumerable: true, writable: true, configurable: true })
       }
       return { kind: 'alive', peerId: u.peerId, incarnation: u.incarnation, addresses: u.addresses, priority: u.priority, tags }
     }
@@ -121,5 +134,6 @@ function checkAddresses (addresses: string[]): void {
   if (addresses.length > MEMBERSHIP_LIMITS.maxAddresses) throw new MalformedMessageError('too many addresses')
   for (const a of addresses) {
     if (a.length === 0 || a.length > MEMBERSHIP_LIMITS.maxAddressLength || a[0] !== '/') throw new MalformedMessageError('bad address')
+    checkText(a, 'address')
   }
 }

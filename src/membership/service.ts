@@ -4,7 +4,7 @@ import { TypedEventTarget, type DetailEvent } from '../events.js'
 import { rateLimited, silentLog, type Log, type LogFn } from '../log.js'
 import { writeFileDurably } from '../storage/index.js'
 import type { NetNode, MessageStream } from '../net/index.js'
-import { MemberTable, type Member, type MemberUpdate, type Outcome } from './state.js'
+import { MAX_INCARNATION, MemberTable, type Member, type MemberUpdate, type Outcome } from './state.js'
 import { BroadcastQueue } from './broadcasts.js'
 import { decodeMessage, encodeMessage, type MembershipMessage } from './codec.js'
 import {
@@ -497,7 +497,8 @@ export class Membership extends TypedEventTarget<MembershipEvents> {
     } catch {
       // Missing or unreadable: start at 1; a peer that remembers us newer makes us refute.
     }
-    const next = previous + 1
+    // Never past what the wire carries, or the table would refuse our own incarnation.
+    const next = Math.min(previous + 1, MAX_INCARNATION)
     await writeFileDurably(path, new TextEncoder().encode(JSON.stringify({ incarnation: next })), 0o600)
     return next
   }

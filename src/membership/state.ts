@@ -69,10 +69,13 @@ export interface TimingOptions {
 }
 
 /**
- * The highest incarnation accepted from the network. One below the safe-integer limit so
- * that a refutation (accused incarnation + 1) is still exact.
+ * The highest incarnation there is: the wire carries it as a uint32, so a larger one would
+ * reach other members as a different number (2^32 arrives as 0, and a refutation sent with it
+ * would be ignored as stale). Updates above it are ignored, and our own incarnation stops
+ * there: an accusation at exactly this incarnation cannot be outbid, which only a forged or
+ * corrupted message can cause (a real peer moves up by one per restart or refutation).
  */
-export const MAX_INCARNATION = Number.MAX_SAFE_INTEGER - 1
+export const MAX_INCARNATION = 0xffff_ffff
 
 const UPDATE_KINDS: ReadonlySet<string> = new Set(['alive', 'suspect', 'dead', 'left'])
 
@@ -274,8 +277,8 @@ export class MemberTable {
     if (patch.addresses !== undefined) self.addresses = [...patch.addresses]
     if (patch.priority !== undefined) self.priority = patch.priority
     if (patch.tags !== undefined) self.tags = copyTags(patch.tags)
-    // Saturates instead of leaving the safe range; 2^53 bumps are not a practical concern.
-    self.incarnation = Math.min(self.incarnation + 1, Number.MAX_SAFE_INTEGER)
+    // Saturates instead of leaving what the wire carries; 2^32 bumps are not a practical concern.
+    self.incarnation = Math.min(self.incarnation + 1, MAX_INCARNATION)
     self.lastHeard = Math.max(self.lastHeard, now)
     return { changes: [{ type: 'update', member: cloneMember(self) }], broadcast: [this.selfAlive()] }
   }
@@ -385,7 +388,7 @@ export class MemberTable {
   /** Outbid a claim about ourselves at `incarnation` by announcing ourselves alive above it. */
   private refute (incarnation: number, now: number): Outcome {
     const self = this.self()
-    self.incarnation = Math.max(self.incarnation, incarnation) + 1
+    self.incarnation = Math.min(Math.max(self.incarnation, incarnation) + 1, MAX_INCARNATION)
     self.lastHeard = Math.max(self.lastHeard, now)
     return { changes: [{ type: 'update', member: cloneMember(self) }], broadcast: [this.selfAlive()] }
   }

@@ -6,6 +6,7 @@ import { Beacon } from './beacon.js'
 import { TraceEntry as WireEntry, TraceReply, TraceRequest } from './trace.js'
 import { OBSERVE_LIMITS } from './constants.js'
 import { MalformedObserveMessageError } from './errors.js'
+import { isWellFormed } from '../text.js'
 import type { BeaconMessage, TraceAnswer } from './types.js'
 import type { ArrivalPath, Dot, VectorClock } from '../replica/index.js'
 
@@ -17,7 +18,7 @@ const PATH_TO_WIRE: Record<ArrivalPath, WireEntry.Path> = {
 const WIRE_TO_PATH = new Map<WireEntry.Path, ArrivalPath>(Object.entries(PATH_TO_WIRE).map(([k, v]) => [v, k as ArrivalPath]))
 
 function checkId (id: string, what: string, max: number = OBSERVE_LIMITS.maxIdLength): string {
-  if (id.length === 0 || id.length > max) throw new MalformedObserveMessageError(`bad ${what}`)
+  if (id.length === 0 || id.length > max || !isWellFormed(id)) throw new MalformedObserveMessageError(`bad ${what}`)
   return id
 }
 
@@ -64,7 +65,7 @@ export function decodeBeacon (bytes: Uint8Array): BeaconMessage {
       // defineProperty: a replica called "__proto__" must stay an entry, not become a prototype.
       Object.defineProperty(vector, replica, { value: seq, enumerable: true, writable: true, configurable: true })
     }
-    if (wire.digest.length > OBSERVE_LIMITS.maxIdLength) throw new MalformedObserveMessageError('bad digest')
+    if (wire.digest.length > OBSERVE_LIMITS.maxIdLength || !isWellFormed(wire.digest)) throw new MalformedObserveMessageError('bad digest')
     return {
       vector,
       digest: wire.digest,

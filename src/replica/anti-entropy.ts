@@ -1,5 +1,7 @@
 import { SyncMessage, type VectorEntry } from './antientropy.js'
+import { isWellFormed } from './json.js'
 import type { VectorClock } from './types.js'
+import { HearsayError } from '../errors.js'
 
 export const SYNC_LIMITS = {
   /** Largest message on the sync stream: one chunk of records. @default 4 MiB + 64 KiB (bytes) */
@@ -27,11 +29,11 @@ export type SyncFrame =
    */
   | { type: 'horizon', horizon: VectorClock, kept: DotList[], complete: boolean }
 
-export class MalformedSyncMessageError extends Error {
-  readonly code = 'ERR_MALFORMED_SYNC_MESSAGE'
+export class MalformedSyncMessageError extends HearsayError {
+  static readonly code = 'ERR_MALFORMED_SYNC_MESSAGE'
+
   constructor (detail: string, options?: { cause?: unknown }) {
-    super(`malformed anti-entropy message: ${detail}`, options)
-    this.name = 'MalformedSyncMessageError'
+    super(MalformedSyncMessageError.code, `malformed anti-entropy message: ${detail}`, options)
   }
 }
 
@@ -70,7 +72,7 @@ export function encodeSyncFrame (frame: SyncFrame): Uint8Array {
 }
 
 function checkReplica (replica: string): void {
-  if (replica.length === 0 || replica.length > 128) throw new MalformedSyncMessageError('bad replica id')
+  if (replica.length === 0 || replica.length > 128 || !isWellFormed(replica)) throw new MalformedSyncMessageError('bad replica id')
 }
 
 function fromEntries (entries: VectorEntry[]): VectorClock {
@@ -85,6 +87,9 @@ function fromEntries (entries: VectorEntry[]): VectorClock {
 }
 
 export function decodeSyncFrame (bytes: Uint8Array): SyncFrame {
+  if (bytes.byteLength > SYNC_LIMITS.maxMessageBytes) {
+    throw new MalformedSyncMessageError(`${bytes.byteLength} bytes is over the limit of ${SYNC_LIMITS.maxMessageBytes}`)
+  }
   let message: SyncMessage
   try {
     message = SyncMessage.decode(bytes, {
@@ -100,8 +105,9 @@ export function decodeSyncFrame (bytes: Uint8Array): SyncFrame {
   }
   switch (message.type) {
     case SyncMessage.Type.HELLO: {
-      if (message.digest.length > 128) throw new MalformedSyncMessageError('bad digest')
-      if (message.retired.length > 128) throw new MalformedSyncMessageError('bad retired digest')
+      // Not UTF-8 (a lone surrogate once decoded) would be compared as text it was not sent as.
+      if (message.digest.length > 128 || !isWellFormed(message.digest)) throw new MalformedSyncMessageError('bad digest')
+      if (message.retired.length > 128 || !isWellFormed(message.retired)) throw new MalformedSyncMessageError('bad retired digest')
       return { type: 'hello', vector: fromEntries(message.vector), digest: message.digest, horizon: fromEntries(message.horizon), retired: message.retired }
     }
     case SyncMessage.Type.RECORDS:

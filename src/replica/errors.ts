@@ -1,74 +1,79 @@
+import { HearsayError } from '../errors.js'
+
 /**
  * One class per failure, each with a stable `code` the HTTP layer maps to a status and the
  * README lists. Messages say what to do about it.
  */
 
-export abstract class ReplicaError extends Error {
-  abstract readonly code: string
+/** Base of the replica's errors: a HearsayError whose code is the subclass's static `code`. */
+export abstract class ReplicaError extends HearsayError {
+  constructor (message: string, options?: { cause?: unknown }) {
+    super((new.target as unknown as { readonly code: string }).code, message, options)
+  }
 }
 
 export class InvalidKeyError extends ReplicaError {
   static readonly code = 'ERR_INVALID_KEY'
-  readonly code = InvalidKeyError.code
+  override readonly code = InvalidKeyError.code
   override name = 'InvalidKeyError'
 }
 
 export class KeyTooLongError extends ReplicaError {
   static readonly code = 'ERR_KEY_TOO_LONG'
-  readonly code = KeyTooLongError.code
+  override readonly code = KeyTooLongError.code
   override name = 'KeyTooLongError'
 }
 
 export class InvalidValueError extends ReplicaError {
   static readonly code = 'ERR_INVALID_VALUE'
-  readonly code = InvalidValueError.code
+  override readonly code = InvalidValueError.code
   override name = 'InvalidValueError'
 }
 
 export class ValueTooLargeError extends ReplicaError {
   static readonly code = 'ERR_VALUE_TOO_LARGE'
-  readonly code = ValueTooLargeError.code
+  override readonly code = ValueTooLargeError.code
   override name = 'ValueTooLargeError'
 }
 
 export class InvalidAmountError extends ReplicaError {
   static readonly code = 'ERR_INVALID_AMOUNT'
-  readonly code = InvalidAmountError.code
+  override readonly code = InvalidAmountError.code
   override name = 'InvalidAmountError'
 }
 
 /** A counter or set operation on a key that currently holds another type. */
 export class WrongTypeError extends ReplicaError {
   static readonly code = 'ERR_WRONG_TYPE'
-  readonly code = WrongTypeError.code
+  override readonly code = WrongTypeError.code
   override name = 'WrongTypeError'
 }
 
 /** A write would supersede more records than any decoder accepts in one record. */
 export class TooManyRemovesError extends ReplicaError {
   static readonly code = 'ERR_TOO_MANY_REMOVES'
-  readonly code = TooManyRemovesError.code
+  override readonly code = TooManyRemovesError.code
   override name = 'TooManyRemovesError'
 }
 
 /** A record that breaks a structural rule (bad dot, clock, removes, HLC, signature...). */
 export class InvalidRecordError extends ReplicaError {
   static readonly code = 'ERR_INVALID_RECORD'
-  readonly code = InvalidRecordError.code
+  override readonly code = InvalidRecordError.code
   override name = 'InvalidRecordError'
 }
 
 /** A GC horizon was to be adopted by a replica that lacks records at or below it. */
 export class HorizonNotCoveredError extends ReplicaError {
   static readonly code = 'ERR_HORIZON_NOT_COVERED'
-  readonly code = HorizonNotCoveredError.code
+  override readonly code = HorizonNotCoveredError.code
   override name = 'HorizonNotCoveredError'
 }
 
 /** The checkpoint at the head of a compacted replica log does not decode: the peer refuses to start rather than risk reusing a seq. */
 export class MalformedCheckpointError extends ReplicaError {
   static readonly code = 'ERR_MALFORMED_CHECKPOINT'
-  readonly code = MalformedCheckpointError.code
+  override readonly code = MalformedCheckpointError.code
   override name = 'MalformedCheckpointError'
 }
 
@@ -78,27 +83,27 @@ export abstract class CodecError extends ReplicaError {}
 /** Bytes that are not a protobuf batch/record of this protocol. */
 export class MalformedMessageError extends CodecError {
   static readonly code = 'ERR_MALFORMED_MESSAGE'
-  readonly code = MalformedMessageError.code
+  override readonly code = MalformedMessageError.code
   override name = 'MalformedMessageError'
 }
 
 /** A message over one of the decoder's size limits (bytes, records, removes, clock entries). */
 export class MessageTooLargeError extends CodecError {
   static readonly code = 'ERR_MESSAGE_TOO_LARGE'
-  readonly code = MessageTooLargeError.code
+  override readonly code = MessageTooLargeError.code
   override name = 'MessageTooLargeError'
 }
 
 /** Well-formed protobuf carrying a record that breaks a rule; `cause` is the rule's own error. */
 export class InvalidMessageError extends CodecError {
   static readonly code = 'ERR_INVALID_MESSAGE'
-  readonly code = InvalidMessageError.code
+  override readonly code = InvalidMessageError.code
   override name = 'InvalidMessageError'
 }
 
 /** A local write on a peer whose network restricts writers to a list it is not on. */
 export class NotAWriterError extends ReplicaError {
   static readonly code = 'ERR_NOT_A_WRITER'
-  readonly code = NotAWriterError.code
+  override readonly code = NotAWriterError.code
   override name = 'NotAWriterError'
 }

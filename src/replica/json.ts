@@ -63,9 +63,4 @@ export function deepFreeze<T> (value: T): T {
   return value
 }
 
-const LONE_SURROGATE = /\p{Surrogate}/u
-
-/** False when a string holds a lone surrogate, which UTF-8 cannot carry (it would arrive as U+FFFD). */
-export function isWellFormed (text: string): boolean {
-  return !LONE_SURROGATE.test(text)
-}
+export { isWellFormed } from '../text.js'

@@ -1,5 +1,8 @@
-import { describe, it, expect } from 'vitest'
-import { configFromEnv, resolveConfig, DEFAULTS } from '../../src/cli/config.js'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, it, expect, beforeAll, afterAll } from 'vitest'
+import { configFromEnv, resolveConfig, DEFAULTS, ConfigError, loadConfigFile, parseConfigText } from '../../src/cli/config.js'
 
 describe('configuration precedence', () => {
   it('flags, then environment, then the file, then defaults', () => {
@@ -17,5 +20,53 @@ describe('configuration precedence', () => {
     expect(configFromEnv({ HEARSAY_BOOTSTRAP: '/ip4/127.0.0.1/tcp/1, /ip4/127.0.0.1/tcp/2' }).bootstrap).toEqual(['/ip4/127.0.0.1/tcp/1', '/ip4/127.0.0.1/tcp/2'])
     expect(() => configFromEnv({ HEARSAY_SYNC: 'sometimes' })).toThrow(/environment: sync must be one of always, interval, none/)
     expect(() => configFromEnv({ HEARSAY_PRIORITY: 'x' })).toThrow(/priority must be a whole number/)
+  })
+})
+
+// Found by fuzzing (fuzz/targets/config.js).
+describe('config files from the user', () => {
+  let dir: string
+  beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'hearsay-config-')) })
+  afterAll(async () => { await rm(dir, { recursive: true, force: true }) })
+
+  async function load (name: string, text: string): Promise<unknown> {
+    const path = join(dir, name)
+    await writeFile(path, text)
+    return await loadConfigFile(path)
+  }
+
+  it('prototype names are not settings: refused with ERR_CONFIG, in JSON and YAML', async () => {
+    for (const [name, text] of [
+      ['a.json', '{"__proto__": {"network": "x"}}'],
+      ['b.json', '{"toString": 1}'],
+      ['c.yaml', 'constructor: x\n'],
+      ['d.yaml', '__proto__:\n  network: x\n']
+    ] as const) {
+      await expect(load(name, text)).rejects.toSatisfy((err: unknown) =>
+        err instanceof ConfigError && err.code === 'ERR_CONFIG' && /is not a setting/.test(err.message))
+    }
+    expect(await load('ok.yaml', 'network: demo\npriority: 3\n')).toEqual({ network: 'demo', priority: 3 })
+  })
+
+  it('what YAML only warns about is an error here, and nothing is printed', async () => {
+    const warnings: Error[] = []
+    const onWarning = (w: Error): void => { warnings.push(w) }
+    process.on('warning', onWarning)
+    try {
+      await expect(load('tag.yaml', 'network: !!nosuchtag demo\n')).rejects.toThrow(/is not valid YAML: .*tag/i)
+      await expect(load('directive.yaml', '%FOO bar\n---\nnetwork: demo\n')).rejects.toThrow(/is not valid YAML/)
+      // Process warnings are emitted on the next tick.
+      await new Promise((resolve) => { setImmediate(resolve) })
+    } finally {
+      process.off('warning', onWarning)
+    }
+    expect(warnings).toEqual([])
+  })
+
+  it('deeply nested YAML is refused before it is parsed', () => {
+    const started = performance.now()
+    expect(() => parseConfigText(`network: ${'['.repeat(20_000)}${']'.repeat(20_000)}`, 'deep.yaml')).toThrow(/more than 64 nested/)
+    expect(performance.now() - started).toBeLessThan(5_000)
+    expect(() => parseConfigText(`network: ${'['.repeat(60)}${']'.repeat(60)}`, 'ok.yaml')).toThrow(/network must be a non-empty string/)
   })
 })

@@ -340,6 +340,20 @@ describe('self', () => {
     expect(out.broadcast).toEqual([selfAlive(3)])
   })
 
+  // Found by fuzzing (fuzz/targets/membership.js): a suspicion at 2^32 - 1, the wire's largest
+  // incarnation, made us refute at 2^32, which the uint32 field carried as 0: ignored as stale.
+  it('a suspicion about self at the largest incarnation the wire carries: we stay within it', () => {
+    const t = table(T0, { ...SELF, incarnation: 2 })
+    t.apply(suspect('S', MAX_INCARNATION - 1), T0 + 10)
+    expect(stateOf(t, 'S')).toEqual(['alive', MAX_INCARNATION])
+    expect(MAX_INCARNATION).toBe(0xffff_ffff)
+    const out = t.apply(suspect('S', MAX_INCARNATION), T0 + 20)
+    expect(stateOf(t, 'S')).toEqual(['alive', MAX_INCARNATION])
+    expect(out.broadcast).toEqual([selfAlive(MAX_INCARNATION)])
+    t.updateSelf({ priority: 1 }, T0 + 30)
+    expect(stateOf(t, 'S')).toEqual(['alive', MAX_INCARNATION])
+  })
+
   it('a stale suspicion about self is ignored', () => {
     const t = table(T0, { ...SELF, incarnation: 2 })
     expect(t.apply(suspect('S', 1), T0 + 10)).toEqual(EMPTY)

@@ -1,5 +1,6 @@
 import { describe, it, expect, afterEach } from 'vitest'
 import fc from 'fast-check'
+import { HearsayError } from '../../src/errors.js'
 import { decodeMessage, encodeMessage, MalformedMessageError, type MembershipMessage } from '../../src/membership/index.js'
 import { createCluster, type Cluster } from '../../src/harness/index.js'
 import { createNetNode, type NetNode } from '../../src/net/index.js'
@@ -47,6 +48,34 @@ describe('membership wire codec', () => {
         expect(err).toBeInstanceOf(MalformedMessageError)
       }
     }), { numRuns: 2_000 })
+  })
+
+  // The three below were found by fuzzing (fuzz/targets/membership.js).
+  it('a malformed message throws a HearsayError with a code', () => {
+    const err = (() => { try { decodeMessage(Uint8Array.of(0)) } catch (e) { return e } })()
+    expect(err).toBeInstanceOf(MalformedMessageError)
+    expect(err).toBeInstanceOf(HearsayError)
+    expect(err).toMatchObject({ code: 'ERR_MALFORMED_MEMBERSHIP_MESSAGE', name: 'MalformedMessageError' })
+  })
+
+  it('refuses strings that are not UTF-8, which would be gossiped on as other text', () => {
+    const good = encodeMessage({ type: 'gossip', updates: [{ kind: 'left', peerId: 'p-AB', incarnation: 1 }] })
+    const at = Buffer.from(good).indexOf('p-AB')
+    const bad = good.slice()
+    bad[at + 2] = 0xff
+    expect(() => decodeMessage(bad)).toThrow(/peer id is not valid UTF-8/)
+  })
+
+  it('a tag named __proto__ arrives as a tag', () => {
+    const tags = JSON.parse('{"__proto__":"x","zone":"b"}') as Record<string, string>
+    const m: MembershipMessage = {
+      type: 'gossip',
+      updates: [{ kind: 'alive', peerId: 'p', incarnation: 1, addresses: [], priority: 0, tags }]
+    }
+    const decoded = decodeMessage(encodeMessage(m))
+    const update = decoded.updates[0]
+    expect(update?.kind === 'alive' && Object.hasOwn(update.tags, '__proto__')).toBe(true)
+    expect(decoded).toEqual(m)
   })
 
   it('refuses a message with more updates than the limit', () => {

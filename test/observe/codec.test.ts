@@ -68,3 +68,29 @@ describe('observe wire codec', () => {
     expect(() => decodeTraceReply(noSender, 1)).toThrow(expect.objectContaining(malformed))
   })
 })
+
+describe('observe decoders and text that is not UTF-8', () => {
+  // Found by the observe fuzz target: such a string was accepted, and passed on (U+FFFD) as
+  // different text than it arrived as.
+  const poison = (bytes: Uint8Array, marker: string): Uint8Array => {
+    const at = Buffer.from(bytes).indexOf(marker)
+    expect(at).toBeGreaterThanOrEqual(0)
+    const out = Uint8Array.from(bytes)
+    out.fill(0xff, at, at + marker.length)
+    return out
+  }
+
+  it('refuses a beacon whose replica id, digest or PeerId is not UTF-8', () => {
+    const valid: BeaconMessage = { vector: { 'replica-MARK': 3 }, digest: 'digest-DGST', keys: 1, connections: ['peer-CONN'], mesh: [{ topic: 'kv', peers: ['peer-MESH'] }] }
+    expect(decodeBeacon(encodeBeacon(valid))).toEqual(valid)
+    for (const marker of ['MARK', 'DGST', 'CONN', 'MESH']) {
+      expect(() => decodeBeacon(poison(encodeBeacon(valid), marker))).toThrow(expect.objectContaining({ code: 'ERR_MALFORMED_OBSERVE_MESSAGE' }))
+    }
+  })
+
+  it('refuses a trace request or reply naming a peer that is not UTF-8', () => {
+    expect(() => decodeTraceRequest(poison(encodeTraceRequest([{ replica: 'replica-MARK', seq: 1 }]), 'MARK'))).toThrow(expect.objectContaining({ code: 'ERR_MALFORMED_OBSERVE_MESSAGE' }))
+    const reply = encodeTraceReply([{ status: 'applied', path: 'gossip', from: 'peer-MARK', receivedAt: 1, appliedAt: 2 }])
+    expect(() => decodeTraceReply(poison(reply, 'MARK'), 1)).toThrow(expect.objectContaining({ code: 'ERR_MALFORMED_OBSERVE_MESSAGE' }))
+  })
+})

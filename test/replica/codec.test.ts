@@ -1,5 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { HearsayError } from '../../src/errors.js'
 import {
   CodecError, decodeBatch, decodeRecord, encodeBatch, encodeBatches, encodeRecord, InvalidMessageError,
   KeyTooLongError, MalformedMessageError, MessageTooLargeError, ReplicaState, signingBytes
@@ -84,6 +85,14 @@ describe('codec round trip', () => {
 })
 
 describe('decoding untrusted input', () => {
+  it('codec errors are HearsayErrors with a code (found by fuzzing)', () => {
+    const err = decodeError(Uint8Array.of(0x0a))
+    expect(err).toBeInstanceOf(HearsayError)
+    expect(err.code).toBe('ERR_MALFORMED_MESSAGE')
+    expect(new KeyTooLongError('x')).toMatchObject({ code: 'ERR_KEY_TOO_LONG', name: 'KeyTooLongError' })
+    expect(new KeyTooLongError('x')).toBeInstanceOf(HearsayError)
+  })
+
   it('property: random bytes decode or throw a CodecError, nothing else', () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
       try {

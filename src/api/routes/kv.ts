@@ -1,12 +1,10 @@
 import { DEFAULT_MAX_KEY_BYTES, type Json } from '../../replica/index.js'
 import { ApiError, BadJsonError, KeyNotFoundError } from '../errors.js'
+import { isWellFormed } from '../../text.js'
 import { deleteSchema, getSchema, listSchema, putSchema, watchSchema } from '../schemas.js'
 import type { RouteContext } from './context.js'
 
 interface KeyParams { key: string }
-
-/** A lone UTF-16 surrogate: a string with one is not valid UTF-8. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 
 /**
  * Checks a key from the URL (fastify has already percent-decoded it) before anything reads or
@@ -17,7 +15,7 @@ export function checkKey (key: string): void {
   if (key.length > DEFAULT_MAX_KEY_BYTES || Buffer.byteLength(key, 'utf8') > DEFAULT_MAX_KEY_BYTES) {
     throw new ApiError('ERR_KEY_TOO_LONG', `the key is longer than ${DEFAULT_MAX_KEY_BYTES} bytes of UTF-8: use a shorter key`)
   }
-  if (LONE_SURROGATE.test(key)) throw new ApiError('ERR_INVALID_KEY', 'the key is not valid UTF-8')
+  if (!isWellFormed(key)) throw new ApiError('ERR_INVALID_KEY', 'the key is not valid UTF-8')
 }
 
 /** /v1/kv, /v1/kv/:key (GET, PUT, DELETE), /v1/watch */
