@@ -13,6 +13,7 @@ import { buildOpenApi, type OpenApiDocument, type RouteInfo } from './openapi.js
 import { registerKvRoutes } from './routes/kv.js'
 import { registerMetaRoutes } from './routes/meta.js'
 import { registerPeerRoutes } from './routes/peer.js'
+import { registerTestRoutes } from './routes/testing.js'
 import type { RouteSchema } from './schemas.js'
 import { WatchHub, type WatchOptions, type WatchStats } from './watch.js'
 
@@ -25,6 +26,11 @@ export interface ApiOptions {
   logger?: Logger | false
   /** Watch streams: keep-alive interval and how much a slow client may have waiting. */
   watch?: WatchOptions
+  /**
+   * Add the fault-injection routes under /v1/test (partition, heal, counter and set writes)
+   * that the multi-process harness drives. For tests only. @default false
+   */
+  testFaults?: boolean
 }
 
 export interface StartApiOptions extends ApiOptions {
@@ -123,6 +129,7 @@ export function buildApi (peer: Peer, options: ApiOptions): HearsayApi {
   registerPeerRoutes(context)
   registerKvRoutes(context)
   registerMetaRoutes(context)
+  if (options.testFaults === true) registerTestRoutes(context)
 
   const info: ApiInstanceInfo = { routes, watchStats: () => watch.stats(), openApi }
   // What fastify's decorate() does on the root instance, with the type kept.
