@@ -27,6 +27,11 @@ export interface LeaderSnapshot {
 
 export const RETIRED_PREFIX: string
 export function canonical (value: unknown): string
-export function checkWrites (acked: RecordedWrite[], unknown: RecordedWrite[], snapshots: WriteSnapshot[]): { lost: number, violations: string[] }
+export interface LoggedRecord { key?: string, clock: Record<string, number>, removes: Dot[], hlc?: Hlc }
+export function checkWrites (acked: RecordedWrite[], unknown: RecordedWrite[], snapshots: WriteSnapshot[], records?: Map<string, LoggedRecord>): {
+  lost: number
+  violations: string[]
+  found: { present: number, clock: number, superseded: number }
+}
 export function checkTerms (observations: Map<number, TermObservation[]>): string[]
 export function checkLeader (snapshots: LeaderSnapshot[], context: { expected: string, highestObserved: number }): string[]

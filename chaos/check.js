@@ -34,28 +34,54 @@ function retirementsOf (snap) {
   return out
 }
 
-/**
- * Whether version `v` is causally after dot `d`: its clock has the dot's replica at or above
- * the dot's seq, or leaves out a replica retired at or above it and was written after the
- * retirement (by its hybrid clock, which causality can only move forward).
- */
-function covers (v, d, retired) {
-  if (Object.hasOwn(v.clock, d.replica)) return v.clock[d.replica] >= d.seq
+/** Whether clock `clock` (written at `hlc`) covers dot `d`; see `checkWrites`. */
+function clockCovers (clock, hlc, d, retired) {
+  if (Object.hasOwn(clock, d.replica)) return clock[d.replica] >= d.seq
   const r = retired.get(d.replica)
-  return r !== undefined && r.hlc !== undefined && r.seq >= d.seq && v.hlc !== undefined && hlcAfter(v.hlc, r.hlc)
+  return r !== undefined && r.hlc !== undefined && r.seq >= d.seq && hlc !== undefined && hlcAfter(hlc, r.hlc)
+}
+
+/**
+ * The chain of writes by which the record with dot `from` is causally after dot `d`, or
+ * undefined when none can be shown: its clock covers `d`, or it superseded `d` itself, or
+ * it superseded a record (found in `records`, the peers' logs) that is after `d` in turn.
+ */
+function chainTo (from, clock, hlc, d, retired, records, seen = new Set()) {
+  if (clockCovers(clock, hlc, d, retired)) return [from]
+  const record = records.get(`${from.replica}:${from.seq}`)
+  if (record === undefined) return undefined
+  for (const removed of record.removes) {
+    if (removed.replica === d.replica && removed.seq === d.seq) return [from, d]
+  }
+  for (const removed of record.removes) {
+    const key = `${removed.replica}:${removed.seq}`
+    if (seen.has(key)) continue
+    seen.add(key)
+    const next = records.get(key)
+    if (next === undefined) continue
+    const rest = chainTo(removed, next.clock, next.hlc, d, retired, records, seen)
+    if (rest !== undefined) return [from, ...rest]
+  }
+  return undefined
 }
 
 /**
  * Every acknowledged write must be on every peer: a register write as a live version with
- * its dot, or superseded by a live version whose clock covers that dot (a causally later
- * write, see `covers`); a counter at least the sum of its acknowledged increments (and at most that plus
+ * its dot, or superseded by a causally later write that can be named: a live version whose
+ * clock covers the dot, or that superseded it (its `removes`), directly or through writes it
+ * superseded in turn (`records`: dot → `{ clock, removes, hlc }` from the peers' logs).
+ * Clocks leave out a retired replica when the writer has exactly its retired seq, so a
+ * clock without the replica, written (by its hybrid clock) after the retirement record,
+ * counts as having it at that seq. A counter at least the sum of its acknowledged increments (and at most that plus
  * the unknown ones); a set holding every acknowledged element. Nothing may be there that no
  * client wrote.
  *
  * `acked`/`unknown`: `{ type, key, value | by | element, receipt? }`; `snapshots`: per peer
- * `{ index, values: Map key → value, versions: Map key → versions[] }`.
+ * `{ index, values: Map key → value, versions: Map key → versions[] }`. Counts how the
+ * register writes were found in `found` (present, by clock, by a chain of supersessions).
  */
-export function checkWrites (acked, unknown, snapshots) {
+export function checkWrites (acked, unknown, snapshots, records = new Map()) {
+  const found = { present: 0, clock: 0, superseded: 0 }
   const violations = []
   let lost = 0
   const written = new Map() // key → Set of canonical values / elements written (acked or not)
@@ -81,16 +107,27 @@ export function checkWrites (acked, unknown, snapshots) {
       if (w.type === 'put') {
         const versions = snap.versions.get(w.key) ?? []
         const present = versions.some((v) => v.dot.replica === w.receipt.dot.replica && v.dot.seq === w.receipt.dot.seq && canonical(v.value) === canonical(w.value))
-        if (present) continue
-        const later = versions.find((v) => covers(v, w.receipt.dot, retired))
-        if (later !== undefined && written.get(w.key)?.has(canonical(later.value))) continue
+        const tally = snap === snapshots[0]
+        if (present) {
+          if (tally) found.present++
+          continue
+        }
+        const chains = versions.filter((v) => written.get(w.key)?.has(canonical(v.value)))
+          .map((v) => chainTo(v.dot, v.clock, v.hlc, w.receipt.dot, retired, records))
+          .filter((c) => c !== undefined)
+        if (chains.length > 0) {
+          if (tally && chains.some((c) => c.length === 1)) found.clock++
+          else if (tally) found.superseded++
+          continue
+        }
         lostHere++
         if (violations.length < 50) {
           const r = w.receipt.dot.replica
           const shown = versions.map((v) => `${canonical(v.value)}@${dotName(v.dot)} with ${Object.hasOwn(v.clock, r) ? `clock ${v.clock[r]}` : 'no clock entry'} for it, hlc ${v.hlc?.wall}.${v.hlc?.logical}`)
           const retirement = retired.get(r)
           const why = retirement === undefined ? 'not retired' : `retired at ${retirement.seq}, hlc ${retirement.hlc?.wall}.${retirement.hlc?.logical}`
-          violations.push(`${where}: acknowledged write ${w.key}=${canonical(w.value)} (dot ${dotName(w.receipt.dot)}, hlc ${w.receipt.hlc?.wall}.${w.receipt.hlc?.logical}) is gone and no live version covers it (versions: ${shown.join(', ') || 'none'}; its replica ${why})`)
+          const inLogs = records.has(`${r}:${w.receipt.dot.seq}`) ? 'in a log' : 'in no log'
+          violations.push(`${where}: acknowledged write ${w.key}=${canonical(w.value)} (dot ${dotName(w.receipt.dot)}, hlc ${w.receipt.hlc?.wall}.${w.receipt.hlc?.logical}, ${inLogs}) is gone and no live version is shown to be after it (versions: ${shown.join(', ') || 'none'}; its replica ${why})`)
         }
       } else if (w.type === 'set') {
         const members = snap.values.get(w.key)
@@ -123,7 +160,7 @@ export function checkWrites (acked, unknown, snapshots) {
     }
     lost = Math.max(lost, lostHere)
   }
-  return { lost, violations }
+  return { lost, violations, found }
 }
 
 /** Every peer's terms, in the order they were observed, must never go down (restarts included). */

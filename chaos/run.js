@@ -5,10 +5,14 @@
 // any violation.
 //   npm run chaos -- --peers 5 --seconds 120 --seed 7
 // Imports the compiled library: run `npx tsc -p tsconfig.json` first.
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createCluster } from '../dist/src/harness/index.js'
 import { parseArgs, sleep } from '../bench/lib.js'
 import { createRng, createWriter, faultSchedule, scheduleDigest, seedOf } from './schedule.js'
 import { checkLeader, checkTerms, checkWrites, RETIRED_PREFIX } from './check.js'
+import { readRecords } from './logs.js'
 
 const args = parseArgs({
   peers: 5,
@@ -61,7 +65,9 @@ const noteTerm = (index, source, term) => {
 }
 
 log(`seed ${args.seed} (${seed}), ${args.peers} peers, ${args.seconds} s, ${schedule.length} faults scheduled (schedule ${scheduleDigest(schedule)})`)
-const cluster = await createCluster({ size: args.peers, processes: true })
+// Our own directory: the logs are read after the peers stop, and kept when a check fails.
+const baseDir = await mkdtemp(join(tmpdir(), 'hearsay-chaos-'))
+const cluster = await createCluster({ size: args.peers, processes: true, baseDir })
 const onSignal = () => { void cluster.stop().finally(() => process.exit(130)) }
 process.once('SIGINT', onSignal)
 process.once('SIGTERM', onSignal)
@@ -72,7 +78,8 @@ cluster.onLine((index, line) => {
   }
 })
 
-let verdict
+let final
+let diagnostics
 try {
   await cluster.converged({ timeout: 60_000 })
   log(`cluster up: ${cluster.peers.map((p, i) => `${i}=${p.peerId.slice(-6)}`).join(' ')}`)
@@ -99,17 +106,23 @@ try {
     if (convergenceMs > args.maxConvergence) violations.push(`convergence took ${convergenceMs} ms after the final heal, over ${args.maxConvergence} ms`)
   } catch (err) {
     violations.push(`no convergence within ${args.settle} ms of the final heal: ${err.message}`)
+    diagnostics = await describePeers()
   }
   const leaderMs = await waitForOneLeader(healedAt)
   polling = false
   await poller
-  verdict = await finalChecks({ convergenceMs, leaderMs })
+  final = { convergenceMs, leaderMs, snapshots: await takeSnapshots() }
 } catch (err) {
   violations.push(`the runner failed: ${err.stack ?? err}`)
-  verdict = { seed: args.seed, ok: false, violations }
 } finally {
   await cluster.stop().catch((err) => { log(`stop failed: ${err.message}`) })
 }
+const verdict = final === undefined
+  ? { chaos: 'hearsay', seed: args.seed, ok: false, violations }
+  : finalChecks(final, await readRecords(cluster.peers.map((p) => p.dataDir)))
+if (diagnostics !== undefined) verdict.diagnostics = diagnostics
+if (verdict.ok) await rm(baseDir, { recursive: true, force: true })
+else verdict.dataDir = baseDir
 process.stdout.write(JSON.stringify(verdict) + '\n')
 process.exitCode = verdict.ok ? 0 : 1
 
@@ -208,9 +221,10 @@ async function waitForOneLeader (healedAt) {
   return null
 }
 
-async function finalChecks ({ convergenceMs, leaderMs }) {
+/** What every peer holds now, through its API: status, every entry, register versions. */
+async function takeSnapshots () {
   const regKeys = [...new Set([...acked, ...unknown].filter((w) => w.type === 'put').map((w) => w.key))]
-  const snapshots = await Promise.all(cluster.peers.map(async (p, index) => {
+  return Promise.all(cluster.peers.map(async (p, index) => {
     const [status, list, leader] = await Promise.all([
       cluster.api(index, 'GET', '/v1/status'),
       cluster.api(index, 'GET', '/v1/kv'),
@@ -227,11 +241,24 @@ async function finalChecks ({ convergenceMs, leaderMs }) {
       versions.set(key, reply.versions)
     }
     noteTerm(index, 'status', status.term)
-    return { index, peerId: p.peerId, digest: status.digest, term: status.term, leader, values: new Map(list.entries.map((e) => [e.key, e.value])), versions }
+    return { index, peerId: p.peerId, digest: status.digest, term: status.term, leader, values: new Map(list.entries.map((e) => [e.key, e.value])), versions, retiredKeys }
   }))
+}
+
+/** Each live peer's figures, for a verdict that did not converge. */
+async function describePeers () {
+  return Promise.all(cluster.live().map(async (i) => {
+    const status = await cluster.api(i, 'GET', '/v1/status').catch((err) => ({ error: err.message }))
+    if (status.error !== undefined) return { index: i, ...status }
+    const { digest, keys, clock, members, stats } = status
+    return { index: i, peerId: cluster.peers[i].peerId, digest, keys, members, clock, kv: stats.kv }
+  }))
+}
+
+function finalChecks ({ convergenceMs, leaderMs, snapshots }, records) {
   const digests = new Set(snapshots.map((s) => s.digest))
   if (digests.size !== 1) violations.push(`replicas differ: ${snapshots.map((s) => `peer ${s.index} ${s.digest.slice(0, 12)}`).join(', ')}`)
-  const writes = checkWrites(acked, unknown, snapshots)
+  const writes = checkWrites(acked, unknown, snapshots, records)
   violations.push(...writes.violations)
   violations.push(...checkTerms(terms))
   const expected = [...cluster.peers].map((p) => p.peerId).sort().at(-1)
@@ -257,7 +284,10 @@ async function finalChecks ({ convergenceMs, leaderMs }) {
       setAdds: count('set'),
       unknown: unknown.length,
       unknownBy: Object.fromEntries(refused),
-      lost: writes.lost
+      lost: writes.lost,
+      // How each acknowledged register write was found: live, covered by a live version's
+      // clock, or superseded through a chain of writes read from the logs.
+      registers: writes.found
     },
     convergenceMs,
     leaderAgreementMs: leaderMs,
@@ -269,7 +299,7 @@ async function finalChecks ({ convergenceMs, leaderMs }) {
     },
     faults,
     keys: snapshots[0].values.size,
-    retiredReplicas: snapshots[0].versions.size - regKeys.length,
+    retiredReplicas: snapshots[0].retiredKeys.length,
     digest: snapshots[0].digest,
     violations: violations.slice(0, 50),
     durationMs: clock()

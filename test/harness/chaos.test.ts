@@ -64,7 +64,9 @@ describe('chaos checks', () => {
     const first = put('k', { n: 1 }, A, 1)
     const second = put('k', { n: 2 }, B, 1)
     const later: Version = { value: { n: 2 }, dot: { replica: B, seq: 1 }, clock: { [A]: 1, [B]: 1 } }
-    expect(checkWrites([first, second], [], [snapshot({ k: { n: 2 } }, { k: [later] })])).toEqual({ lost: 0, violations: [] })
+    expect(checkWrites([first, second], [], [snapshot({ k: { n: 2 } }, { k: [later] })])).toEqual({
+      lost: 0, violations: [], found: { present: 1, clock: 1, superseded: 0 }
+    })
   })
 
   it('finds an acknowledged put that is gone, or "covered" by a concurrent version', () => {
@@ -74,6 +76,44 @@ describe('chaos checks', () => {
     expect(result.lost).toBe(1)
     expect(result.violations[0]).toMatch(/acknowledged write k=\{"n":1\}.*is gone/)
     expect(checkWrites([first], [], [snapshot({}, { k: [] })]).lost).toBe(1)
+  })
+
+  it('follows what a live version superseded, through the logs, when its clock has a gap', () => {
+    // B held A:5 (gossip) but not A:4 when it wrote: its clock says A:3, its removes name A:5.
+    const gone = put('k', 'a5', A, 5)
+    const live: Version = { value: 'b2', dot: { replica: B, seq: 2 }, clock: { [A]: 3, [B]: 2 } }
+    const snap = snapshot({ k: 'b2' }, { k: [live] })
+    const written: RecordedWrite[] = [{ type: 'put', key: 'k', value: 'b2' }, { type: 'put', key: 'k', value: 'b1' }]
+    expect(checkWrites([gone], written, [snap]).lost).toBe(1)
+    const direct = new Map([[`${B}:2`, { clock: { [A]: 3, [B]: 2 }, removes: [{ replica: A, seq: 5 }] }]])
+    expect(checkWrites([gone], written, [snap], direct)).toEqual({ lost: 0, violations: [], found: { present: 0, clock: 0, superseded: 1 } })
+    // Through a write that is gone as well: B:2 superseded B:1, whose clock covers A:5.
+    const chain = new Map([
+      [`${B}:2`, { clock: { [A]: 3, [B]: 2 }, removes: [{ replica: B, seq: 1 }] }],
+      [`${B}:1`, { clock: { [A]: 5, [B]: 1 }, removes: [] }]
+    ])
+    expect(checkWrites([gone], written, [snap], chain).lost).toBe(0)
+    // A chain that leads elsewhere proves nothing.
+    const elsewhere = new Map([
+      [`${B}:2`, { clock: { [A]: 3, [B]: 2 }, removes: [{ replica: B, seq: 1 }] }],
+      [`${B}:1`, { clock: { [A]: 3, [B]: 1 }, removes: [{ replica: A, seq: 3 }] }]
+    ])
+    expect(checkWrites([gone], written, [snap], elsewhere).lost).toBe(1)
+  })
+
+  it('a clock without a retired replica covers it up to the retired seq, if written after the retirement', () => {
+    const gone = put('k', 'a5', A, 5)
+    const hlc = (wall: number): { wall: number, logical: number } => ({ wall, logical: 0 })
+    const live: Version = { value: 'b2', dot: { replica: B, seq: 2 }, clock: { [B]: 2 }, hlc: hlc(200) }
+    const retirement = (seq: number, at: number): Version => ({ value: { seq, term: 1 }, dot: { replica: B, seq: 1 }, clock: { [B]: 1 }, hlc: hlc(at) })
+    const snap = (seq: number, at: number): WriteSnapshot => snapshot(
+      { k: 'b2', [`hearsay/retired/${A}`]: { seq, term: 1 } },
+      { k: [live], [`hearsay/retired/${A}`]: [retirement(seq, at)] }
+    )
+    const written: RecordedWrite[] = [{ type: 'put', key: 'k', value: 'b2' }]
+    expect(checkWrites([gone], written, [snap(5, 100)]).lost).toBe(0)
+    expect(checkWrites([gone], written, [snap(4, 100)]).lost).toBe(1)
+    expect(checkWrites([gone], written, [snap(5, 300)]).lost).toBe(1)
   })
 
   it('finds a value no client wrote', () => {
