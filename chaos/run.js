@@ -68,7 +68,9 @@ log(`seed ${args.seed} (${seed}), ${args.peers} peers, ${args.seconds} s, ${sche
 // Our own directory: the logs are read after the peers stop, and kept when a check fails.
 const baseDir = await mkdtemp(join(tmpdir(), 'hearsay-chaos-'))
 const cluster = await createCluster({ size: args.peers, processes: true, baseDir })
-const onSignal = () => { void cluster.stop().finally(() => process.exit(130)) }
+const onSignal = () => {
+  void cluster.stop().then(async () => rm(baseDir, { recursive: true, force: true })).finally(() => process.exit(130))
+}
 process.once('SIGINT', onSignal)
 process.once('SIGTERM', onSignal)
 cluster.onLine((index, line) => {
