@@ -15,6 +15,7 @@ import { registerMetaRoutes } from './routes/meta.js'
 import { registerPeerRoutes } from './routes/peer.js'
 import { registerObserveRoutes } from './routes/observe.js'
 import { DashboardHub, type DashboardOptions } from './dashboard.js'
+import { registerTestRoutes } from './routes/testing.js'
 import type { RouteSchema } from './schemas.js'
 import { WatchHub, type WatchOptions, type WatchStats } from './watch.js'
 
@@ -29,6 +30,11 @@ export interface ApiOptions {
   watch?: WatchOptions
   /** The dashboard's snapshots: interval, how many writes to trace, how many keys to list. */
   dashboard?: DashboardOptions
+  /**
+   * Add the fault-injection routes under /v1/test (partition, heal, counter and set writes)
+   * that the multi-process harness drives. For tests only. @default false
+   */
+  testFaults?: boolean
 }
 
 export interface StartApiOptions extends ApiOptions {
@@ -130,6 +136,7 @@ export function buildApi (peer: Peer, options: ApiOptions): HearsayApi {
   registerKvRoutes(context)
   registerMetaRoutes(context)
   registerObserveRoutes(context, dashboard)
+  if (options.testFaults === true) registerTestRoutes(context)
 
   const info: ApiInstanceInfo = { routes, watchStats: () => watch.stats(), openApi }
   // What fastify's decorate() does on the root instance, with the type kept.

@@ -28,6 +28,7 @@ interface StartOptions {
   otlp?: string
   config?: string
   json?: boolean
+  testFaults?: boolean
 }
 
 /** The options every client command shares: where the peer is, and how to print. */
@@ -67,13 +68,15 @@ export function buildProgram (output: Output = processOutput): Command {
     .option('--config <file>', 'settings file (JSON or YAML); flags and HEARSAY_* win over it')
     .option('--log-level <level>', 'error, warn, info or debug (default info)', parseLogLevel)
     .option('--json', 'print events as JSON lines')
+    // For the multi-process harness and the chaos runner only, so not in the help.
+    .addOption(new Option('--test-faults', 'serve the fault-injection routes under /v1/test (testing only)').hideHelp())
     .action(async (options: StartOptions) => {
       const file = options.config === undefined ? {} : await loadConfigFile(options.config)
-      const { config: _config, json, ...flags } = options
+      const { config: _config, json, testFaults, ...flags } = options
       const resolved = resolveConfig(flags, configFromEnv(process.env), file)
       // Loaded on demand: client commands should not pay for loading libp2p.
       const { startCommand } = await import('./start.js')
-      await startCommand(resolved, { ...(json === undefined ? {} : { json }) }, output)
+      await startCommand(resolved, { ...(json === undefined ? {} : { json }), ...(testFaults === true ? { testFaults } : {}) }, output)
     })
 
   clientOptions(program.command('put').argument('<key>').argument('<value>', 'JSON, or else taken as a string')

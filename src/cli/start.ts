@@ -12,6 +12,8 @@ import { ConfigError, type StartConfig } from './config.js'
 
 export interface StartFlags {
   json?: boolean
+  /** Serve the fault-injection routes under /v1/test (`--test-faults`, for the harness). */
+  testFaults?: boolean
 }
 
 /** `hearsay start`: run one peer and its API until SIGINT/SIGTERM, then leave gracefully. */
@@ -41,7 +43,7 @@ export async function startCommand (config: StartConfig, flags: StartFlags, outp
   const report = reportMembership(peer, config, flags, output)
   await peer.start()
   const token = config.memory ? createToken() : await loadOrCreateToken(config.data)
-  const api = await startApi(peer, { host, port, token, logger })
+  const api = await startApi(peer, { host, port, token, logger, testFaults: flags.testFaults === true })
   if (!config.memory) await writeFileDurably(join(config.data, API_URL_FILE), new TextEncoder().encode(api.url + '\n'), 0o600)
   printBanner(peer, config, flags, output, api.url, config.memory ? token : undefined)
   report.flush()

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createPeer, type Peer } from '../peer.js'
 import type { PeerOptions } from '../options.js'
-import { ConvergenceTimeoutError, NoSuchPeerError } from './errors.js'
+import { ConvergenceTimeoutError, NoSuchPeerError, UnsupportedOptionError } from './errors.js'
+import { createProcessCluster, type ProcessCluster, type ProcessPeerOptions } from './processes.js'
 
 export interface ClusterOptions {
   /** How many peers to start. */
@@ -18,6 +19,12 @@ export interface ClusterOptions {
   baseDir?: string
   /** `false` runs in-memory peers (a restart then gets a new identity). @default true */
   durable?: boolean
+  /**
+   * `true` runs each peer as its own `hearsay start` process, driven over its API (see
+   * `ProcessCluster`): a kill is SIGKILL. Peer options are then limited to priority, profile
+   * and sync. @default false
+   */
+  processes?: boolean
 }
 
 export interface ConvergedOptions {
@@ -60,10 +67,34 @@ export interface Cluster {
 
 let clusterCounter = 0
 
-export async function createCluster (options: ClusterOptions): Promise<Cluster> {
+export async function createCluster (options: ClusterOptions & { processes: true }): Promise<ProcessCluster>
+export async function createCluster (options: ClusterOptions & { processes?: false }): Promise<Cluster>
+export async function createCluster (options: ClusterOptions): Promise<Cluster | ProcessCluster> {
+  if (options.processes === true) {
+    if (options.durable === false) throw new UnsupportedOptionError('durable: false')
+    return createProcessCluster({
+      size: options.size,
+      ...(options.network === undefined ? {} : { network: options.network }),
+      ...(options.baseDir === undefined ? {} : { baseDir: options.baseDir }),
+      ...(options.peer === undefined ? {} : { peer: processOptions(options.peer) }),
+      ...(options.peers === undefined ? {} : { peers: options.peers.map(processOptions) })
+    })
+  }
   const cluster = new LocalCluster(options)
   await cluster.init()
   return cluster
+}
+
+/** The peer options `hearsay start` has flags for; anything else is refused, not dropped. */
+function processOptions (options: Omit<PeerOptions, 'network' | 'dataDir' | 'bootstrap'>): ProcessPeerOptions {
+  const { priority, profile, sync, ...rest } = options
+  const other = Object.keys(rest)[0]
+  if (other !== undefined) throw new UnsupportedOptionError(other)
+  return {
+    ...(priority === undefined ? {} : { priority }),
+    ...(profile === undefined ? {} : { profile }),
+    ...(sync === undefined ? {} : { sync })
+  }
 }
 
 class LocalCluster implements Cluster {

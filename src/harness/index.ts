@@ -1,3 +1,7 @@
 export { createCluster } from './cluster.js'
 export type { Cluster, ClusterOptions, ConvergedOptions } from './cluster.js'
+export { createProcessCluster } from './processes.js'
+export type {
+  ApiCallOptions, ProcessCluster, ProcessClusterOptions, ProcessLine, ProcessPeer, ProcessPeerOptions, ProcessState, UnexpectedExit
+} from './processes.js'
 export * from './errors.js'

@@ -1,0 +1,134 @@
+import type { Json } from '../../replica/index.js'
+import { BadRequestError } from '../errors.js'
+import type { JsonSchema, RouteSchema } from '../schemas.js'
+import { checkKey } from './kv.js'
+import type { RouteContext } from './context.js'
+
+/**
+ * Routes for fault injection, registered only when the peer runs with `--test-faults`
+ * (`ApiOptions.testFaults`): without it they do not exist (404 ERR_NOT_FOUND). They need
+ * the API token like every other route. The multi-process harness and the chaos runner use
+ * them to cut one peer off from others (its connection gater) and to write counters and sets,
+ * which have no route of their own in the public API.
+ */
+
+/** Most PeerIds one partition request may deny. */
+const MAX_DENY = 1_024
+
+const errorReply = {
+  type: 'object',
+  required: ['error'],
+  properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } } }
+} as const satisfies JsonSchema
+const errors = { '4xx': errorReply, '5xx': errorReply } as const
+
+const peerIdPattern = '^[1-9A-HJ-NP-Za-km-z]{40,128}$'
+
+const denied = {
+  type: 'object',
+  required: ['deny'],
+  properties: { deny: { type: 'array', items: { type: 'string' }, description: 'The PeerIds this peer refuses now.' } }
+} as const satisfies JsonSchema
+
+const keyParams = {
+  type: 'object',
+  required: ['key'],
+  additionalProperties: false,
+  properties: { key: { type: 'string', minLength: 1 } }
+} as const satisfies JsonSchema
+
+const receipt = {
+  type: 'object',
+  required: ['key', 'dot', 'hlc'],
+  properties: {
+    key: { type: 'string' },
+    dot: { type: 'object', required: ['replica', 'seq'], properties: { replica: { type: 'string' }, seq: { type: 'integer' } } },
+    hlc: { type: 'object', required: ['wall', 'logical'], properties: { wall: { type: 'integer' }, logical: { type: 'integer' } } }
+  }
+} as const satisfies JsonSchema
+
+export const getPartitionSchema: RouteSchema = {
+  summary: 'Testing: the PeerIds this peer refuses',
+  tags: ['testing'],
+  response: { 200: denied, ...errors }
+}
+
+export const partitionSchema: RouteSchema = {
+  summary: 'Testing: refuse exactly these PeerIds',
+  description: 'Replaces the connection gater\'s list: the peer drops its connections to them and neither dials nor accepts them until healed. Only with --test-faults.',
+  tags: ['testing'],
+  body: {
+    type: 'object',
+    required: ['deny'],
+    additionalProperties: false,
+    properties: { deny: { type: 'array', maxItems: MAX_DENY, uniqueItems: true, items: { type: 'string', pattern: peerIdPattern } } }
+  },
+  response: { 200: denied, ...errors }
+}
+
+export const healSchema: RouteSchema = {
+  summary: 'Testing: refuse nobody',
+  description: 'Lifts every block; reconnecting is the peer\'s own job. Only with --test-faults.',
+  tags: ['testing'],
+  response: { 200: denied, ...errors }
+}
+
+export const counterSchema: RouteSchema = {
+  summary: 'Testing: increment a counter',
+  description: 'Answers once the write is durable. Only with --test-faults.',
+  tags: ['testing'],
+  params: keyParams,
+  body: {
+    type: 'object',
+    required: ['by'],
+    additionalProperties: false,
+    properties: { by: { type: 'number', exclusiveMinimum: 0 } }
+  },
+  response: { 200: receipt, ...errors }
+}
+
+export const setAddSchema: RouteSchema = {
+  summary: 'Testing: add an element to a set',
+  description: 'Answers once the write is durable. Only with --test-faults.',
+  tags: ['testing'],
+  params: keyParams,
+  body: {
+    type: 'object',
+    required: ['add'],
+    additionalProperties: false,
+    properties: { add: { description: 'any JSON value' } }
+  },
+  response: { 200: receipt, ...errors }
+}
+
+interface KeyParams { key: string }
+
+/** GET/POST /v1/test/partition, POST /v1/test/heal, POST /v1/test/counter/:key, POST /v1/test/set/:key */
+export function registerTestRoutes ({ app, peer }: RouteContext): void {
+  app.get('/v1/test/partition', { schema: getPartitionSchema }, async () => ({ deny: peer.net.blocked() }))
+
+  app.post<{ Body: { deny: string[] } }>('/v1/test/partition', { schema: partitionSchema }, async (request) => {
+    const { deny } = request.body
+    if (deny.includes(peer.peerId)) throw new BadRequestError('body.deny names this peer itself: a peer cannot be cut off from itself')
+    // Replace, not add: the caller states the whole list, so a repeated request changes nothing.
+    const lifted = peer.net.blocked().filter((id) => !deny.includes(id))
+    peer.net.unblock(lifted)
+    await peer.net.block(deny)
+    return { deny: peer.net.blocked() }
+  })
+
+  app.post('/v1/test/heal', { schema: healSchema }, async () => {
+    peer.net.unblock()
+    return { deny: peer.net.blocked() }
+  })
+
+  app.post<{ Params: KeyParams, Body: { by: number } }>('/v1/test/counter/:key', { schema: counterSchema }, async (request) => {
+    checkKey(request.params.key)
+    return await peer.kv.increment(request.params.key, request.body.by)
+  })
+
+  app.post<{ Params: KeyParams, Body: { add: Json } }>('/v1/test/set/:key', { schema: setAddSchema }, async (request) => {
+    checkKey(request.params.key)
+    return await peer.kv.setAdd(request.params.key, request.body.add)
+  })
+}
