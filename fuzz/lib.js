@@ -6,6 +6,7 @@
 
 import fc from 'fast-check'
 import { isDeepStrictEqual } from 'node:util'
+import v8 from 'node:v8'
 import { HearsayError } from '../dist/src/errors.js'
 
 export { fc }
@@ -173,7 +174,7 @@ export function protoFields (buf, start = 0, end = buf.byteLength, depth = 0, ou
     const tag = readVarint(buf, pos, end)
     if (tag === undefined) return out
     const wire = tag.value % 8
-    const field = { start: pos, tagEnd: tag.end, wire, lenEnd: tag.end, end: 0 }
+    const field = { start: pos, tagEnd: tag.end, wire, lenEnd: tag.end, end: 0, depth }
     if (wire === 0) {
       const v = readVarint(buf, tag.end, end)
       if (v === undefined) return out
@@ -340,15 +341,85 @@ export function corpus (valid, size = 512) {
   return fc.nat({ max: items.length - 1 }).map((i) => items[i])
 }
 
-/** The usual mix of a bytes target: raw bytes, random protobuf fields, valid and mutated messages. */
+/** Most bytes a flood input has: the largest message any of our decoders accepts. */
+export const FLOOD_MAX_BYTES = 4 * 1024 * 1024
+
+/**
+ * One field of a message repeated thousands of times (up to FLOOD_MAX_BYTES), with the
+ * length of every message around it rewritten to match, so a nested entry (a record's
+ * `removes`, a frame's dot list) really is repeated where it is: small wire entries that
+ * might each become a large object, to catch decoders whose memory grows far faster than
+ * their input (see `decodeBounded`).
+ */
+export function flooded (seeds) {
+  const once = floodOnce(seeds)
+  // Twice: an entry repeated inside a record, then that record repeated (the worst case of a
+  // batch: per-record limits hold, and the whole is still mostly tiny entries).
+  return fc.oneof({ arbitrary: once, weight: 2 }, { arbitrary: floodOnce(once), weight: 1 })
+}
+
+function floodOnce (seeds) {
+  return fc.tuple(seeds, fc.nat(), fc.integer({ min: 6, max: 17 }), fc.boolean(), fc.boolean()).map(([bytes, pick, exponent, empty, outer]) => {
+    const fields = protoFields(bytes)
+    if (fields.length === 0) return bytes
+    // Half the time a field of the message itself (a whole record of a batch), else any field.
+    const tops = fields.filter((g) => g.depth === 0)
+    const pool = outer ? tops : fields
+    const f = pool[pick % pool.length]
+    // The field as it is, or its smallest form (tag and a zero): the most entries per byte.
+    const copy = empty && (f.wire === 0 || f.wire === 2) ? concat(bytes.subarray(f.start, f.tagEnd), Uint8Array.of(0)) : bytes.subarray(f.start, f.end)
+    const copies = Math.max(1, Math.min(2 ** exponent, Math.floor(FLOOD_MAX_BYTES / Math.max(1, copy.byteLength)) - 1))
+    const repeated = new Uint8Array(copies * copy.byteLength)
+    for (let i = 0; i < copies; i++) repeated.set(copy, i * copy.byteLength)
+    let out = replace(bytes, f.start, f.end, repeated)
+    let grown = repeated.byteLength - (f.end - f.start)
+    // Innermost first: rewriting a length only moves bytes inside the messages around it.
+    const around = fields.filter((g) => g.wire === 2 && g.lenEnd <= f.start && f.end <= g.end && g !== f).sort((a, b) => b.start - a.start)
+    for (const g of around) {
+      const length = varint(g.end - g.lenEnd + grown)
+      out = replace(out, g.tagEnd, g.lenEnd, length)
+      grown += length.byteLength - (g.lenEnd - g.tagEnd)
+    }
+    return out
+  })
+}
+
+/** The usual mix of a bytes target: raw bytes, random protobuf fields, valid, mutated and (rarely) flooded messages. */
 export function bytesInput (valid) {
   const seeds = fc.oneof({ arbitrary: corpus(valid), weight: 9 }, { arbitrary: valid, weight: 1 })
   return fc.oneof(
-    { arbitrary: rawBytes, weight: 2 },
-    { arbitrary: protoSoup, weight: 2 },
-    { arbitrary: valid, weight: 1 },
-    { arbitrary: mutatedBytes(seeds), weight: 5 }
+    { arbitrary: rawBytes, weight: 40 },
+    { arbitrary: protoSoup, weight: 40 },
+    { arbitrary: valid, weight: 20 },
+    { arbitrary: mutatedBytes(seeds), weight: 100 },
+    { arbitrary: flooded(seeds), weight: 1 }
   )
+}
+
+/** Bytes of input above which targets check only the decoder (state checks cost per record). */
+export const STATE_CHECK_MAX_BYTES = 64 * 1024
+
+/**
+ * Runs `decode(bytes)` and fails when it made memory grow by more than 32 MiB + 24 × the
+ * input: a decoder must refuse garbage before building objects for all of it. (A batch of
+ * valid records with small JSON values decodes to 13-22 × its size; 4 MiB of empty
+ * `removes` entries used to become ~100 MiB before the first record was checked.)
+ */
+export function decodeBounded (bytes, decode) {
+  const before = heapNow()
+  try {
+    return decode(bytes)
+  } finally {
+    const grown = heapNow() - before
+    const bound = 32 * 1024 * 1024 + 24 * bytes.byteLength
+    if (grown > bound) fail(`decoding ${bytes.byteLength} bytes made memory grow by ${(grown / 1_048_576).toFixed(1)} MiB (bound ${(bound / 1_048_576).toFixed(1)} MiB)`)
+  }
+}
+
+/** v8's heap plus external memory (ArrayBuffers), in bytes: cheap enough to read per input. */
+export function heapNow () {
+  const h = v8.getHeapStatistics()
+  return h.used_heap_size + h.external_memory
 }
 
 // --- text --------------------------------------------------------------------------------

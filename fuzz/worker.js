@@ -15,8 +15,7 @@
 import { writeSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import v8 from 'node:v8'
-import { fc, FuzzFailure, describeError, show } from './lib.js'
+import { fc, FuzzFailure, describeError, heapNow, show } from './lib.js'
 import { targetModule } from './targets/index.js'
 
 const DEFAULT_MAX_GROWTH = 64 * 1024 * 1024
@@ -27,11 +26,6 @@ const url = args.module !== undefined ? pathToFileURL(resolve(args.module)).href
 const target = (await import(url)).default
 const name = target.name
 const maxGrowth = target.maxGrowth ?? DEFAULT_MAX_GROWTH
-
-function heapNow () {
-  const h = v8.getHeapStatistics()
-  return h.used_heap_size + h.external_memory
-}
 
 const started = performance.now()
 let executed = 0

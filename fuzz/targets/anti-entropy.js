@@ -11,7 +11,7 @@ import {
   CodecError, covers, decodeBatch, decodeSyncFrame, dotKey, encodeBatch, encodeBatches, encodeSyncFrame, horizonFrames,
   horizonOffer, MalformedSyncMessageError, ReplicaError, Session, settleOffer, SYNC_LIMITS, vectorLeq
 } from '../../dist/src/replica/index.js'
-import { fc, anyString, bytesInput, check, checkSame, expectTyped } from '../lib.js'
+import { fc, anyString, bytesInput, check, checkSame, decodeBounded, expectTyped, STATE_CHECK_MAX_BYTES } from '../lib.js'
 import { applyEach, freshStore, HISTORY, records, replicaId, seq, snapshot } from '../replica.js'
 
 const vector = fc.dictionary(replicaId, seq, { maxKeys: 5, noNullPrototype: true })
@@ -84,7 +84,7 @@ function checkFrame (f) {
 function receiveBatch (target, batch, sessionState) {
   let list
   try {
-    list = decodeBatch(batch)
+    list = decodeBounded(batch, decodeBatch)
   } catch (err) {
     expectTyped(err, [CodecError])
     sessionState.clean = false
@@ -120,13 +120,14 @@ export default {
       const before = snapshot(target)
       let f
       try {
-        f = decodeSyncFrame(bytes)
+        f = decodeBounded(bytes, decodeSyncFrame)
       } catch (err) {
         expectTyped(err, [MalformedSyncMessageError])
         checkSame(snapshot(target), before, 'the store after a malformed frame')
         break // the service aborts the session
       }
       checkFrame(f)
+      if (bytes.byteLength > STATE_CHECK_MAX_BYTES) break // a flood: the decoder alone is checked
       checkSame(decodeSyncFrame(encodeSyncFrame(f)), f, 'a decoded frame after encoding it again')
       if (!helloSeen) {
         if (f.type !== 'hello') break // "expected HELLO": aborted

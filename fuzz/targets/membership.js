@@ -7,7 +7,7 @@
 import { decodeMessage, encodeMessage, MalformedMessageError } from '../../dist/src/membership/codec.js'
 import { MEMBERSHIP_LIMITS } from '../../dist/src/membership/constants.js'
 import { MemberTable, sanitizeUpdate, MAX_INCARNATION } from '../../dist/src/membership/state.js'
-import { fc, anyString, bytesInput, check, checkSame, expectTyped, FuzzFailure, same } from '../lib.js'
+import { fc, anyString, bytesInput, check, checkSame, decodeBounded, expectTyped, FuzzFailure, same, STATE_CHECK_MAX_BYTES } from '../lib.js'
 
 const SELF = '12D3KooWRco1nneqv127gRVUd1nHMQL7D7h47VMVHKtzJR5gNVNK'
 const KNOWN = [
@@ -137,7 +137,7 @@ export default {
     const before = snapshot(table)
     let decoded
     try {
-      decoded = decodeMessage(bytes)
+      decoded = decodeBounded(bytes, decodeMessage)
     } catch (err) {
       expectTyped(err, [MalformedMessageError])
       // The service counts it and aborts the stream: nothing reaches the table.
@@ -145,6 +145,7 @@ export default {
       return
     }
     checkMessage(decoded)
+    if (bytes.byteLength > STATE_CHECK_MAX_BYTES) return
     checkSame(decodeMessage(encodeMessage(decoded)), decoded, 'a decoded message after encoding it again')
     for (const u of decoded.updates) {
       const outcome = table.apply(u, NOW)

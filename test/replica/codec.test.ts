@@ -154,6 +154,19 @@ describe('decoding untrusted input', () => {
     expect(decodeBatch(batchOf(wire({ clock })), { maxClockEntries: 3 })).toHaveLength(1)
   })
 
+  it('decodes and checks records one at a time: garbage after a bad record is never parsed', () => {
+    // What made a 4 MiB batch of empty `removes` entries cost ~100 MiB and 0.7 s before any
+    // record was checked: now the first bad record ends it, before the rest is looked at.
+    const bad = PbRecord.encode(wire({ op: OpType.OP_UNSPECIFIED }))
+    const framed = new Uint8Array([0x0a, bad.byteLength, ...bad, 0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f])
+    expect(decodeError(framed)).toBeInstanceOf(InvalidMessageError)
+    // The same truncated tail after a good record is malformed protobuf.
+    const good = PbRecord.encode(wire())
+    expect(decodeError(new Uint8Array([0x0a, good.byteLength, ...good, 0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]))).toBeInstanceOf(MalformedMessageError)
+    // Fields other than records are skipped, as the generated Batch decoder does.
+    expect(decodeBatch(new Uint8Array([0x10, 0x05, 0x0a, good.byteLength, ...good]))).toHaveLength(1)
+  })
+
   it('refuses a value over maxValueBytes and a key over maxKeyBytes', () => {
     expect(decodeError(batchOf(wire({ value: utf8('"' + 'x'.repeat(100) + '"') })), { maxValueBytes: 50 })).toBeInstanceOf(MessageTooLargeError)
     const err = decodeError(batchOf(wire({ key: 'k'.repeat(1025) })))
