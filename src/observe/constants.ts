@@ -13,7 +13,7 @@ export interface BeaconTiming {
 }
 
 export const BEACON_TIMING: Readonly<Record<Profile, BeaconTiming>> = {
-  local: { interval: 1_000, minInterval: 200 },
+  local: { interval: 2_000, minInterval: 1_000 },
   lan: { interval: 5_000, minInterval: 1_000 }
 }
 
