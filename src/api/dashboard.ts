@@ -4,6 +4,7 @@
  * watches, and one soon after the members or the leader change. A client whose socket is full
  * skips snapshots until it drains (only the newest matters); it never queues them.
  */
+import { SSE_HEADERS } from './watch.js'
 import type { ServerResponse } from 'node:http'
 import type { Leader } from '../election/index.js'
 import type { Member } from '../membership/index.js'
@@ -121,12 +122,7 @@ export class DashboardHub {
   add (res: ServerResponse): void {
     if (res.destroyed) return
     const client: Client = { res, blocked: false }
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no'
-    })
+    res.writeHead(200, SSE_HEADERS)
     res.on('close', () => { this.remove(client) })
     res.on('error', () => { this.remove(client) })
     res.on('drain', () => { client.blocked = false })

@@ -44,6 +44,14 @@ export interface WatchEventData {
   deleted?: true
 }
 
+/** Response headers of a server-sent-events stream (no proxy buffering, no transforms). */
+export const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache, no-transform',
+  connection: 'keep-alive',
+  'x-accel-buffering': 'no'
+} as const
+
 export function formatChange (change: KvChange): string {
   const data: WatchEventData = change.value === undefined
     ? { key: change.key, origin: change.origin, deleted: true }
@@ -96,12 +104,7 @@ export class WatchHub {
     // The client may have gone between the request and now: nothing to stream to.
     if (res.destroyed) return
     const client: Client = { res, prefix, queue: [], queuedBytes: 0, blocked: false, closed: false }
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no'
-    })
+    res.writeHead(200, SSE_HEADERS)
     res.on('close', () => { this.remove(client) })
     res.on('error', () => { this.remove(client) })
     res.on('drain', () => { this.flush(client) })
