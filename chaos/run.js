@@ -82,6 +82,8 @@ cluster.onLine((index, line) => {
 
 let final
 let diagnostics
+// What kept the cluster from converging after the final heal, each time it changed.
+const trail = []
 try {
   await cluster.converged({ timeout: 60_000 })
   log(`cluster up: ${cluster.peers.map((p, i) => `${i}=${p.peerId.slice(-6)}`).join(' ')}`)
@@ -100,15 +102,14 @@ try {
   }))
   const healedAt = performance.now()
   await cluster.heal()
-  let convergenceMs = null
-  try {
-    await cluster.converged({ timeout: args.settle })
-    convergenceMs = Math.round(performance.now() - healedAt)
+  trail.push({ ms: Math.round(performance.now() - healedAt), gist: 'healed', why: 'every peer told to refuse nobody' })
+  const convergenceMs = await waitForConvergence(healedAt)
+  if (convergenceMs === null) {
+    violations.push(`no convergence within ${args.settle} ms of the final heal: ${trail.at(-1)?.why}`)
+    diagnostics = await describePeers()
+  } else {
     log(`converged ${convergenceMs} ms after the final heal`)
     if (convergenceMs > args.maxConvergence) violations.push(`convergence took ${convergenceMs} ms after the final heal, over ${args.maxConvergence} ms`)
-  } catch (err) {
-    violations.push(`no convergence within ${args.settle} ms of the final heal: ${err.message}`)
-    diagnostics = await describePeers()
   }
   const leaderMs = await waitForOneLeader(healedAt)
   polling = false
@@ -211,6 +212,21 @@ async function pollTerms () {
   }
 }
 
+/** Polls until every peer agrees (views and digests); the ms since the final heal, or null. */
+async function waitForConvergence (healedAt) {
+  const deadline = performance.now() + args.settle
+  while (performance.now() < deadline) {
+    const why = await cluster.divergence()
+    const ms = Math.round(performance.now() - healedAt)
+    if (why === undefined) return ms
+    // Names only: which peer waits for which, not the incarnation numbers or digests.
+    const gist = why.replace(/\d{2,}/g, 'N')
+    if (trail.at(-1)?.gist !== gist) trail.push({ ms, gist, why })
+    await sleep(100)
+  }
+  return null
+}
+
 /** Resolves with the ms from the final heal until all peers name one coordinator and term (or null). */
 async function waitForOneLeader (healedAt) {
   const deadline = performance.now() + args.settle
@@ -223,8 +239,21 @@ async function waitForOneLeader (healedAt) {
   return null
 }
 
-/** What every peer holds now, through its API: status, every entry, register versions. */
+/**
+ * What every peer holds, taken again until the digests agree: the coordinator's jobs keep
+ * writing (their runs, GC horizons), so one round can catch a write on its way.
+ */
 async function takeSnapshots () {
+  const deadline = performance.now() + args.settle
+  while (true) {
+    const snapshots = await snapshotOnce()
+    if (new Set(snapshots.map((s) => s.digest)).size === 1 || performance.now() > deadline) return snapshots
+    await sleep(100)
+  }
+}
+
+/** What every peer holds now, through its API: status, every entry, register versions. */
+async function snapshotOnce () {
   const regKeys = [...new Set([...acked, ...unknown].filter((w) => w.type === 'put').map((w) => w.key))]
   return Promise.all(cluster.peers.map(async (p, index) => {
     const [status, list, leader] = await Promise.all([
@@ -292,6 +321,8 @@ function finalChecks ({ convergenceMs, leaderMs, snapshots }, records) {
       registers: writes.found
     },
     convergenceMs,
+    // What the cluster waited for after the final heal: [ms, reason] each time it changed.
+    convergenceTrail: trail.map((t) => [t.ms, t.why]),
     leaderAgreementMs: leaderMs,
     leaders: {
       final: final === undefined ? null : { index: cluster.peers.findIndex((p) => p.peerId === final.peerId), peerId: final.peerId, term: final.term },

@@ -100,6 +100,8 @@ export class ElectionService extends TypedEventTarget<ElectionEvents> {
   /** Steps run one at a time, so a term is persisted before any later step sends. */
   private queue: Promise<void> = Promise.resolve()
   private persistedTerm = 0
+  /** The highest term whose save has finished: what `term()` reports, so a crash never takes back a term someone was shown. */
+  private durableTerm = 0
   private published: Leader | undefined
   private readonly counters: ElectionStats = { sent: 0, received: 0, malformed: 0, leaderChanges: 0, sendFailures: 0 }
   private readonly logger: Log
@@ -119,6 +121,7 @@ export class ElectionService extends TypedEventTarget<ElectionEvents> {
   async start (): Promise<void> {
     if (this.running) return
     this.persistedTerm = await this.loadTerm()
+    this.durableTerm = Math.max(this.durableTerm, this.persistedTerm)
     this.machine = new Election({
       selfId: this.net.peerId,
       priority: this.init.priority ?? 0,
@@ -176,8 +179,9 @@ export class ElectionService extends TypedEventTarget<ElectionEvents> {
     return this.running ? this.published : undefined
   }
 
+  /** The highest term this peer has seen and saved: it never goes back, not even across a crash. */
   term (): number {
-    return this.machine?.term() ?? this.persistedTerm
+    return this.durableTerm
   }
 
   role (): 'follower' | 'candidate' | 'coordinator' | 'stopped' {
@@ -256,7 +260,7 @@ export class ElectionService extends TypedEventTarget<ElectionEvents> {
   private async saveTerm (term: number): Promise<void> {
     if (term <= this.persistedTerm) return
     this.persistedTerm = term
-    if (this.init.dataDir === undefined) return
-    await writeFileDurably(join(this.init.dataDir, TERM_FILE), new TextEncoder().encode(JSON.stringify({ term })), 0o600)
+    if (this.init.dataDir !== undefined) await writeFileDurably(join(this.init.dataDir, TERM_FILE), new TextEncoder().encode(JSON.stringify({ term })), 0o600)
+    if (term > this.durableTerm) this.durableTerm = term
   }
 }
