@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { createCluster } from '../dist/src/harness/index.js'
 import { parseArgs, sleep } from '../bench/lib.js'
 import { createRng, createWriter, faultSchedule, scheduleDigest, seedOf } from './schedule.js'
-import { checkLeader, checkTerms, checkWrites, RETIRED_PREFIX } from './check.js'
+import { checkLeader, checkSameAnswers, checkTerms, checkWrites, RETIRED_PREFIX } from './check.js'
 import { readRecords } from './logs.js'
 
 const args = parseArgs({
@@ -289,6 +289,7 @@ async function describePeers () {
 function finalChecks ({ convergenceMs, leaderMs, snapshots }, records) {
   const digests = new Set(snapshots.map((s) => s.digest))
   if (digests.size !== 1) violations.push(`replicas differ: ${snapshots.map((s) => `peer ${s.index} ${s.digest.slice(0, 12)}`).join(', ')}`)
+  violations.push(...checkSameAnswers(snapshots).slice(0, 20))
   const writes = checkWrites(acked, unknown, snapshots, records)
   violations.push(...writes.violations)
   violations.push(...checkTerms(terms))
