@@ -5,7 +5,7 @@
 // any violation.
 //   npm run chaos -- --peers 5 --seconds 120 --seed 7
 // Imports the compiled library: run `npx tsc -p tsconfig.json` first.
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createCluster } from '../dist/src/harness/index.js'
@@ -125,7 +125,11 @@ const verdict = final === undefined
   : finalChecks(final, await readRecords(cluster.peers.map((p) => p.dataDir)))
 if (diagnostics !== undefined) verdict.diagnostics = diagnostics
 if (verdict.ok) await rm(baseDir, { recursive: true, force: true })
-else verdict.dataDir = baseDir
+else {
+  // What the clients recorded, to check the kept data dirs again later.
+  await writeFile(join(baseDir, 'chaos-writes.json'), JSON.stringify({ acked, unknown }))
+  verdict.dataDir = baseDir
+}
 process.stdout.write(JSON.stringify(verdict) + '\n')
 process.exitCode = verdict.ok ? 0 : 1
 
