@@ -27,11 +27,12 @@ export interface LeaderSnapshot {
 
 export const RETIRED_PREFIX: string
 export function canonical (value: unknown): string
-export interface LoggedRecord { key?: string, clock: Record<string, number>, removes: Dot[], hlc?: Hlc }
+export interface LoggedRecord { dot: Dot, key?: string, clock: Record<string, number>, removes: Dot[], hlc?: Hlc }
 export function checkWrites (acked: RecordedWrite[], unknown: RecordedWrite[], snapshots: WriteSnapshot[], records?: Map<string, LoggedRecord>): {
   lost: number
   violations: string[]
   found: { present: number, clock: number, superseded: number }
 }
+export function checkSameAnswers (snapshots: WriteSnapshot[]): string[]
 export function checkTerms (observations: Map<number, TermObservation[]>): string[]
 export function checkLeader (snapshots: LeaderSnapshot[], context: { expected: string, highestObserved: number }): string[]

@@ -42,34 +42,66 @@ function clockCovers (clock, hlc, d, retired) {
 }
 
 /**
- * The chain of writes by which the record with dot `from` is causally after dot `d`, or
- * undefined when none can be shown: its clock covers `d`, or it superseded `d` itself, or
- * it superseded a record (found in `records`, the peers' logs) that is after `d` in turn.
+ * Whether the write `from` (a live version: dot, clock, hlc) is causally after dot `d`, as far
+ * as can be shown; `records` (dot key → `{ dot, clock, removes, hlc }`, from the peers' logs)
+ * lets it follow writes that are gone from the store. Every step is a happens-before edge:
+ * a clock that covers `d`; a superseded dot of `d`'s replica at or after it (`removes`: the
+ * writer held it); a superseded record that is after `d` in turn; an earlier write of the
+ * same replica that is after `d` (a replica's writes follow one another).
  */
-function chainTo (from, clock, hlc, d, retired, records, seen = new Set()) {
-  if (clockCovers(clock, hlc, d, retired)) return [from]
-  const record = records.get(`${from.replica}:${from.seq}`)
-  if (record === undefined) return undefined
-  for (const removed of record.removes) {
-    if (removed.replica === d.replica && removed.seq === d.seq) return [from, d]
-  }
-  for (const removed of record.removes) {
-    const key = `${removed.replica}:${removed.seq}`
+function isAfter (from, d, retired, records, byReplica) {
+  const seen = new Set()
+  const stack = [from]
+  while (stack.length > 0) {
+    const x = stack.pop()
+    const key = `${x.dot.replica}:${x.dot.seq}`
     if (seen.has(key)) continue
     seen.add(key)
-    const next = records.get(key)
-    if (next === undefined) continue
-    const rest = chainTo(removed, next.clock, next.hlc, d, retired, records, seen)
-    if (rest !== undefined) return [from, ...rest]
+    if (clockCovers(x.clock, x.hlc, d, retired)) return true
+    const logged = records.get(key)
+    for (const q of logged?.removes ?? []) {
+      if (q.replica === d.replica && q.seq >= d.seq) return true
+      const next = records.get(`${q.replica}:${q.seq}`)
+      if (next !== undefined) stack.push(next)
+    }
+    // The write of the same replica just before this one, if a log still has it.
+    const earlier = byReplica.get(x.dot.replica)
+    if (earlier !== undefined) {
+      const i = lastBelow(earlier, x.dot.seq)
+      if (i >= 0) stack.push(earlier[i])
+    }
   }
-  return undefined
+  return false
+}
+
+/** Index of the last record with seq < `seq` in a list sorted by seq, or -1. */
+function lastBelow (list, seq) {
+  let lo = 0
+  let hi = list.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (list[mid].dot.seq < seq) lo = mid + 1
+    else hi = mid
+  }
+  return lo - 1
+}
+
+/** Logged records by replica, each list sorted by seq. */
+function indexByReplica (records) {
+  const out = new Map()
+  for (const record of records.values()) {
+    if (!out.has(record.dot.replica)) out.set(record.dot.replica, [])
+    out.get(record.dot.replica).push(record)
+  }
+  for (const list of out.values()) list.sort((a, b) => a.dot.seq - b.dot.seq)
+  return out
 }
 
 /**
  * Every acknowledged write must be on every peer: a register write as a live version with
  * its dot, or superseded by a causally later write that can be named: a live version whose
- * clock covers the dot, or that superseded it (its `removes`), directly or through writes it
- * superseded in turn (`records`: dot → `{ clock, removes, hlc }` from the peers' logs).
+ * clock covers the dot, or that is shown to be after it through the records in the peers'
+ * logs (see `isAfter`).
  * Clocks leave out a retired replica when the writer has exactly its retired seq, so a
  * clock without the replica, written (by its hybrid clock) after the retirement record,
  * counts as having it at that seq. A counter at least the sum of its acknowledged increments (and at most that plus
@@ -82,6 +114,7 @@ function chainTo (from, clock, hlc, d, retired, records, seen = new Set()) {
  */
 export function checkWrites (acked, unknown, snapshots, records = new Map()) {
   const found = { present: 0, clock: 0, superseded: 0 }
+  const byReplica = indexByReplica(records)
   const violations = []
   let lost = 0
   const written = new Map() // key → Set of canonical values / elements written (acked or not)
@@ -112,12 +145,13 @@ export function checkWrites (acked, unknown, snapshots, records = new Map()) {
           if (tally) found.present++
           continue
         }
-        const chains = versions.filter((v) => written.get(w.key)?.has(canonical(v.value)))
-          .map((v) => chainTo(v.dot, v.clock, v.hlc, w.receipt.dot, retired, records))
-          .filter((c) => c !== undefined)
-        if (chains.length > 0) {
-          if (tally && chains.some((c) => c.length === 1)) found.clock++
-          else if (tally) found.superseded++
+        const known = versions.filter((v) => written.get(w.key)?.has(canonical(v.value)))
+        if (known.some((v) => clockCovers(v.clock, v.hlc, w.receipt.dot, retired))) {
+          if (tally) found.clock++
+          continue
+        }
+        if (known.some((v) => isAfter(v, w.receipt.dot, retired, records, byReplica))) {
+          if (tally) found.superseded++
           continue
         }
         lostHere++
@@ -195,5 +229,28 @@ export function checkLeader (snapshots, { expected, highestObserved }) {
   const top = Math.max(highestObserved, ...snapshots.map((s) => s.term))
   if (leader.term !== top) violations.push(`the coordinator's term ${leader.term} is not the highest term seen (${top})`)
   if (leader.peerId !== expected) violations.push(`the coordinator is ${leader.peerId}, not ${expected}, the highest-ranked peer`)
+  return violations
+}
+
+/**
+ * Equal digests must mean equal answers: every client key has the same value, and each
+ * register the same versions, on every peer. (The digest covers which records a replica
+ * holds, not which of them are live.) Keys under `hearsay/` are left out: the coordinator's
+ * jobs keep writing them while the snapshots are taken.
+ */
+export function checkSameAnswers (snapshots) {
+  const violations = []
+  const [first, ...rest] = snapshots
+  if (first === undefined) return violations
+  const keys = new Set(snapshots.flatMap((s) => [...s.values.keys()]).filter((k) => !k.startsWith('hearsay/')))
+  const versionsOf = (snap, key) => (snap.versions.get(key) ?? []).map((v) => `${v.dot.replica}:${v.dot.seq}`).sort().join(' ')
+  for (const key of [...keys].sort()) {
+    for (const snap of rest) {
+      const a = canonical(first.values.get(key))
+      const b = canonical(snap.values.get(key))
+      if (a !== b) violations.push(`peer ${snap.index} answers ${key} = ${b}, peer ${first.index} ${a}`)
+      else if (versionsOf(first, key) !== versionsOf(snap, key)) violations.push(`peer ${snap.index} has other versions of ${key} than peer ${first.index}: ${versionsOf(snap, key)} against ${versionsOf(first, key)}`)
+    }
+  }
   return violations
 }

@@ -6,7 +6,7 @@ import { decodeRecord, isCheckpoint } from '../dist/src/replica/index.js'
 
 export const dotKey = (dot) => `${dot.replica}:${dot.seq}`
 
-/** dot → `{ key, clock, removes, hlc }` of every record found in the logs of these data dirs. */
+/** dot → `{ dot, key, clock, removes, hlc }` of every record found in the logs of these data dirs. */
 export async function readRecords (dataDirs) {
   const records = new Map()
   for (const dir of dataDirs) {
@@ -20,7 +20,7 @@ export async function readRecords (dataDirs) {
         } catch {
           continue
         }
-        records.set(dotKey(record.dot), { key: record.key, clock: record.clock, removes: record.removes, hlc: record.hlc })
+        records.set(dotKey(record.dot), { dot: record.dot, key: record.key, clock: record.clock, removes: record.removes, hlc: record.hlc })
       }
     } finally {
       await log.close()

@@ -5,13 +5,13 @@
 // any violation.
 //   npm run chaos -- --peers 5 --seconds 120 --seed 7
 // Imports the compiled library: run `npx tsc -p tsconfig.json` first.
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createCluster } from '../dist/src/harness/index.js'
 import { parseArgs, sleep } from '../bench/lib.js'
 import { createRng, createWriter, faultSchedule, scheduleDigest, seedOf } from './schedule.js'
-import { checkLeader, checkTerms, checkWrites, RETIRED_PREFIX } from './check.js'
+import { checkLeader, checkSameAnswers, checkTerms, checkWrites, RETIRED_PREFIX } from './check.js'
 import { readRecords } from './logs.js'
 
 const args = parseArgs({
@@ -125,7 +125,11 @@ const verdict = final === undefined
   : finalChecks(final, await readRecords(cluster.peers.map((p) => p.dataDir)))
 if (diagnostics !== undefined) verdict.diagnostics = diagnostics
 if (verdict.ok) await rm(baseDir, { recursive: true, force: true })
-else verdict.dataDir = baseDir
+else {
+  // What the clients recorded, to check the kept data dirs again later.
+  await writeFile(join(baseDir, 'chaos-writes.json'), JSON.stringify({ acked, unknown }))
+  verdict.dataDir = baseDir
+}
 process.stdout.write(JSON.stringify(verdict) + '\n')
 process.exitCode = verdict.ok ? 0 : 1
 
@@ -289,6 +293,7 @@ async function describePeers () {
 function finalChecks ({ convergenceMs, leaderMs, snapshots }, records) {
   const digests = new Set(snapshots.map((s) => s.digest))
   if (digests.size !== 1) violations.push(`replicas differ: ${snapshots.map((s) => `peer ${s.index} ${s.digest.slice(0, 12)}`).join(', ')}`)
+  violations.push(...checkSameAnswers(snapshots).slice(0, 20))
   const writes = checkWrites(acked, unknown, snapshots, records)
   violations.push(...writes.violations)
   violations.push(...checkTerms(terms))

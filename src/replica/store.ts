@@ -69,7 +69,7 @@ export class ReplicaState {
   /** The adopted GC horizon: this replica holds or has collected every dot at or below it. */
   private horizonVector: VectorClock = {}
   private horizonTag = ''
-  /** Held records at or below the horizon that are not live but supersede a dot above it: collected once the horizon covers that dot. */
+  /** Held records at or below the horizon that are not live but supersede a dot above it, or one still held: collected once neither is true. */
   private readonly deferred = new Set<WriteRecord>()
   /** Retired replica → the seq every member had: left out of new clocks while this replica has exactly that seq. */
   private retired: ReadonlyMap<string, number> = new Map()
@@ -466,7 +466,7 @@ export class ReplicaState {
       if (target !== undefined && state.live.has(target)) {
         unlink(state, target)
         changed = true
-        if (below) this.settle(target)
+        if (below) this.collectTogether(target)
       }
     }
     if (isValueRecord(record) && state.removed?.has(dotKey(dot)) !== true) {
@@ -480,14 +480,15 @@ export class ReplicaState {
     this.onChange?.({ key: record.key, record, origin })
   }
 
-  /** A record at or below the horizon just stopped being live: collect it now, or once the horizon covers what it removes. */
-  private settle (record: WriteRecord): void {
-    if (removesCovered(record, this.horizonVector)) {
-      this.drop([record], 'remote')
-      this.collectedTotal++
-    } else {
-      this.deferred.add(record)
+  /** Collects deferred records (and `stopped`, no longer live) until none may go: each one collected may let go one that superseded it. */
+  private collectTogether (stopped?: WriteRecord): number {
+    if (stopped !== undefined) this.deferred.add(stopped)
+    const before = this.collectedTotal
+    for (let more = this.candidates(this.horizonVector); more.length > 0; more = this.candidates(this.horizonVector)) {
+      this.drop(more, 'remote')
+      this.collectedTotal += more.length
     }
+    return this.collectedTotal - before
   }
 
   /** Raises the horizon and drops what it allows collecting, plus `extra`; returns how many records went. */
@@ -500,20 +501,22 @@ export class ReplicaState {
     this.horizonTag = isEmptyVector(next) ? '' : JSON.stringify(Object.entries(next))
     this.drop([...doomed], 'remote')
     this.collectedTotal += doomed.size
-    return doomed.size
+    return doomed.size + this.collectTogether()
   }
 
   /**
    * Held records a horizon allows collecting: not live, at or below it, removing only dots
-   * at or below it. Only dots above the current horizon and the deferred records can be
-   * new ones: everything else below it went when it was adopted.
+   * at or below it that are no longer held (without it, a held record it superseded would be
+   * live again wherever records are read afresh: a restart from a compacted log, a peer
+   * catching up). Only dots above the current horizon and the deferred records can be new
+   * ones: everything else below it went when it was adopted.
    */
   private candidates (horizon: Readonly<VectorClock>, defer?: Set<WriteRecord>): WriteRecord[] {
     const out: WriteRecord[] = []
     const consider = (record: WriteRecord): void => {
       if (!covers(horizon, record.dot)) return
       if (this.keys.get(record.key)?.live.has(record) === true) return
-      if (removesCovered(record, horizon)) out.push(record)
+      if (removesCovered(record, horizon) && !record.removes.some((dot) => this.find(dot) !== undefined)) out.push(record)
       else defer?.add(record)
     }
     for (const replica of Object.keys(horizon)) {

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { createRng, createWriter, faultSchedule, scheduleDigest, seedOf, type Fault } from '../../chaos/schedule.js'
-import { checkLeader, checkTerms, checkWrites, type RecordedWrite, type Version, type WriteSnapshot } from '../../chaos/check.js'
+import { checkLeader, checkSameAnswers, checkTerms, checkWrites, type RecordedWrite, type Version, type WriteSnapshot } from '../../chaos/check.js'
 
 const RUNNER = fileURLToPath(new URL('../../chaos/run.js', import.meta.url))
 
@@ -85,20 +85,36 @@ describe('chaos checks', () => {
     const snap = snapshot({ k: 'b2' }, { k: [live] })
     const written: RecordedWrite[] = [{ type: 'put', key: 'k', value: 'b2' }, { type: 'put', key: 'k', value: 'b1' }]
     expect(checkWrites([gone], written, [snap]).lost).toBe(1)
-    const direct = new Map([[`${B}:2`, { clock: { [A]: 3, [B]: 2 }, removes: [{ replica: A, seq: 5 }] }]])
+    const direct = new Map([[`${B}:2`, { dot: { replica: B, seq: 2 }, clock: { [A]: 3, [B]: 2 }, removes: [{ replica: A, seq: 5 }] }]])
     expect(checkWrites([gone], written, [snap], direct)).toEqual({ lost: 0, violations: [], found: { present: 0, clock: 0, superseded: 1 } })
     // Through a write that is gone as well: B:2 superseded B:1, whose clock covers A:5.
     const chain = new Map([
-      [`${B}:2`, { clock: { [A]: 3, [B]: 2 }, removes: [{ replica: B, seq: 1 }] }],
-      [`${B}:1`, { clock: { [A]: 5, [B]: 1 }, removes: [] }]
+      [`${B}:2`, { dot: { replica: B, seq: 2 }, clock: { [A]: 3, [B]: 2 }, removes: [{ replica: B, seq: 1 }] }],
+      [`${B}:1`, { dot: { replica: B, seq: 1 }, clock: { [A]: 5, [B]: 1 }, removes: [] }]
     ])
     expect(checkWrites([gone], written, [snap], chain).lost).toBe(0)
     // A chain that leads elsewhere proves nothing.
     const elsewhere = new Map([
-      [`${B}:2`, { clock: { [A]: 3, [B]: 2 }, removes: [{ replica: B, seq: 1 }] }],
-      [`${B}:1`, { clock: { [A]: 3, [B]: 1 }, removes: [{ replica: A, seq: 3 }] }]
+      [`${B}:2`, { dot: { replica: B, seq: 2 }, clock: { [A]: 3, [B]: 2 }, removes: [{ replica: B, seq: 1 }] }],
+      [`${B}:1`, { dot: { replica: B, seq: 1 }, clock: { [A]: 3, [B]: 1 }, removes: [{ replica: A, seq: 3 }] }]
     ])
     expect(checkWrites([gone], written, [snap], elsewhere).lost).toBe(1)
+  })
+
+  it('follows a replica\'s own earlier writes: the live one superseded nothing of A, an earlier one a later write of A', () => {
+    // Seen in a run: A:5 ← A:7 (same replica, later) ← B:4 (removes A:7, clock A:3) … B:9 (live, clock A:3).
+    const gone = put('k', 'a5', A, 5)
+    const live: Version = { value: 'b9', dot: { replica: B, seq: 9 }, clock: { [A]: 3, [B]: 9 } }
+    const snap = snapshot({ k: 'b9' }, { k: [live] })
+    const written: RecordedWrite[] = [{ type: 'put', key: 'k', value: 'b9' }]
+    const logs = new Map([
+      [`${B}:9`, { dot: { replica: B, seq: 9 }, clock: { [A]: 3, [B]: 9 }, removes: [{ replica: B, seq: 8 }] }],
+      [`${B}:4`, { dot: { replica: B, seq: 4 }, clock: { [A]: 3, [B]: 4 }, removes: [{ replica: A, seq: 7 }] }]
+    ])
+    expect(checkWrites([gone], written, [snap], logs)).toMatchObject({ lost: 0, found: { superseded: 1 } })
+    // The same without B:4 in any log: nothing shows B:9 is after A:5.
+    logs.delete(`${B}:4`)
+    expect(checkWrites([gone], written, [snap], logs).lost).toBe(1)
   })
 
   it('a clock without a retired replica covers it up to the retired seq, if written after the retirement', () => {
@@ -143,6 +159,18 @@ describe('chaos checks', () => {
       'peer 0: acknowledged add of "w1-1" to set/0 is missing',
       'peer 0: set set/0 holds "w9-9", which no client added'
     ])
+  })
+
+  it('equal digests must give equal answers: a superseded version that came back on one peer is found', () => {
+    const w: Version = { value: 'W', dot: { replica: A, seq: 3 }, clock: { [A]: 3 } }
+    const y: Version = { value: 'Y', dot: { replica: A, seq: 1 }, clock: { [A]: 1 } }
+    const one = { ...snapshot({ k: 'W', 'cnt/0': 3, 'hearsay/gc': 1 }, { k: [w] }), index: 0 }
+    const same = { ...snapshot({ k: 'W', 'cnt/0': 3, 'hearsay/gc': 2 }, { k: [w] }), index: 1 }
+    expect(checkSameAnswers([one, same])).toEqual([])
+    const back = { ...snapshot({ k: 'W', 'cnt/0': 3 }, { k: [w, y] }), index: 2 }
+    expect(checkSameAnswers([one, back])).toEqual([`peer 2 has other versions of k than peer 0: ${A}:1 ${A}:3 against ${A}:3`])
+    const counter = { ...snapshot({ k: 'W', 'cnt/0': 4 }, { k: [w] }), index: 3 }
+    expect(checkSameAnswers([one, counter])).toEqual(['peer 3 answers cnt/0 = 4, peer 0 3'])
   })
 
   it('a term that goes back is a violation, per peer and per source, restarts included', () => {
