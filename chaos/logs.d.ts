@@ -2,4 +2,4 @@
 import type { LoggedRecord, Dot } from './check.js'
 
 export function dotKey (dot: Dot): string
-export function readRecords (dataDirs: string[]): Promise<Map<string, LoggedRecord>>
+export function createLogTail (dataDirs: string[]): { records: Map<string, LoggedRecord>, poll: () => Promise<void> }

@@ -12,7 +12,7 @@ import { createCluster } from '../dist/src/harness/index.js'
 import { parseArgs, sleep } from '../bench/lib.js'
 import { createRng, createWriter, faultSchedule, scheduleDigest, seedOf } from './schedule.js'
 import { checkLeader, checkSameAnswers, checkTerms, checkWrites, RETIRED_PREFIX } from './check.js'
-import { readRecords } from './logs.js'
+import { createLogTail } from './logs.js'
 
 const args = parseArgs({
   peers: 5,
@@ -68,6 +68,7 @@ log(`seed ${args.seed} (${seed}), ${args.peers} peers, ${args.seconds} s, ${sche
 // Our own directory: the logs are read after the peers stop, and kept when a check fails.
 const baseDir = await mkdtemp(join(tmpdir(), 'hearsay-chaos-'))
 const cluster = await createCluster({ size: args.peers, processes: true, baseDir })
+const tail = createLogTail(cluster.peers.map((p) => p.dataDir))
 const onSignal = () => {
   void cluster.stop().then(async () => rm(baseDir, { recursive: true, force: true })).finally(() => process.exit(130))
 }
@@ -88,7 +89,7 @@ try {
   await cluster.converged({ timeout: 60_000 })
   log(`cluster up: ${cluster.peers.map((p, i) => `${i}=${p.peerId.slice(-6)}`).join(' ')}`)
   const t0 = performance.now()
-  const poller = pollTerms()
+  const poller = Promise.all([pollTerms(), followLogs()])
   const writers = writerRngs.map((rng, id) => runWriter(createWriter(rng, `w${id}`)))
   await runSchedule(t0)
   writing = false
@@ -122,7 +123,7 @@ try {
 }
 const verdict = final === undefined
   ? { chaos: 'hearsay', seed: args.seed, ok: false, violations }
-  : finalChecks(final, await readRecords(cluster.peers.map((p) => p.dataDir)))
+  : finalChecks(final, await tail.poll().then(() => tail.records))
 if (diagnostics !== undefined) verdict.diagnostics = diagnostics
 if (verdict.ok) await rm(baseDir, { recursive: true, force: true })
 else {
@@ -197,6 +198,14 @@ async function runWriter (writer) {
       refused.set(err.code, (refused.get(err.code) ?? 0) + 1)
     }
     await sleep(args.writeGap)
+  }
+}
+
+/** Reads what the peers append to their logs, before a compaction can drop it. */
+async function followLogs () {
+  while (polling) {
+    await tail.poll()
+    await sleep(250)
   }
 }
 
