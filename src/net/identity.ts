@@ -1,7 +1,9 @@
 import { readFile, stat } from 'node:fs/promises'
+import { createPrivateKey, sign as cryptoSign } from 'node:crypto'
 import { join } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
+import type { Uint8ArrayList } from 'uint8arraylist'
 import { KEY_FILE } from './constants.js'
 import { KeyFileError } from './errors.js'
 import { writeFileDurably } from '../storage/index.js'
@@ -41,4 +43,20 @@ export async function loadOrCreateKey (dataDir: string): Promise<PrivateKey> {
 
 export async function generateKey (): Promise<PrivateKey> {
   return generateKeyPair('Ed25519')
+}
+
+/** DER prefix of an Ed25519 PKCS#8 private key; the 32-byte seed follows it. */
+const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
+
+/**
+ * The same key, signing with a node KeyObject made once: libp2p's Ed25519 key imports itself
+ * from JWK on every sign (about as long as the signature), and every write is signed twice
+ * (the record, then the gossip message), every Noise handshake once. Everything but `sign`
+ * is the original key's, so libp2p sees the same type, raw bytes and public key.
+ */
+export function withCachedSigner (key: PrivateKey): PrivateKey {
+  if (key.type !== 'Ed25519') return key
+  const signer = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, key.raw.subarray(0, 32)]), format: 'der', type: 'pkcs8' })
+  const sign = (data: Uint8Array | Uint8ArrayList): Uint8Array => cryptoSign(null, data instanceof Uint8Array ? data : data.subarray(), signer)
+  return Object.create(key, { sign: { value: sign } }) as PrivateKey
 }

@@ -21,7 +21,7 @@ import {
   DEFAULT_DIAL_TIMEOUT, LOCAL_DISCOVERY, LAN_DISCOVERY, type DiscoveryTiming
 } from './constants.js'
 import { InvalidMultiaddrError, InvalidNetworkNameError, InvalidPeerIdError, NotStartedError } from './errors.js'
-import { loadOrCreateKey, generateKey } from './identity.js'
+import { loadOrCreateKey, generateKey, withCachedSigner } from './identity.js'
 import { PartitionGater } from './gater.js'
 import { DhtDiscovery, networkKey, type DiscoveredPeer } from './discovery.js'
 import { BootstrapDialer } from './bootstrap.js'
@@ -155,7 +155,7 @@ export async function createNetNode (init: NetInit = {}): Promise<NetNode> {
   for (const addr of [...listen, ...(init.bootstrap ?? [])]) parseMultiaddr(addr)
   if (init.psk !== undefined) validatePsk(init.psk)
   const privateKey = init.dataDir === undefined ? await generateKey() : await loadOrCreateKey(init.dataDir)
-  return new Libp2pNetNode(network, privateKey, init)
+  return new Libp2pNetNode(network, withCachedSigner(privateKey), init)
 }
 
 export function parseMultiaddr (addr: string): Multiaddr {
