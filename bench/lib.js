@@ -242,3 +242,26 @@ export function waitFor (predicate, { targets = [], events = [], interval = 10, 
 export function uniqueNetwork (prefix) {
   return `${prefix}-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`
 }
+
+/**
+ * Resolves once this process has settled: its CPU use over one window is within `tolerance`
+ * of the window before (start-up work — DHT self-queries, first anti-entropy rounds, mesh
+ * grafting — is over and what is left is the steady background), or after `timeout` ms.
+ * Returns how long it waited and the CPU share (of one core) of the last window.
+ */
+export async function settled ({ window = 1_000, tolerance = 0.25, timeout = 15_000 } = {}) {
+  const t0 = now()
+  const share = async () => {
+    const c0 = process.cpuUsage()
+    await sleep(window)
+    const c = process.cpuUsage(c0)
+    return (c.user + c.system) / 1000 / window
+  }
+  let previous = await share()
+  while (now() - t0 < timeout) {
+    const current = await share()
+    if (Math.abs(current - previous) <= tolerance * Math.max(previous, 0.05)) return { waited_ms: ms(now() - t0), cpu_share: Math.round(current * 100) / 100 }
+    previous = current
+  }
+  return { waited_ms: ms(now() - t0), cpu_share: Math.round(previous * 100) / 100, timed_out: true }
+}

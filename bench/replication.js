@@ -1,10 +1,11 @@
 // Replication: N peers in this process on loopback, durable data dirs with the default fsync
 // policy, 100-byte values. Single write until every peer applied it (p50/p90/max over 30 rounds
 // after 3 warm-ups); bulk from one writer and from N concurrent writers (each awaiting its
-// puts) until every peer holds every key; peak RSS.
+// puts) until every peer holds every key; peak RSS. Measuring starts once the cluster has
+// settled (its start-up DHT and anti-entropy traffic is over), as in a network that is running.
 //   node bench/replication.js --peers 5 --keys 1000
 import { createCluster } from '../dist/src/harness/index.js'
-import { runBenchmark, parseArgs, summary, rssSampler, waitFor, now, ms, uniqueNetwork } from './lib.js'
+import { runBenchmark, parseArgs, summary, rssSampler, waitFor, now, ms, uniqueNetwork, settled } from './lib.js'
 
 const args = parseArgs({ peers: 5, keys: 1000, rounds: 30, warmup: 3, timeout: 120_000 })
 const value = (i) => ({ i, pad: 'x'.repeat(100 - 20) })
@@ -15,6 +16,9 @@ await runBenchmark('replication', async ({ log, defer, partial }) => {
   const cluster = await createCluster({ size: args.peers, network: uniqueNetwork('bench-repl') })
   defer(async () => cluster.stop())
   await cluster.converged({ timeout: 60_000 })
+  const settle = await settled()
+  partial.settled = settle
+  log(`settled after ${settle.waited_ms} ms (${Math.round(settle.cpu_share * 100)} % of a core at rest)`)
   const peers = cluster.peers
   const others = peers.slice(1)
 
@@ -69,6 +73,7 @@ await runBenchmark('replication', async ({ log, defer, partial }) => {
     one_writer: oneWriter,
     n_writers: nWriters,
     peak_rss_mb: rss.stop(),
+    settled: settle,
     gossip_messages_sent: stats.reduce((a, s) => a + s.gossipMessagesSent, 0),
     fsyncs_peer0: stats[0].log?.fsyncs ?? null
   }
