@@ -245,11 +245,12 @@ export function uniqueNetwork (prefix) {
 
 /**
  * Resolves once this process has settled: its CPU use over one window is within `tolerance`
- * of the window before (start-up work — DHT self-queries, first anti-entropy rounds, mesh
- * grafting — is over and what is left is the steady background), or after `timeout` ms.
+ * of the window before and under `ceiling` cores (start-up work — DHT queries, first
+ * anti-entropy rounds, mesh grafting — is over and what is left is the steady background; a
+ * process busy at a steady 1.3 cores is still starting), or after `timeout` ms.
  * Returns how long it waited and the CPU share (of one core) of the last window.
  */
-export async function settled ({ window = 1_000, tolerance = 0.25, timeout = 15_000 } = {}) {
+export async function settled ({ window = 1_000, tolerance = 0.25, ceiling = 1, timeout = 20_000 } = {}) {
   const t0 = now()
   const share = async () => {
     const c0 = process.cpuUsage()
@@ -260,7 +261,7 @@ export async function settled ({ window = 1_000, tolerance = 0.25, timeout = 15_
   let previous = await share()
   while (now() - t0 < timeout) {
     const current = await share()
-    if (Math.abs(current - previous) <= tolerance * Math.max(previous, 0.05)) return { waited_ms: ms(now() - t0), cpu_share: Math.round(current * 100) / 100 }
+    if (current < ceiling && Math.abs(current - previous) <= tolerance * Math.max(previous, 0.05)) return { waited_ms: ms(now() - t0), cpu_share: Math.round(current * 100) / 100 }
     previous = current
   }
   return { waited_ms: ms(now() - t0), cpu_share: Math.round(previous * 100) / 100, timed_out: true }

@@ -27,7 +27,7 @@ export const SUITE = [
   { name: 'replication-5', file: 'replication.js', args: ['--peers', '5', '--keys', '1000'], budget: 60_000 },
   // N=10 with the default K=1000 takes minutes on 2 cores (`node bench/replication.js --peers 10`);
   // the set runs fewer keys to stay within its budget.
-  { name: 'replication-10', file: 'replication.js', args: ['--peers', '10', '--keys', '200', '--rounds', '10', '--warmup', '2'], budget: 45_000 },
+  { name: 'replication-10', file: 'replication.js', args: ['--peers', '10', '--keys', '200', '--rounds', '10', '--warmup', '2'], budget: 75_000 },
   { name: 'anti-entropy', file: 'anti-entropy.js', args: ['--keys', '10000', '--store', '100000'], budget: 70_000 },
   { name: 'failover-local', file: 'failover.js', args: ['--profile', 'local', '--rounds', '3'], budget: 30_000 },
   { name: 'failover-lan', file: 'failover.js', args: ['--profile', 'lan', '--rounds', '1'], budget: 30_000 }
