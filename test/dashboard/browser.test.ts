@@ -8,15 +8,26 @@ import { createCluster, type Cluster } from '../../src/harness/index.js'
 import { startApi, createToken, type RunningApi } from '../../src/api/index.js'
 
 /**
- * The dashboard in a real browser: Debian's Chromium (CI installs it, see .ci/run), driven by
- * playwright-core. The page is served by peer 0 of a three-peer cluster in this process.
+ * The dashboard in a real browser, driven by playwright-core. The browser comes from npm:
+ * @sparticuz/chromium packs a Chromium inside its package (unpacked to /tmp on first use), so
+ * `npm test` needs nothing from the system. HEARSAY_CHROMIUM=/path/to/chromium uses a system
+ * Chromium instead, when one is present and wanted. The page is served by peer 0 of a
+ * three-peer cluster in this process.
  */
-const CHROMIUM = '/usr/bin/chromium'
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  // The machine's network is closed: without these, Chromium keeps dialling Google's services.
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'
-]
+// The machine's network is closed: without these, Chromium keeps dialling Google's services.
+const QUIET_ARGS = ['--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run']
+
+async function browserToLaunch (): Promise<{ executablePath: string, args: string[] }> {
+  const system = process.env.HEARSAY_CHROMIUM
+  if (system !== undefined && system !== '') {
+    return { executablePath: system, args: ['--headless', '--no-sandbox', '--disable-gpu', ...QUIET_ARGS] }
+  }
+  const { default: packed } = await import('@sparticuz/chromium')
+  // Its arguments are made for AWS Lambda; --single-process there takes the whole browser down
+  // when one of several pages closes.
+  const args = packed.args.filter((arg) => arg !== '--single-process')
+  return { executablePath: await packed.executablePath(), args: [...args, ...QUIET_ARGS] }
+}
 // The README's picture is this test's screenshot: HEARSAY_UPDATE_SCREENSHOT=1 writes it to
 // docs/; otherwise it goes to a temporary file, so a test run leaves the checkout as it was.
 const SCREENSHOT = process.env.HEARSAY_UPDATE_SCREENSHOT === '1'
@@ -37,7 +48,7 @@ describe('the dashboard in headless Chromium', () => {
     cluster = await createCluster({ size: 3 })
     await cluster.converged({ timeout: 30_000 })
     api = await startApi(cluster.peers[0]!, { token: TOKEN, logger: false, dashboard: { intervalMs: 500, tracesEveryMs: 500 } })
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
+    browser = await chromium.launch(await browserToLaunch())
     page = await browser.newPage({ viewport: { width: 1300, height: 700 } })
     page.on('pageerror', (err) => { errors.push(err.message) })
   }, 90_000)
