@@ -1,4 +1,5 @@
 import { readFile, unlink } from 'node:fs/promises'
+import { collectDefaultMetrics } from 'prom-client'
 import { join } from 'node:path'
 import { createPeer, type Peer } from '../peer.js'
 import type { Member } from '../membership/index.js'
@@ -38,6 +39,10 @@ export async function startCommand (config: StartConfig, flags: StartFlags, outp
     ...(writers === undefined ? {} : { writers }),
     ...(config.otlp === undefined ? {} : { observe: { otlp: { endpoint: config.otlp } } })
   })
+  // A peer process is what an operator scrapes: its CPU, memory, event loop and GC belong
+  // beside libp2p's figures. Only here, not in createPeer: a host program or a harness with
+  // many peers in one process decides about its own process metrics.
+  collectDefaultMetrics({ register: peer.metrics })
   // Listen before starting: the first joins happen while the API is still coming up, and
   // they are reported once the banner is out.
   const report = reportMembership(peer, config, flags, output)
