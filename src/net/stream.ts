@@ -1,4 +1,5 @@
 import * as lp from 'it-length-prefixed'
+import { pipe } from 'it-pipe'
 import { pushable, type Pushable } from 'it-pushable'
 import type { Stream } from '@libp2p/interface'
 import { MessageTooLargeError, StreamTimeoutError } from './errors.js'
@@ -24,7 +25,7 @@ const CLOSE_TIMEOUT = 2_000
 
 export function wrapStream (stream: Stream, remotePeer: string, maxMessageBytes: number): MessageStream {
   const outbound: Pushable<Uint8Array> = pushable()
-  const sinkDone = stream.sink(lp.encode(outbound)).catch(() => {
+  const sinkDone = pipe(outbound, (source) => lp.encode(source), stream.sink).catch(() => {
     // The stream was reset or aborted; readers learn of it through the source.
   })
   const decoded = lp.decode(stream.source, { maxDataLength: maxMessageBytes })
