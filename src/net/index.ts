@@ -1,6 +1,6 @@
 export { createNetNode, parseMultiaddr, parsePeerId } from './node.js'
 export type {
-  NetNode, NetInit, NetEvents, Profile, StreamHandlerOptions, OpenStreamOptions, ConnectionInfo, PubsubMessage, TopicMesh
+  NetNode, NetInit, NetEvents, Profile, StreamHandlerOptions, OpenStreamOptions, ConnectionInfo, PubsubMessage, TopicMesh, TopicOptions
 } from './node.js'
 export type { MessageStream } from './stream.js'
 export type { DiscoveredPeer } from './discovery.js'
@@ -8,3 +8,5 @@ export { protocolId, NETWORK_NAME_PATTERN, DEFAULT_MAX_MESSAGE_BYTES } from './c
 export type { DiscoveryTiming } from './constants.js'
 export * from './errors.js'
 export { generatePsk, validatePsk, InvalidPskError } from './pnet.js'
+export { decodeEnvelope, encodeEnvelope, signingInput, MalformedEnvelopeError } from './envelope.js'
+export type { Envelope } from './envelope.js'

@@ -12,7 +12,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { Identify } from '@libp2p/identify'
 import type { PingService } from '@libp2p/ping'
 import type { PeerId, PrivateKey, Message, PubSub } from '@libp2p/interface'
-import { createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto'
+import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import type { Registry } from 'prom-client'
 import { TypedEventTarget } from '../events.js'
@@ -27,6 +27,8 @@ import { DhtDiscovery, networkKey, type DiscoveredPeer } from './discovery.js'
 import { BootstrapDialer } from './bootstrap.js'
 import { wrapStream, type MessageStream } from './stream.js'
 import { validatePsk } from './pnet.js'
+import { decodeEnvelope, encodeEnvelope, signingInput } from './envelope.js'
+import { rateLimited } from '../log.js'
 
 export type Profile = 'local' | 'lan'
 
@@ -86,10 +88,19 @@ export interface ConnectionInfo {
 export interface PubsubMessage {
   topic: string
   data: Uint8Array
-  /** The PeerId that signed the message (StrictSign). */
-  from: string
+  /**
+   * On a topic subscribed with `{ signed: true }`: the PeerId whose signature over the payload
+   * verified. Gossip envelopes carry no libp2p signature (StrictNoSign), so on other topics the
+   * sender is unknown and this is undefined.
+   */
+  from: string | undefined
   /** The neighbour this copy arrived from (the author itself, or a mesh peer relaying it). */
   via: string
+}
+
+export interface TopicOptions {
+  /** Seal (publish) or require (subscribe) the sender's signature over each payload. @default false */
+  signed?: boolean
 }
 
 /** One gossipsub topic this node is subscribed to, and its mesh peers there. */
@@ -126,9 +137,11 @@ export interface NetNode extends TypedEventTarget<NetEvents> {
   peerAddresses (peerId: string): Promise<string[]>
   /** Look up the members of this network in the DHT now. */
   lookupMembers (timeout: number): Promise<DiscoveredPeer[]>
-  subscribe (topic: string, handler: (message: PubsubMessage) => void): void
+  /** With `signed`, only messages sealed by `publish(..., { signed: true })` whose signature verifies reach `handler`. */
+  subscribe (topic: string, handler: (message: PubsubMessage) => void, options?: TopicOptions): void
   unsubscribe (topic: string): void
-  publish (topic: string, data: Uint8Array): Promise<number>
+  /** With `signed`, the payload is sealed with this peer's signature (for topics whose receivers must know the sender). */
+  publish (topic: string, data: Uint8Array, options?: TopicOptions): Promise<number>
   topicPeers (topic: string): string[]
   /** The gossipsub mesh of every topic this node is subscribed to (diagnostics: the dashboard's graph). */
   gossipMesh (): TopicMesh[]
@@ -182,7 +195,8 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
   private readonly init: NetInit
   private readonly gater = new PartitionGater()
   private readonly maxMessageBytes: number
-  private readonly handlers = new Map<string, (message: PubsubMessage) => void>()
+  private readonly handlers = new Map<string, { handler: (message: PubsubMessage) => void, signed: boolean }>()
+  private logDropped: (fields: Record<string, unknown>, message: string) => void = () => {}
   private readonly publicKeys = new Map<string, KeyObject>()
   private libp2p: Libp2p<Services> | undefined
   private discovery: DhtDiscovery | undefined
@@ -242,11 +256,14 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
           logPrefix: `hearsay:${this.network}:kad`
         }),
         pubsub: gossipsub({
-          // Without a fast id every duplicate copy from the mesh has its signature verified
-          // before it is recognised as seen: most of the CPU of replication in a busy network.
-          // The signature is part of the id, so a forged copy cannot shadow the real one.
-          fastMsgIdFn: (message) => fastMessageId(message.from, message.seqno, message.signature),
-          globalSignaturePolicy: 'StrictSign',
+          // No libp2p signature on gossip (DESIGN, "Signatures"): what the kv topic carries is
+          // signed by its authors, and topics that need their sender seal their payload (see
+          // envelope.ts). StrictSign cost one sign and a verify per receiver on every message,
+          // ~4 of the ~5.5 ms of CPU a message cost among 5 peers. The id is a hash of topic and
+          // content, so a duplicate copy from the mesh is dropped before anything decodes it.
+          globalSignaturePolicy: 'StrictNoSign',
+          msgIdFn: (message) => contentId(message.topic, message.data),
+          fastMsgIdFn: (message) => Buffer.from(contentId(message.topic ?? '', message.data ?? new Uint8Array(0))).toString('base64'),
           allowPublishToZeroTopicPeers: false,
           emitSelf: false,
           // One mesh per network: the gossipsub protocol id carries the network name too.
@@ -254,8 +271,9 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
         })
       }
     })
-    ;(node.services.pubsub as GossipSub).multicodecs = [this.protocol('meshsub', '1.1.0')]
+    ;(node.services.pubsub as GossipSub).multicodecs = [this.protocol('meshsub', MESHSUB_VERSION)]
     const logger = this.init.logger ?? silentLog
+    this.logDropped = rateLimited(logger, 'warn')
     node.addEventListener('peer:connect', (evt) => {
       logger.debug({ peer: evt.detail.toString() }, 'connected')
       this.emit('peer:connect', evt.detail.toString())
@@ -270,6 +288,12 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
       if (this.gater.isBlocked(connection.remotePeer.toString())) void connection.close().catch(() => { connection.abort(new Error('blocked')) })
     })
     node.addEventListener('peer:identify', (evt) => {
+      const protocols = evt.detail.protocols
+      const ours = this.protocol('meshsub', MESHSUB_VERSION)
+      if (!protocols.includes(ours) && protocols.some((p) => p.startsWith(`/hearsay/${this.network}/meshsub/`))) {
+        this.logDropped({ peer: evt.detail.peerId.toString(), theirs: protocols.filter((p) => p.includes('/meshsub/')), ours },
+          'a peer speaks an older gossip format (signed gossipsub envelopes): its gossip is refused; upgrade it to the same hearsay version')
+      }
       this.emit('peer:identify', { peerId: evt.detail.peerId.toString(), protocols: evt.detail.protocols })
     })
     // gossipsub:message, not message: it also names the neighbour the copy came from.
@@ -393,8 +417,8 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
     return this.discovery.lookup(timeout)
   }
 
-  subscribe (topic: string, handler: (message: PubsubMessage) => void): void {
-    this.handlers.set(topic, handler)
+  subscribe (topic: string, handler: (message: PubsubMessage) => void, options: TopicOptions = {}): void {
+    this.handlers.set(topic, { handler, signed: options.signed === true })
     this.started().services.pubsub.subscribe(topic)
   }
 
@@ -403,8 +427,11 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
     this.libp2p?.services.pubsub.unsubscribe(topic)
   }
 
-  async publish (topic: string, data: Uint8Array): Promise<number> {
-    const result = await this.started().services.pubsub.publish(topic, data)
+  async publish (topic: string, data: Uint8Array, options: TopicOptions = {}): Promise<number> {
+    const payload = options.signed === true
+      ? encodeEnvelope({ author: this.peerId, payload: data, signature: this.sign(signingInput(topic, data)) })
+      : data
+    const result = await this.started().services.pubsub.publish(topic, payload)
     return result.recipients.length
   }
 
@@ -462,10 +489,24 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
   }
 
   private onPubsubMessage (message: Message, via: string): void {
-    if (message.type !== 'signed') return
-    const handler = this.handlers.get(message.topic)
-    if (handler === undefined) return
-    handler({ topic: message.topic, data: message.data, from: message.from.toString(), via })
+    const entry = this.handlers.get(message.topic)
+    if (entry === undefined) return
+    if (!entry.signed) {
+      entry.handler({ topic: message.topic, data: message.data, from: undefined, via })
+      return
+    }
+    let author: string
+    let payload: Uint8Array
+    try {
+      const envelope = decodeEnvelope(message.data, this.maxMessageBytes)
+      if (!this.verify(envelope.author, signingInput(message.topic, envelope.payload), envelope.signature)) throw new Error('the signature does not verify against its author')
+      author = envelope.author
+      payload = envelope.payload
+    } catch (err) {
+      this.logDropped({ topic: message.topic, via, reason: (err as Error).message }, 'dropped a gossip message whose sender could not be proven')
+      return
+    }
+    entry.handler({ topic: message.topic, data: payload, from: author, via })
   }
 
   /**
@@ -496,7 +537,10 @@ async function loadPnet (psk: Uint8Array): Promise<NonNullable<Parameters<typeof
   return preSharedKey({ psk })
 }
 
-function fastMessageId (from?: Uint8Array, seqno?: Uint8Array, signature?: Uint8Array): string {
-  const hex = (bytes?: Uint8Array): string => bytes === undefined ? '' : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')
-  return `${hex(from)}/${hex(seqno)}/${hex(signature)}`
+/** The gossipsub protocol version in `/hearsay/<network>/meshsub/<version>`: 2.0.0 are StrictNoSign envelopes, 1.1.0 were StrictSign. */
+const MESHSUB_VERSION = '2.0.0'
+
+/** A message's id: SHA-256 of its topic and content, so two copies of one message have one id. */
+function contentId (topic: string, data: Uint8Array): Uint8Array {
+  return createHash('sha256').update(topic).update('\0').update(data).digest()
 }

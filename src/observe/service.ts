@@ -129,7 +129,8 @@ export class Observer {
   async start (): Promise<void> {
     if (this.running) return
     this.running = true
-    this.net.subscribe(this.beaconTopic, (message) => { this.onBeacon(message.from, message.data) })
+    // Signed by their sender: a beacon speaks for one member's replica, so its sender must be proven.
+    this.net.subscribe(this.beaconTopic, (message) => { if (message.from !== undefined) this.onBeacon(message.from, message.data) }, { signed: true })
     await this.net.handle(this.traceProtocol, async (stream) => { await this.serveTrace(stream) }, {
       maxInboundStreams: 32,
       maxOutboundStreams: 64,
@@ -345,7 +346,7 @@ export class Observer {
       mesh: links.mesh.slice(0, OBSERVE_LIMITS.maxTopics).map((m) => ({ topic: m.topic, peers: m.peers.slice(0, OBSERVE_LIMITS.maxPeers) }))
     })
     try {
-      await this.net.publish(this.beaconTopic, bytes)
+      await this.net.publish(this.beaconTopic, bytes, { signed: true })
       this.counters.beaconsSent++
     } catch {
       // Nobody subscribed yet (or the node is stopping): the next beacon tries again.
