@@ -79,3 +79,18 @@ export function decodeEnvelope (bytes: Uint8Array, maxPayloadBytes: number): Env
   pos += payloadLength
   return { author, payload, signature: bytes.subarray(pos, pos + SIGNATURE_BYTES) }
 }
+
+/** Seals `payload` for `topic` with the sender's signature. */
+export function seal (topic: string, payload: Uint8Array, author: string, sign: (bytes: Uint8Array) => Uint8Array): Uint8Array {
+  return encodeEnvelope({ author, payload, signature: sign(signingInput(topic, payload)) })
+}
+
+/** Opens an envelope received on `topic`: its author and payload once the seal verifies; throws MalformedEnvelopeError otherwise. */
+export function openEnvelope (topic: string, bytes: Uint8Array, maxPayloadBytes: number,
+  verify: (author: string, data: Uint8Array, signature: Uint8Array) => boolean): { author: string, payload: Uint8Array } {
+  const envelope = decodeEnvelope(bytes, maxPayloadBytes)
+  if (!verify(envelope.author, signingInput(topic, envelope.payload), envelope.signature)) {
+    throw new MalformedEnvelopeError('the signature does not verify against its author')
+  }
+  return { author: envelope.author, payload: envelope.payload }
+}

@@ -1,9 +1,10 @@
 import { readFile, stat } from 'node:fs/promises'
-import { createPrivateKey, sign as cryptoSign } from 'node:crypto'
+import { createPrivateKey, createPublicKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto'
 import { join } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { KEY_FILE } from './constants.js'
 import { KeyFileError } from './errors.js'
 import { writeFileDurably } from '../storage/index.js'
@@ -59,4 +60,39 @@ export function withCachedSigner (key: PrivateKey): PrivateKey {
   const signer = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, key.raw.subarray(0, 32)]), format: 'der', type: 'pkcs8' })
   const sign = (data: Uint8Array | Uint8ArrayList): Uint8Array => cryptoSign(null, data instanceof Uint8Array ? data : data.subarray(), signer)
   return Object.create(key, { sign: { value: sign } }) as PrivateKey
+}
+
+/** DER prefix of an Ed25519 SubjectPublicKeyInfo; the 32 raw key bytes follow it. */
+const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
+
+/** Most authors whose public key is kept ready; past it the cache starts again. */
+const MAX_CACHED_KEYS = 10_000
+
+/**
+ * Checks Ed25519 signatures against the key inside a PeerId, with a node KeyObject made once
+ * per author: libp2p's own verify rebuilds one per call.
+ */
+export class SignatureVerifier {
+  private readonly keys = new Map<string, KeyObject>()
+
+  /** False for anything invalid: a PeerId without an Ed25519 key, a malformed signature, other bytes. */
+  verify (author: string, data: Uint8Array, signature: Uint8Array): boolean {
+    let key = this.keys.get(author)
+    if (key === undefined) {
+      try {
+        const publicKey = peerIdFromString(author).publicKey
+        if (publicKey?.type !== 'Ed25519') return false
+        key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, publicKey.raw]), format: 'der', type: 'spki' })
+      } catch {
+        return false
+      }
+      if (this.keys.size >= MAX_CACHED_KEYS) this.keys.clear()
+      this.keys.set(author, key)
+    }
+    try {
+      return cryptoVerify(null, data, key, signature)
+    } catch {
+      return false
+    }
+  }
 }

@@ -8,5 +8,5 @@ export { protocolId, NETWORK_NAME_PATTERN, DEFAULT_MAX_MESSAGE_BYTES } from './c
 export type { DiscoveryTiming } from './constants.js'
 export * from './errors.js'
 export { generatePsk, validatePsk, InvalidPskError } from './pnet.js'
-export { decodeEnvelope, encodeEnvelope, signingInput, MalformedEnvelopeError } from './envelope.js'
+export { decodeEnvelope, encodeEnvelope, openEnvelope, seal, signingInput, MalformedEnvelopeError } from './envelope.js'
 export type { Envelope } from './envelope.js'

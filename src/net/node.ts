@@ -12,7 +12,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { Identify } from '@libp2p/identify'
 import type { PingService } from '@libp2p/ping'
 import type { PeerId, PrivateKey, Message, PubSub } from '@libp2p/interface'
-import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import type { Registry } from 'prom-client'
 import { TypedEventTarget } from '../events.js'
@@ -21,13 +21,13 @@ import {
   DEFAULT_DIAL_TIMEOUT, LOCAL_DISCOVERY, LAN_DISCOVERY, type DiscoveryTiming
 } from './constants.js'
 import { InvalidMultiaddrError, InvalidNetworkNameError, InvalidPeerIdError, NotStartedError } from './errors.js'
-import { loadOrCreateKey, generateKey, withCachedSigner } from './identity.js'
+import { loadOrCreateKey, generateKey, withCachedSigner, SignatureVerifier } from './identity.js'
 import { PartitionGater } from './gater.js'
 import { DhtDiscovery, networkKey, type DiscoveredPeer } from './discovery.js'
 import { BootstrapDialer } from './bootstrap.js'
 import { wrapStream, type MessageStream } from './stream.js'
 import { validatePsk } from './pnet.js'
-import { decodeEnvelope, encodeEnvelope, signingInput } from './envelope.js'
+import { openEnvelope, seal } from './envelope.js'
 import { rateLimited } from '../log.js'
 
 export type Profile = 'local' | 'lan'
@@ -156,8 +156,6 @@ export interface NetNode extends TypedEventTarget<NetEvents> {
   verify (author: string, data: Uint8Array, signature: Uint8Array): boolean
 }
 
-/** DER prefix of an Ed25519 SubjectPublicKeyInfo; the 32 raw key bytes follow it. */
-const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
 
 type Services = { identify: Identify, ping: PingService, dht: KadDHT, pubsub: PubSub<GossipsubEvents> }
 
@@ -197,7 +195,7 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
   private readonly maxMessageBytes: number
   private readonly handlers = new Map<string, { handler: (message: PubsubMessage) => void, signed: boolean }>()
   private logDropped: (fields: Record<string, unknown>, message: string) => void = () => {}
-  private readonly publicKeys = new Map<string, KeyObject>()
+  private readonly verifier = new SignatureVerifier()
   private libp2p: Libp2p<Services> | undefined
   private discovery: DhtDiscovery | undefined
   private bootstrapDialer: BootstrapDialer | undefined
@@ -428,9 +426,7 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
   }
 
   async publish (topic: string, data: Uint8Array, options: TopicOptions = {}): Promise<number> {
-    const payload = options.signed === true
-      ? encodeEnvelope({ author: this.peerId, payload: data, signature: this.sign(signingInput(topic, data)) })
-      : data
+    const payload = options.signed === true ? seal(topic, data, this.peerId, (bytes) => this.sign(bytes)) : data
     const result = await this.started().services.pubsub.publish(topic, payload)
     return result.recipients.length
   }
@@ -468,24 +464,7 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
   }
 
   verify (author: string, data: Uint8Array, signature: Uint8Array): boolean {
-    let key = this.publicKeys.get(author)
-    if (key === undefined) {
-      try {
-        const publicKey = peerIdFromString(author).publicKey
-        if (publicKey?.type !== 'Ed25519') return false
-        // A node KeyObject made once per author: libp2p's own verify rebuilds one per call.
-        key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, publicKey.raw]), format: 'der', type: 'spki' })
-      } catch {
-        return false
-      }
-      if (this.publicKeys.size >= 10_000) this.publicKeys.clear()
-      this.publicKeys.set(author, key)
-    }
-    try {
-      return cryptoVerify(null, data, key, signature)
-    } catch {
-      return false
-    }
+    return this.verifier.verify(author, data, signature)
   }
 
   private onPubsubMessage (message: Message, via: string): void {
@@ -495,18 +474,14 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
       entry.handler({ topic: message.topic, data: message.data, from: undefined, via })
       return
     }
-    let author: string
-    let payload: Uint8Array
+    let opened: { author: string, payload: Uint8Array }
     try {
-      const envelope = decodeEnvelope(message.data, this.maxMessageBytes)
-      if (!this.verify(envelope.author, signingInput(message.topic, envelope.payload), envelope.signature)) throw new Error('the signature does not verify against its author')
-      author = envelope.author
-      payload = envelope.payload
+      opened = openEnvelope(message.topic, message.data, this.maxMessageBytes, (author, data, signature) => this.verify(author, data, signature))
     } catch (err) {
       this.logDropped({ topic: message.topic, via, reason: (err as Error).message }, 'dropped a gossip message whose sender could not be proven')
       return
     }
-    entry.handler({ topic: message.topic, data: payload, from: author, via })
+    entry.handler({ topic: message.topic, data: opened.payload, from: opened.author, via })
   }
 
   /**
