@@ -7,7 +7,7 @@
 
 import * as lp from 'it-length-prefixed'
 import { MEMBERSHIP_LIMITS } from '../../dist/src/membership/constants.js'
-import { SYNC_LIMITS } from '../../dist/src/replica/anti-entropy.js'
+import { SYNC_LIMITS } from '../../dist/src/replica/sync-codec.js'
 import { fc, HUGE_VARINTS, check, checkSame, concat, fail, describeError, rawBytes, varint } from '../lib.js'
 
 /** 64 is the election's limit; the others are membership's and anti-entropy's, and small ones to reach. */

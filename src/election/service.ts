@@ -5,7 +5,7 @@ import { TypedEventTarget } from '../events.js'
 import { writeFileDurably } from '../storage/index.js'
 import type { NetNode } from '../net/index.js'
 import { Election, type Candidate, type ElectionMessage, type ElectionOptions, type Leader, type Step } from './state.js'
-import { ElectionWire } from './message.js'
+import { ElectionWire } from './pb/election.js'
 import { ELECTION_PROFILES, MAX_TERM } from './constants.js'
 
 export type ElectionNet = Pick<NetNode, 'peerId' | 'protocol' | 'handle' | 'unhandle' | 'openStream'>

@@ -1,4 +1,4 @@
-import { MembershipMessage as Wire, MemberUpdate as WireUpdate } from './message.js'
+import { MembershipMessage as Wire, MemberUpdate as WireUpdate } from './pb/membership.js'
 import { MEMBERSHIP_LIMITS } from './constants.js'
 import { HearsayError } from '../errors.js'
 import { isWellFormed } from '../text.js'

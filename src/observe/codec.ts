@@ -2,8 +2,8 @@
  * Encoders and strict decoders of the observe part's wire messages. Decoders refuse anything
  * over a limit or out of range with MalformedObserveMessageError; nothing half-decoded escapes.
  */
-import { Beacon } from './beacon.js'
-import { TraceEntry as WireEntry, TraceReply, TraceRequest } from './trace.js'
+import { Beacon } from './pb/beacon.js'
+import { TraceEntry as WireEntry, TraceReply, TraceRequest } from './pb/trace.js'
 import { OBSERVE_LIMITS } from './constants.js'
 import { MalformedObserveMessageError } from './errors.js'
 import { isWellFormed } from '../text.js'

@@ -1,7 +1,7 @@
 import { DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_RECORDS, DEFAULT_TARGET_BATCH_BYTES } from './constants.js'
 import { InvalidMessageError, MalformedMessageError, MessageTooLargeError, ReplicaError, CodecError } from './errors.js'
 import { reader as createReader } from 'protons-runtime'
-import { OpType as PbOpType, Record as PbRecord } from './replica.js'
+import { OpType as PbOpType, Record as PbRecord } from './pb/replica.js'
 import { resolveRecordLimits, validateRecord } from './validate.js'
 import type { ResolvedRecordLimits, RecordLimits } from './validate.js'
 import type { Json, Op, WriteRecord } from './types.js'

@@ -8,8 +8,8 @@ export type {
   ReplicationComponents, ReplicationInit, ReplicationNet, ReplicationStats, KvChange, KvEvents, RemoteVector, WriteReceipt,
   AppliedBatch, ArrivalPath
 } from './service.js'
-export { decodeSyncFrame, encodeSyncFrame, horizonFrames, MalformedSyncMessageError, SYNC_LIMITS } from './anti-entropy.js'
-export type { DotList, SyncFrame } from './anti-entropy.js'
+export { decodeSyncFrame, encodeSyncFrame, horizonFrames, MalformedSyncMessageError, SYNC_LIMITS } from './sync-codec.js'
+export type { DotList, SyncFrame } from './sync-codec.js'
 export { ReplicaState, compareRecords } from './store.js'
 export type { ApplyResult, ReconcileResult, ReplicaStateInit } from './store.js'
 export {

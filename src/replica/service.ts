@@ -6,7 +6,7 @@ import type { DurableLog } from '../storage/index.js'
 import { ReplicaState } from './store.js'
 import { compareHlc } from './hlc.js'
 import { decodeBatch, encodeBatches, encodeRecord, signingBytes } from './codec.js'
-import { decodeSyncFrame, encodeSyncFrame, SYNC_LIMITS, type SyncFrame } from './anti-entropy.js'
+import { decodeSyncFrame, encodeSyncFrame, SYNC_LIMITS, type SyncFrame } from './sync-codec.js'
 import { logSnapshot, replayLog } from './checkpoint.js'
 import { horizonOffer, Session, settleOffer } from './session.js'
 import {

@@ -3,7 +3,7 @@
  * adopted our horizon, and what to do with what a peer told us. The service runs it over a
  * stream; tests run it between ReplicaStates directly.
  */
-import { horizonFrames, type SyncFrame } from './anti-entropy.js'
+import { horizonFrames, type SyncFrame } from './sync-codec.js'
 import { isEmptyVector, joinVectors, vectorLeq } from './gc.js'
 import type { ReplicaState } from './store.js'
 import type { Dot, VectorClock } from './types.js'

@@ -4,8 +4,8 @@ import {
   decodeBeacon, decodeTraceReply, decodeTraceRequest, encodeBeacon, encodeTraceReply, encodeTraceRequest, OBSERVE_LIMITS,
   type BeaconMessage, type TraceAnswer
 } from '../../src/observe/index.js'
-import { Beacon } from '../../src/observe/beacon.js'
-import { TraceEntry, TraceReply, TraceRequest } from '../../src/observe/trace.js'
+import { Beacon } from '../../src/observe/pb/beacon.js'
+import { TraceEntry, TraceReply, TraceRequest } from '../../src/observe/pb/trace.js'
 
 const id = fc.string({ minLength: 1, maxLength: 60 })
 const count = fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER })

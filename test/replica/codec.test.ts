@@ -5,7 +5,7 @@ import {
   CodecError, decodeBatch, decodeRecord, encodeBatch, encodeBatches, encodeRecord, InvalidMessageError,
   KeyTooLongError, MalformedMessageError, MessageTooLargeError, ReplicaState, signingBytes
 } from '../../src/replica/index.js'
-import { Batch, OpType, Record as PbRecord } from '../../src/replica/replica.js'
+import { Batch, OpType, Record as PbRecord } from '../../src/replica/pb/replica.js'
 import { writeRecord } from './arbitraries.js'
 import type { WriteRecord } from '../../src/replica/index.js'
 

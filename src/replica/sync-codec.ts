@@ -1,4 +1,4 @@
-import { SyncMessage, type VectorEntry } from './antientropy.js'
+import { SyncMessage, type VectorEntry } from './pb/antientropy.js'
 import { isWellFormed } from './json.js'
 import type { VectorClock } from './types.js'
 import { HearsayError } from '../errors.js'
