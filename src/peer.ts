@@ -89,7 +89,7 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
   readonly dataDir: string | undefined
   private readonly options: PeerOptions
   private readonly logger: Log
-  private replication: Replication
+  private readonly replication: Replication
   readonly election: ElectionService
   readonly jobs: Jobs
   readonly metrics: Registry
@@ -113,13 +113,13 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
       timing: options.membership
     })
     const membership = this.membership
+    this.replication = this.createReplication()
     this.observe = new Observer({
       net,
-      store: () => this.replication,
+      store: this.replication,
       members: () => membership.members(),
       logger: this.component('observe')
     }, { profile: options.profile, ...options.observe })
-    this.replication = this.createReplication(undefined)
     this.election = new ElectionService({
       net,
       members: () => membership.members(),
@@ -143,13 +143,10 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
       },
       members: () => membership.members(),
       onMembersChanged: (listener) => membership.onChange(listener),
-      store: {
-        put: async (key, value) => this.replication.put(key, value),
-        versions: (key) => this.replication.versions(key)
-      }
+      store: this.replication
     }, options.jobs)
     defineMaintenance(this.jobs, {
-      store: () => this.replication,
+      store: this.replication,
       members: () => membership.members()
     }, { ...options.maintenance, profile: options.profile ?? 'lan' })
     for (const type of MEMBER_EVENTS) {
@@ -165,10 +162,19 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
     return this.replication
   }
 
-  private createReplication (log: Awaited<ReturnType<typeof openLog>> | undefined): Replication {
+  private createReplication (): Replication {
+    const dataDir = this.dataDir
+    const storage = this.component('storage')
+    // The store opens its log in start() and replays it before anyone can talk to it.
+    const openReplicaLog = dataDir === undefined
+      ? undefined
+      : async () => openLog(dataDir, 'replica', {
+        syncPolicy: this.options.sync ?? 'always',
+        onSkip: (skip) => { storage.warn({ ...skip }, `recovery dropped ${skip.bytes} bytes of ${skip.file}: ${skip.reason}`) }
+      })
     return new Replication({
       net: this.net,
-      ...(log === undefined ? {} : { log }),
+      ...(openReplicaLog === undefined ? {} : { openLog: openReplicaLog }),
       members: () => this.membership.members(),
       logger: this.component('replica'),
       onApplied: (batch) => { this.observe.recordApplied(batch) }
@@ -204,18 +210,10 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
   }
 
   async start (): Promise<void> {
-    this.transition = this.transition.then(async () => {
+    this.transition = this.transition.catch(() => {}).then(async () => {
       if (this.running) return
       if (this.dataDir !== undefined) this.lock = await lockDataDir(this.dataDir)
       try {
-        if (this.dataDir !== undefined) {
-          // The store replays its log before anyone can talk to it.
-          const storage = this.component('storage')
-          this.replication = this.createReplication(await openLog(this.dataDir, 'replica', {
-            syncPolicy: this.options.sync ?? 'always',
-            onSkip: (skip) => { storage.warn({ ...skip }, `recovery dropped ${skip.bytes} bytes of ${skip.file}: ${skip.reason}`) }
-          }))
-        }
         await this.net.start()
         await this.membership.start()
         await this.replication.start()
@@ -223,12 +221,15 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
         await this.election.start()
         this.jobs.start()
       } catch (err) {
+        // Every part's stop is idempotent and a no-op when it never started: undo in reverse order.
         this.jobs.stop()
         await this.election.stop().catch(() => {})
         await this.observe.stop().catch(() => {})
         await this.replication.stop().catch(() => {})
+        await this.membership.stop({ announce: false }).catch(() => {})
         await this.net.stop().catch(() => {})
         await this.lock?.release()
+        this.lock = undefined
         throw err
       }
       this.running = true

@@ -14,8 +14,8 @@
  * horizon is adopted only by a replica that covers it, and a retirement only shortens what
  * is sent, never what is held. Staleness costs progress, not data.
  */
-import { GC_KEY, joinVectors, meetVectors, RETIRED_PREFIX, seqOf, vectorLeq } from '../replica/index.js'
-import type { Json, RemoteVector, VectorClock } from '../replica/index.js'
+import { GC_KEY, joinVectors, meetVectors, seqOf, vectorLeq } from '../replica/index.js'
+import type { RemoteVector, VectorClock } from '../replica/index.js'
 import { StaleVectorError } from './errors.js'
 import { jobKey, type Jobs, type JobResult } from './jobs.js'
 
@@ -58,12 +58,14 @@ export interface MaintenanceStore {
   gcTarget: () => VectorClock
   collectible: (horizon: VectorClock, skip?: (key: string) => boolean) => number
   retirements: () => Map<string, number>
-  put: (key: string, value: Json) => Promise<unknown>
+  /** Publishes a GC horizon in the replicated store (the store alone knows its format). */
+  publishHorizon: (vector: VectorClock, term: number) => Promise<unknown>
+  /** Retires a departed replica at `seq`. */
+  retire: (replica: string, seq: number, term: number) => Promise<unknown>
 }
 
 export interface MaintenanceComponents {
-  /** Called on every run: the peer replaces its store when it starts. */
-  store: () => MaintenanceStore
+  store: MaintenanceStore
   members: () => MaintenanceMember[]
   /** @default Date.now */
   now?: () => number
@@ -107,7 +109,7 @@ export function defineMaintenance (jobs: Pick<Jobs, 'define'>, components: Maint
   const now = components.now ?? Date.now
 
   jobs.define(GC_JOB, { every: gcEvery, quorum: true, timeout: Math.max(gcEvery, MIN_TIMEOUT) }, async ({ term, signal }): Promise<JobResult> => {
-    const store = components.store()
+    const store = components.store
     const published = store.gcTarget()
     const own = store.ownVector()
     // Even if every member had all we have, nothing would go: do not disturb anyone.
@@ -119,7 +121,7 @@ export function defineMaintenance (jobs: Pick<Jobs, 'define'>, components: Maint
     // Republishing what is already published helps no one (we may be the one behind it).
     if (vectorLeq(horizon, published) || store.collectible(horizon, bookkeeping) === 0) return 'idle'
     signal.throwIfAborted()
-    await store.put(GC_KEY, { vector: horizon, term })
+    await store.publishHorizon(horizon, term)
   })
 
   // Replicas that left the membership view altogether (reaped): first noticed missing at.
@@ -128,7 +130,7 @@ export function defineMaintenance (jobs: Pick<Jobs, 'define'>, components: Maint
   // writes is not gone, whatever the membership view says (it may lag a return).
   const stable = new Map<string, { seq: number, since: number }>()
   jobs.define(PRUNE_JOB, { every: pruneEvery, quorum: true, timeout: Math.max(pruneEvery, MIN_TIMEOUT) }, async ({ term, signal }): Promise<JobResult> => {
-    const store = components.store()
+    const store = components.store
     const view = components.members()
     const at = now()
     const own = store.ownVector()
@@ -159,7 +161,7 @@ export function defineMaintenance (jobs: Pick<Jobs, 'define'>, components: Maint
     if (ready.length === 0) return 'idle'
     for (const replica of ready) {
       signal.throwIfAborted()
-      await store.put(`${RETIRED_PREFIX}${replica}`, { seq: seqOf(own, replica), term })
+      await store.retire(replica, seqOf(own, replica), term)
     }
   })
 }

@@ -30,8 +30,8 @@ export interface ObservedStore {
 
 export interface ObserveComponents {
   net: ObserveNet
-  /** The peer's store (a durable peer makes a new one at each start). */
-  store: () => ObservedStore
+  /** The peer's store. */
+  store: ObservedStore
   /** The membership view, self included. */
   members: () => Array<{ peerId: string, addresses: string[], state: string, self: boolean }>
   /** Where this part logs (a pino logger, or any with the same methods). @default silent */
@@ -181,7 +181,7 @@ export class Observer {
 
   /** How far behind each member is, and whether this peer believes the network has converged. */
   convergence (): ConvergenceReport {
-    const store = this.components.store()
+    const store = this.components.store
     const members = this.components.members()
     this.forgetFormerMembers(members)
     for (const [peerId, hello] of store.remoteVectors()) {
@@ -236,7 +236,7 @@ export class Observer {
 
   private lastWrite (key: string): Write | undefined {
     const entry = this.buffer.latest(key)
-    const winner = this.components.store().versions(key)[0]
+    const winner = this.components.store.versions(key)[0]
     const fromEntry = entry === undefined ? undefined : { traceId: entry.traceId, key, dot: entry.dot, hlc: entry.hlc, op: entry.op }
     if (winner === undefined) return fromEntry
     const fromWinner: Write = { traceId: traceId(winner.dot), key, dot: winner.dot, hlc: winner.hlc, op: 'put' }
@@ -249,7 +249,7 @@ export class Observer {
     const timeout = options.timeout ?? this.traceTimeout
     const dots = writes.map((w) => w.dot)
     const others = this.components.members().filter((m) => !m.self && m.peerId !== this.net.peerId && counts(m.state))
-    const vector = this.components.store().versionVector()
+    const vector = this.components.store.versionVector()
     const own = dots.map((d) => this.answer(d, vector))
     const remote = await Promise.all(others.map(async (m): Promise<{ peerId: string, answers?: TraceAnswer[], error?: string }> => {
       try {
@@ -309,7 +309,7 @@ export class Observer {
       stream.abort()
       return
     }
-    const vector = this.components.store().versionVector()
+    const vector = this.components.store.versionVector()
     stream.send(encodeTraceReply(dots.map((d) => this.answer(d, vector))))
     this.counters.traceRequestsServed++
     await stream.close()
@@ -336,7 +336,7 @@ export class Observer {
     this.lastBeacon = Date.now()
     // The next one at the latest after an interval (jittered, so peers do not beat in step).
     this.schedule(Math.round(this.timing.interval * (0.9 + Math.random() * 0.2)))
-    const store = this.components.store()
+    const store = this.components.store
     const links = this.ownLinks()
     const bytes = encodeBeacon({
       vector: store.versionVector(),

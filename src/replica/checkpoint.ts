@@ -7,7 +7,8 @@
  */
 import { decodeRecord, encodeRecord } from './codec.js'
 import { MalformedCheckpointError } from './errors.js'
-import { covers, parseHorizon } from './gc.js'
+import { parseHorizon } from './gc.js'
+import { covers } from './version-vector.js'
 import { isSeq } from './validate.js'
 import type { DurableLog } from '../storage/index.js'
 import type { ReplicaState } from './store.js'

@@ -107,3 +107,17 @@ export class NotAWriterError extends ReplicaError {
   override readonly code = NotAWriterError.code
   override name = 'NotAWriterError'
 }
+
+/** A peer broke the anti-entropy protocol (a frame out of order): the session ends and the next round starts afresh. */
+export class SyncProtocolError extends ReplicaError {
+  static readonly code = 'ERR_SYNC_PROTOCOL'
+  override readonly code = SyncProtocolError.code
+  override name = 'SyncProtocolError'
+}
+
+/** A write on a durable replica that is not running: with no log open it could not be made durable. */
+export class ReplicaNotStartedError extends ReplicaError {
+  static readonly code = 'ERR_NOT_STARTED'
+  override readonly code = ReplicaNotStartedError.code
+  override name = 'ReplicaNotStartedError'
+}

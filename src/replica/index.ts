@@ -12,11 +12,11 @@ export { decodeSyncFrame, encodeSyncFrame, horizonFrames, MalformedSyncMessageEr
 export type { DotList, SyncFrame } from './sync-codec.js'
 export { ReplicaState, compareRecords } from './store.js'
 export type { ApplyResult, ReconcileResult, ReplicaStateInit } from './store.js'
-export {
-  covers, expandRetired, GC_KEY, isEmptyVector, joinVectors, meetVectors, omitRetired, parseHorizon, parseRetirement,
-  RETIRED_PREFIX, retiredDigest, sameVector, seqOf, vectorLeq
-} from './gc.js'
+export { GC_KEY, parseHorizon, parseRetirement, RETIRED_PREFIX, retiredDigest } from './gc.js'
 export type { HorizonValue, Retirement } from './gc.js'
+export {
+  covers, expandRetired, isEmptyVector, joinVectors, meetVectors, omitRetired, sameVector, seqOf, vectorLeq
+} from './version-vector.js'
 export { decodeCheckpoint, encodeCheckpoint, isCheckpoint, logSnapshot, replayLog } from './checkpoint.js'
 export { horizonOffer, Session, settleOffer } from './session.js'
 export type { Settlement } from './session.js'

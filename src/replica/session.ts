@@ -4,7 +4,7 @@
  * stream; tests run it between ReplicaStates directly.
  */
 import { horizonFrames, type SyncFrame } from './sync-codec.js'
-import { isEmptyVector, joinVectors, vectorLeq } from './gc.js'
+import { isEmptyVector, joinVectors, vectorLeq } from './version-vector.js'
 import type { ReplicaState } from './store.js'
 import type { Dot, VectorClock } from './types.js'
 

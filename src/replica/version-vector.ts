@@ -1,4 +1,4 @@
-import type { Dot, Ordering, VectorClock } from './types.js'
+import type { Dot, Ordering, VectorClock, WriteRecord } from './types.js'
 
 interface Entry {
   /** Every seq from 1 to `max` is present. */
@@ -144,4 +144,89 @@ export function compareVectors (a: VersionVector | Readonly<VectorClock>, b: Ver
   if (leq) return 'before'
   if (geq) return 'after'
   return 'concurrent'
+}
+
+// ---- vector arithmetic on plain vectors (contiguous maxima) ---------------------------
+
+/** `v[replica]`, 0 when absent (own properties only: a replica may be called "__proto__"). */
+export function seqOf (v: Readonly<VectorClock>, replica: string): number {
+  if (!Object.hasOwn(v, replica)) return 0
+  const seq = v[replica]
+  return typeof seq === 'number' && seq > 0 ? seq : 0
+}
+
+/** Whether the dot is at or below the vector. */
+export function covers (v: Readonly<VectorClock>, dot: Dot): boolean {
+  return dot.seq <= seqOf(v, dot.replica)
+}
+
+/** Whether every dot a record supersedes is at or below the vector. */
+export function removesCovered (record: WriteRecord, v: Readonly<VectorClock>): boolean {
+  for (const dot of record.removes) if (!covers(v, dot)) return false
+  return true
+}
+
+/** `a <= b` entry by entry. */
+export function vectorLeq (a: Readonly<VectorClock>, b: Readonly<VectorClock>): boolean {
+  for (const replica of Object.keys(a)) if (seqOf(a, replica) > seqOf(b, replica)) return false
+  return true
+}
+
+/** The same entries (zeros left out on both sides). */
+export function sameVector (a: Readonly<VectorClock>, b: Readonly<VectorClock>): boolean {
+  return vectorLeq(a, b) && vectorLeq(b, a)
+}
+
+export function isEmptyVector (v: Readonly<VectorClock>): boolean {
+  return Object.keys(v).every((replica) => seqOf(v, replica) === 0)
+}
+
+export function sortedVector (entries: Iterable<[string, number]>): VectorClock {
+  const list = [...entries].filter(([, seq]) => seq > 0).sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)
+  return Object.fromEntries(list)
+}
+
+/** Entry-wise maximum. */
+export function joinVectors (...vectors: Array<Readonly<VectorClock>>): VectorClock {
+  const out = new Map<string, number>()
+  for (const v of vectors) {
+    for (const replica of Object.keys(v)) {
+      const seq = seqOf(v, replica)
+      if (seq > (out.get(replica) ?? 0)) out.set(replica, seq)
+    }
+  }
+  return sortedVector(out)
+}
+
+/** Entry-wise minimum: what every one of the vectors has seen. No vectors → the empty vector. */
+export function meetVectors (vectors: Array<Readonly<VectorClock>>): VectorClock {
+  const [first, ...rest] = vectors
+  if (first === undefined) return {}
+  const out = new Map<string, number>()
+  for (const replica of Object.keys(first)) {
+    let min = seqOf(first, replica)
+    for (const v of rest) min = Math.min(min, seqOf(v, replica))
+    out.set(replica, min)
+  }
+  return sortedVector(out)
+}
+
+/** A replica's vector with the retired replicas it is complete for left out (for the wire and for clocks). */
+export function omitRetired (vector: Readonly<VectorClock>, retired: ReadonlyMap<string, number>): VectorClock {
+  if (retired.size === 0) return { ...vector }
+  const out: Array<[string, number]> = []
+  for (const replica of Object.keys(vector)) {
+    const seq = seqOf(vector, replica)
+    if (retired.get(replica) !== seq) out.push([replica, seq])
+  }
+  return sortedVector(out)
+}
+
+/** Puts back what `omitRetired` left out (call only when both sides know the same retirements). */
+export function expandRetired (vector: Readonly<VectorClock>, retired: ReadonlyMap<string, number>): VectorClock {
+  if (retired.size === 0) return { ...vector }
+  const out = new Map<string, number>()
+  for (const replica of Object.keys(vector)) out.set(replica, seqOf(vector, replica))
+  for (const [replica, seq] of retired) if (!out.has(replica)) out.set(replica, seq)
+  return sortedVector(out)
 }

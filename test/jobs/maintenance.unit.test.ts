@@ -21,10 +21,12 @@ function harness (init: { own: VectorClock, remotes: Record<string, VectorClock>
     gcTarget: () => ({}),
     collectible: (h) => init.collectible?.(h) ?? 1,
     retirements: () => init.retired ?? new Map(),
-    put: async (key, value) => { puts.push([key, value]) }
+    // Recorded as the key and value the store writes for each, so the assertions read as what lands in the store.
+    publishHorizon: async (vector, term) => { puts.push([GC_KEY, { vector, term }]) },
+    retire: async (replica, seq, term) => { puts.push([`${RETIRED_PREFIX}${replica}`, { seq, term }]) }
   }
   const jobs = new Map<string, { options: JobOptions, run: JobFunction }>()
-  defineMaintenance({ define: (name, options, run) => { jobs.set(name, { options, run }) } }, { store: () => store, members: () => init.members, now: () => time }, { profile: 'local', pruneAfter: 5_000 })
+  defineMaintenance({ define: (name, options, run) => { jobs.set(name, { options, run }) } }, { store, members: () => init.members, now: () => time }, { profile: 'local', pruneAfter: 5_000 })
   const run = async (name: string): Promise<unknown> => jobs.get(name)!.run({ term: 7, signal: new AbortController().signal })
   return { jobs, puts, synced, run, advance: (ms: number) => { time += ms }, at: () => time }
 }

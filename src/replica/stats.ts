@@ -1,0 +1,70 @@
+import type { LogStats } from '../storage/index.js'
+
+/** What a replica counts: writes, what the network sent and what was refused, GC and compaction. */
+export interface ReplicationStats {
+  writesLocal: number
+  writesRemote: number
+  /** Records refused: bad signature or invalid content. */
+  rejected: number
+  /** Records dropped because their author is not on the writers list. */
+  unauthorized: number
+  /** Gossip or sync messages that did not decode. */
+  malformed: number
+  gossipMessagesSent: number
+  gossipBytesSent: number
+  gossipMessagesReceived: number
+  gossipBytesReceived: number
+  /** Gossip batches that had nobody to go to (anti-entropy repairs them). */
+  gossipUnsent: number
+  antiEntropyRounds: number
+  /** Anti-entropy sessions that failed (unreachable peer, broken stream, bad frame): the next round repairs what they did not. */
+  antiEntropyFailures: number
+  antiEntropyBytesSent: number
+  antiEntropyBytesReceived: number
+  antiEntropyRecordsSent: number
+  antiEntropyRecordsReceived: number
+  /** GC horizons adopted, and the records they let this replica collect. */
+  gcAdoptions: number
+  recordsCollected: number
+  /** Records dropped while catching up with a peer that had collected them. */
+  recordsDropped: number
+  /** HORIZON offers sent to peers behind our horizon; offers refused as not published. */
+  horizonOffersSent: number
+  horizonOffersRefused: number
+  /** Log rewrites that dropped collected records. */
+  compactions: number
+  /** Appends of remote records to the log that failed: those records stay applied and come back by anti-entropy after a restart. */
+  persistFailures: number
+  /** The durable log's own figures (fsyncs, last fsync latency); absent for in-memory peers. */
+  log?: LogStats
+}
+
+export type ReplicationCounters = Omit<ReplicationStats, 'log'>
+
+export function newCounters (): ReplicationCounters {
+  return {
+    writesLocal: 0,
+    writesRemote: 0,
+    rejected: 0,
+    unauthorized: 0,
+    malformed: 0,
+    gossipMessagesSent: 0,
+    gossipBytesSent: 0,
+    gossipMessagesReceived: 0,
+    gossipBytesReceived: 0,
+    gossipUnsent: 0,
+    antiEntropyRounds: 0,
+    antiEntropyFailures: 0,
+    antiEntropyBytesSent: 0,
+    antiEntropyBytesReceived: 0,
+    antiEntropyRecordsSent: 0,
+    antiEntropyRecordsReceived: 0,
+    gcAdoptions: 0,
+    recordsCollected: 0,
+    recordsDropped: 0,
+    horizonOffersSent: 0,
+    horizonOffersRefused: 0,
+    compactions: 0,
+    persistFailures: 0
+  }
+}

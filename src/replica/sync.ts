@@ -1,0 +1,213 @@
+/**
+ * Anti-entropy: on every new connection and every interval, two peers exchange version
+ * vectors, digests and GC horizons over a direct stream and send each other exactly the
+ * records the other lacks, found through the store's per-author index, so the cost follows
+ * the size of the difference, not of the store. Gossip is lossy; this is what makes
+ * convergence a guarantee.
+ */
+import type { DetailEvent } from '../events.js'
+import type { Log } from '../log.js'
+import type { MessageStream } from '../net/index.js'
+import { encodeBatches } from './codec.js'
+import { SyncProtocolError } from './errors.js'
+import type { HorizonKeeper } from './horizon.js'
+import type { Intake } from './intake.js'
+import { horizonOffer, Session } from './session.js'
+import type { ReplicationCounters } from './stats.js'
+import type { ReplicaState } from './store.js'
+import { decodeSyncFrame, encodeSyncFrame, SYNC_LIMITS, type SyncFrame } from './sync-codec.js'
+import type { VectorClock, WriteRecord } from './types.js'
+import { expandRetired, omitRetired, sameVector } from './version-vector.js'
+import type { ReplicationNet } from './service.js'
+
+/** The last HELLO a remote peer sent us in anti-entropy. */
+export interface RemoteVector {
+  /** Its version vector, retired replicas filled in when we know the same retirements. */
+  vector: VectorClock
+  /** The GC horizon it had adopted. */
+  horizon: VectorClock
+  /** Its replica digest: equal to ours exactly when it held the same writes. */
+  digest?: string
+  /** When it arrived (ms since the epoch). */
+  at: number
+}
+
+export interface AntiEntropyComponents {
+  net: Pick<ReplicationNet, 'peerId' | 'protocol' | 'handle' | 'unhandle' | 'openStream' | 'addEventListener' | 'removeEventListener'>
+  state: ReplicaState
+  intake: Intake
+  horizon: HorizonKeeper
+  counters: ReplicationCounters
+  logger: Log
+  /** Members to run anti-entropy with. */
+  members: () => Array<{ peerId: string, addresses: string[], state: string, self: boolean }>
+  /** Whether a record may be offered to others (our own only once durable). */
+  offerable: (record: WriteRecord) => boolean
+}
+
+export interface AntiEntropyInit {
+  /** How often to run a round with one random alive member (ms). */
+  interval: number
+}
+
+export class AntiEntropy {
+  private readonly c: AntiEntropyComponents
+  private readonly protocol: string
+  private readonly interval: number
+  private readonly syncing = new Set<string>()
+  private readonly remotes = new Map<string, RemoteVector>()
+  private timer: NodeJS.Timeout | undefined
+  private running = false
+
+  private readonly onConnect = (event: DetailEvent<string>): void => {
+    // Both ends see the new connection; one session is enough (it repairs both ways), so the
+    // lower PeerId starts it. Periodic rounds cover a session that fails.
+    if (this.c.net.peerId < event.detail) void this.syncWith(event.detail, []).catch(() => {})
+  }
+
+  constructor (components: AntiEntropyComponents, init: AntiEntropyInit) {
+    this.c = components
+    this.protocol = components.net.protocol('sync')
+    this.interval = init.interval
+  }
+
+  async start (): Promise<void> {
+    if (this.running) return
+    this.running = true
+    await this.c.net.handle(this.protocol, async (stream) => {
+      await this.session(stream).catch((err: unknown) => { this.failed(stream.remotePeer, err) })
+    }, {
+      maxInboundStreams: 32,
+      maxOutboundStreams: 32,
+      maxMessageBytes: SYNC_LIMITS.maxMessageBytes
+    })
+    this.c.net.addEventListener('peer:connect', this.onConnect)
+    this.schedule()
+  }
+
+  async stop (): Promise<void> {
+    if (!this.running) return
+    this.running = false
+    clearTimeout(this.timer)
+    this.c.net.removeEventListener('peer:connect', this.onConnect)
+    await this.c.net.unhandle(this.protocol).catch(() => {})
+  }
+
+  /** The last HELLO of every peer we ran anti-entropy with: what the GC coordinator decides on. */
+  remoteVectors (): Map<string, RemoteVector> {
+    return new Map([...this.remotes].map(([peer, v]) => [peer, { vector: { ...v.vector }, horizon: { ...v.horizon }, digest: v.digest, at: v.at }]))
+  }
+
+  /** Runs one exchange with a peer now; rejects when it fails (and counts the failure). */
+  async syncWith (peerId: string, addresses: string[]): Promise<void> {
+    if (!this.running || peerId === this.c.net.peerId || this.syncing.has(peerId)) return
+    this.syncing.add(peerId)
+    try {
+      const stream = await this.c.net.openStream(peerId, this.protocol, {
+        addresses, maxMessageBytes: SYNC_LIMITS.maxMessageBytes, timeout: 5_000
+      })
+      await this.session(stream)
+    } catch (err) {
+      this.failed(peerId, err)
+      throw err
+    } finally {
+      this.syncing.delete(peerId)
+    }
+  }
+
+  private failed (peer: string, err: unknown): void {
+    this.c.counters.antiEntropyFailures++
+    this.c.logger.debug({ peer, err }, 'anti-entropy session failed; the next round repairs what it did not')
+  }
+
+  private schedule (): void {
+    if (!this.running) return
+    const delay = Math.round(this.interval * (0.9 + Math.random() * 0.2))
+    this.timer = setTimeout(() => {
+      const candidates = this.c.members().filter((m) => !m.self && m.state === 'alive')
+      const target = candidates[Math.floor(Math.random() * candidates.length)]
+      const round = target === undefined ? Promise.resolve() : this.syncWith(target.peerId, target.addresses)
+      void round.catch(() => {}).finally(() => { this.schedule() })
+    }, delay)
+  }
+
+  /**
+   * Both sides run the same session: send HELLO (our vector, digest and GC horizon), read
+   * theirs; when they have not adopted our horizon, send it with the dots we still hold
+   * below it (HORIZON); send the records they lack in bounded chunks; apply what they send
+   * until DONE, then act on their horizon.
+   */
+  private async session (stream: MessageStream): Promise<void> {
+    const { state, counters, horizon } = this.c
+    const send = (frame: SyncFrame): void => {
+      const bytes = encodeSyncFrame(frame)
+      counters.antiEntropyBytesSent += bytes.byteLength
+      stream.send(bytes)
+    }
+    const session = new Session()
+    try {
+      const retired = horizon.retirements()
+      send({ type: 'hello', vector: omitRetired(state.versionVector(), retired), digest: state.digest(), horizon: state.horizon(), retired: horizon.retirementsName() })
+      const first = await this.nextFrame(stream)
+      if (first?.type !== 'hello') throw new SyncProtocolError(`expected HELLO from ${stream.remotePeer}, got ${first?.type ?? 'end of stream'}`)
+      counters.antiEntropyRounds++
+      // Left-out replicas mean "complete at the retired seq" only under the same retirements.
+      const theirs = first.retired !== '' && first.retired === horizon.retirementsName() ? expandRetired(first.vector, retired) : first.vector
+      this.remotes.set(stream.remotePeer, { vector: theirs, horizon: first.horizon, digest: first.digest, at: Date.now() })
+      // No await between the dot list and the choice of records to send: they must be one
+      // snapshot of the store (a record collected in between would be neither listed nor sent).
+      const offer = horizonOffer(state, first.horizon, theirs)
+      if (offer.length > 0) counters.horizonOffersSent++
+      for (const frame of offer) send(frame)
+      if (first.digest !== state.digest() || !sameVector(theirs, state.versionVector())) {
+        const missing = state.recordsSince(theirs).filter((r) => this.c.offerable(r))
+        counters.antiEntropyRecordsSent += missing.length
+        // Chunk by chunk, yielding between them: a large repair must not stall the event loop
+        // (and with it every timer of this peer and its neighbours in the same process).
+        for (let start = 0; start < missing.length; start += SYNC_LIMITS.chunkRecords) {
+          const slice = missing.slice(start, start + SYNC_LIMITS.chunkRecords)
+          for (const batch of encodeBatches(slice, { maxBytes: SYNC_LIMITS.chunkBytes, maxRecords: SYNC_LIMITS.chunkRecords })) {
+            send({ type: 'records', batch })
+          }
+          await yieldToEventLoop()
+        }
+      }
+      send({ type: 'done' })
+      while (true) {
+        const frame = await this.nextFrame(stream)
+        if (frame === undefined) {
+          session.clean = false
+          break
+        }
+        if (frame.type === 'done') break
+        if (frame.type === 'records') {
+          const arrival = { path: 'anti-entropy' as const, from: stream.remotePeer, receivedAt: Date.now() }
+          counters.antiEntropyRecordsReceived += this.c.intake.receive(frame.batch, arrival, session)
+        }
+        if (frame.type === 'horizon') session.offered(frame)
+      }
+      horizon.settle(session)
+      this.c.logger.debug({ peer: stream.remotePeer, clean: session.clean }, 'anti-entropy session done')
+      await stream.close()
+    } catch (err) {
+      stream.abort()
+      throw err
+    }
+  }
+
+  private async nextFrame (stream: MessageStream): Promise<SyncFrame | undefined> {
+    const bytes = await stream.next({ timeout: 10_000 })
+    if (bytes === undefined) return undefined
+    this.c.counters.antiEntropyBytesReceived += bytes.byteLength
+    try {
+      return decodeSyncFrame(bytes)
+    } catch (err) {
+      this.c.counters.malformed++
+      throw err
+    }
+  }
+}
+
+async function yieldToEventLoop (): Promise<void> {
+  await new Promise<void>((resolve) => { setImmediate(resolve) })
+}
