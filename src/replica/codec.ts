@@ -127,12 +127,13 @@ export function decodeBatch (bytes: Uint8Array, limits: CodecLimits = {}): Write
     }
     if (encoded === undefined) continue
     if (records.length === maxRecords) throw new MessageTooLargeError(`batch has more than ${maxRecords} records`)
-    records.push(decodeWire(encoded, recordLimits))
+    records.push(decodeRecordWire(encoded, recordLimits))
   }
   return records
 }
 
-function decodeWire (bytes: Uint8Array, limits: ResolvedRecordLimits): WriteRecord {
+/** One record's bytes, decoded and validated (a CodecError otherwise). */
+export function decodeRecordWire (bytes: Uint8Array, limits: ResolvedRecordLimits): WriteRecord {
   let wire: PbRecord
   try {
     wire = PbRecord.decode(bytes, { limits: { clock: limits.maxClockEntries, removes: limits.maxRemoves } })
@@ -149,10 +150,10 @@ export function decodeRecord (bytes: Uint8Array, limits: CodecLimits = {}): Writ
   if (bytes.byteLength > maxBatchBytes) {
     throw new MessageTooLargeError(`record of ${bytes.byteLength} bytes is over the limit of ${maxBatchBytes}`)
   }
-  return decodeWire(bytes, resolveRecordLimits(limits))
+  return decodeRecordWire(bytes, resolveRecordLimits(limits))
 }
 
-function protobufError (err: unknown): CodecError {
+export function protobufError (err: unknown): CodecError {
   if (err instanceof Error && err.name === 'MaxLengthError') {
     return new MessageTooLargeError(`message has too many entries: ${err.message}`, { cause: err })
   }

@@ -42,3 +42,13 @@ export const DEFAULT_MAX_CLOCK_DRIFT = 60_000
 
 /** The HLC logical counter travels as a protobuf uint32. */
 export const MAX_HLC_LOGICAL = 0xffff_ffff
+
+/**
+ * Versions of the store's wire protocols (`/hearsay/<network>/kv/<v>` gossip topic and
+ * `/hearsay/<network>/sync/<v>` stream). 2.0.0: records travel in sealed batches (one
+ * signature per batch) instead of one signature per record.
+ */
+export const KV_PROTOCOL_VERSION = '2.0.0'
+export const SYNC_PROTOCOL_VERSION = '2.0.0'
+/** The sync protocol of peers that sign every record: refused, with a line in the log saying so. */
+export const LEGACY_SYNC_PROTOCOL_VERSION = '1.0.0'

@@ -1,21 +1,26 @@
 /**
- * Gossip of new writes: this replica's own durable records leave in batches on the store's
- * gossipsub topic, and batches from others go to the receive path. Gossip is best-effort;
- * anti-entropy repairs whatever it loses.
+ * Gossip of new writes: this replica's own durable records leave on the store's gossipsub
+ * topic, sealed (one signature a message), and messages from others go to the receive path.
+ * Publishing coalesces without a timer: while one message is in flight, further durable
+ * writes queue and leave together in the next, so a writer faster than the network pays for
+ * fewer, larger messages. Gossip is best-effort; anti-entropy repairs whatever it loses.
  */
 import type { PubsubMessage } from '../net/index.js'
-import { encodeBatches } from './codec.js'
+import { KV_PROTOCOL_VERSION } from './constants.js'
 import type { Intake } from './intake.js'
+import type { Provenance } from './seal.js'
+import { encodeSealedBatches } from './seal-codec.js'
 import type { ReplicationCounters } from './stats.js'
 import type { WriteRecord } from './types.js'
 import type { ReplicationNet } from './service.js'
 
-/** Largest gossip message: well under gossipsub's 1 MiB default. */
-const MAX_GOSSIP_BYTES = 512 * 1024
+/** Records of one gossip message, at most: well under gossipsub's 1 MiB default with the seal. */
+const MAX_GOSSIP_RECORD_BYTES = 480 * 1024
 
 export interface GossipComponents {
-  net: Pick<ReplicationNet, 'protocol' | 'subscribe' | 'unsubscribe' | 'publish'>
+  net: Pick<ReplicationNet, 'peerId' | 'protocol' | 'subscribe' | 'unsubscribe' | 'publish' | 'sign'>
   intake: Intake
+  provenance: Provenance
   counters: ReplicationCounters
 }
 
@@ -24,11 +29,11 @@ export class Gossip {
   private readonly topic: string
   private running = false
   private queue: WriteRecord[] = []
-  private scheduled = false
+  private inFlight = false
 
   constructor (components: GossipComponents) {
     this.c = components
-    this.topic = components.net.protocol('kv')
+    this.topic = components.net.protocol('kv', KV_PROTOCOL_VERSION)
   }
 
   start (): void {
@@ -48,28 +53,33 @@ export class Gossip {
   send (record: WriteRecord): void {
     if (!this.running) return
     this.queue.push(record)
-    if (this.scheduled) return
-    this.scheduled = true
-    // Writes that become durable together (one group commit) leave in one batch.
-    setImmediate(() => {
-      this.scheduled = false
-      const records = this.queue
-      this.queue = []
-      void this.publish(records)
-    })
+    // Writes made durable by one group commit arrive in one turn: let them all queue first.
+    if (!this.inFlight) {
+      this.inFlight = true
+      setImmediate(() => { void this.flush() })
+    }
   }
 
-  private async publish (records: WriteRecord[]): Promise<void> {
-    for (const batch of encodeBatches(records, { maxBytes: MAX_GOSSIP_BYTES })) {
-      try {
-        await this.c.net.publish(this.topic, batch)
-        this.c.counters.gossipMessagesSent++
-        this.c.counters.gossipBytesSent += batch.byteLength
-      } catch {
-        // Nobody subscribed yet, or the node is stopping: anti-entropy carries it later.
-        this.c.counters.gossipUnsent++
+  /** Publishes everything queued, then again while more queued meanwhile. */
+  private async flush (): Promise<void> {
+    while (this.running && this.queue.length > 0) {
+      const records = this.queue
+      this.queue = []
+      for (const { bytes } of this.c.provenance.sealOwn(this.c.net.peerId, records, (b) => this.c.net.sign(b), MAX_GOSSIP_RECORD_BYTES)) {
+        const message = encodeSealedBatches([bytes])
+        try {
+          await this.c.net.publish(this.topic, message)
+          this.c.counters.gossipMessagesSent++
+          this.c.counters.gossipBytesSent += message.byteLength
+        } catch {
+          // Nobody subscribed yet, or the node is stopping: anti-entropy carries it later.
+          this.c.counters.gossipUnsent++
+        }
       }
+      // The message is on its way once the streams have written it: until then, it is in flight.
+      await new Promise<void>((resolve) => { setImmediate(resolve) })
     }
+    this.inFlight = false
   }
 
   private receive (message: PubsubMessage): void {

@@ -6,9 +6,10 @@
  */
 import type { Log } from '../log.js'
 import type { DurableLog } from '../storage/index.js'
-import { logSnapshot } from './checkpoint.js'
+import { logSnapshot } from './replica-log.js'
 import { GC_KEY, parseHorizon, parseRetirement, RETIRED_PREFIX, retiredDigest } from './gc.js'
 import { settleOffer, type Session } from './session.js'
+import type { Provenance } from './seal.js'
 import type { ReplicaState } from './store.js'
 import type { ReplicationCounters } from './stats.js'
 import type { VectorClock } from './types.js'
@@ -16,6 +17,7 @@ import { joinVectors, vectorLeq } from './version-vector.js'
 
 export interface HorizonComponents {
   state: ReplicaState
+  provenance: Provenance
   counters: ReplicationCounters
   logger: Log
   /** The open log, if any (compaction rewrites it). */
@@ -138,7 +140,7 @@ export class HorizonKeeper {
     const gone = collected + dropped - this.compactedAt
     if (gone === 0 || gone * 4 < log.stats().records) return
     this.compactedAt = collected + dropped
-    this.compacting = log.rewrite(logSnapshot(this.c.state))
+    this.compacting = log.rewrite(logSnapshot(this.c.state, this.c.provenance))
       .then(() => {
         this.c.counters.compactions++
         this.c.logger.info({ records: log.stats().records }, 'compacted the log')

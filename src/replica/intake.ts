@@ -1,11 +1,14 @@
 /**
- * The receive path: records from the network (a gossip message or an anti-entropy chunk)
- * are decoded, checked against the writers list and their authors' signatures, applied,
- * and persisted, in that order. A record that fails a check is dropped and counted; it
- * never changes the state.
+ * The receive path: a message of sealed batches from the network (a gossip message or an
+ * anti-entropy chunk) is decoded once; each batch is checked against the writers list, and
+ * its seal verified once, only when it brings a record not held yet; then its records are
+ * applied, and every batch that brought something is kept in the log with one append. A
+ * batch that fails a check is dropped and counted; it never changes the state.
  */
 import type { LogFn } from '../log.js'
-import { decodeBatch, signingBytes } from './codec.js'
+import { sealedEntry } from './replica-log.js'
+import { openSeal, VerifiedRoots, type Provenance } from './seal.js'
+import { decodeSealedBatches, type DecodedSealedBatch } from './seal-codec.js'
 import type { ReplicaState } from './store.js'
 import type { Session } from './session.js'
 import type { ReplicationCounters } from './stats.js'
@@ -30,6 +33,7 @@ export type Arrival = Omit<AppliedBatch, 'appliedAt' | 'records'>
 
 export interface IntakeComponents {
   state: ReplicaState
+  provenance: Provenance
   counters: ReplicationCounters
   /** Rate-limited: a sender controls the pace of what we drop. */
   logDropped: LogFn
@@ -37,8 +41,8 @@ export interface IntakeComponents {
   verify: (author: string, bytes: Uint8Array, signature: Uint8Array) => boolean
   /** Authors allowed to write, or undefined for anyone. Read on every batch: it can change at runtime. */
   writers: () => ReadonlySet<string> | undefined
-  /** Keeps applied records (encoded) in the log; failures are the callee's to count. */
-  persist: (records: readonly WriteRecord[]) => void
+  /** Keeps log entries (sealed batches that brought something new) in the log, with one append; failures are the callee's to count. */
+  persist: (entries: Uint8Array[]) => void
   /** Told of every batch applied (tracing); synchronous, must not throw. */
   onApplied?: (batch: AppliedBatch) => void
   /** After new records: they may complete a published horizon, or let records below it go. */
@@ -47,56 +51,85 @@ export interface IntakeComponents {
 
 export class Intake {
   private readonly c: IntakeComponents
+  private readonly verified = new VerifiedRoots()
 
   constructor (components: IntakeComponents) {
     this.c = components
   }
 
   /**
-   * Verifies, applies and persists one batch; returns how many records were new. In an
-   * anti-entropy session, `session` learns every dot the peer sent and whether all of it
-   * was good.
+   * Verifies, applies and persists one message of sealed batches; returns how many records
+   * were new. In an anti-entropy session, `session` learns every dot the peer sent and
+   * whether all of it was good.
    */
   receive (data: Uint8Array, arrival: Arrival, session?: Session): number {
-    const { state, counters } = this.c
-    let records: WriteRecord[]
+    const { counters } = this.c
+    let decoded: DecodedSealedBatch[]
     try {
-      records = decodeBatch(data)
+      decoded = decodeSealedBatches(data)
     } catch (err) {
       counters.malformed++
-      this.c.logDropped({ from: arrival.from, reason: (err as Error).message }, 'dropped a malformed batch of writes')
+      this.c.logDropped({ from: arrival.from, reason: (err as Error).message }, 'dropped a malformed message of writes')
       if (session !== undefined) session.clean = false
       return 0
     }
     const writers = this.c.writers()
     const fresh: WriteRecord[] = []
-    for (const record of records) {
-      session?.vouch(record.dot.replica, [record.dot.seq])
-      if (state.has(record.dot)) continue
-      if (writers !== undefined && !writers.has(record.dot.replica)) {
-        counters.unauthorized++
-        this.c.logDropped({ from: arrival.from, author: record.dot.replica, key: record.key }, 'dropped a write by a peer not on the writers list')
+    const entries: Uint8Array[] = []
+    for (const { batch, bytes } of decoded) {
+      if (session !== undefined) for (const record of batch.records) session.vouch(record.dot.replica, [record.dot.seq])
+      if (writers !== undefined && !writers.has(batch.author)) {
+        counters.unauthorized += batch.records.length
+        this.c.logDropped({ from: arrival.from, author: batch.author, records: batch.records.length }, 'dropped writes by a peer not on the writers list')
         continue
       }
-      const signature = record.signature
-      if (signature === undefined || !this.c.verify(record.dot.replica, signingBytes(record), signature)) {
-        counters.rejected++
-        this.c.logDropped({ from: arrival.from, author: record.dot.replica, key: record.key }, 'dropped a write whose signature does not verify against its author')
-        if (session !== undefined) session.clean = false
-        continue
-      }
+      const applied = this.applySealed(batch, arrival, session)
+      if (applied.length === 0) continue
+      fresh.push(...applied)
+      entries.push(sealedEntry(bytes))
+    }
+    if (fresh.length === 0) return 0
+    counters.writesRemote += fresh.length
+    this.c.onApplied?.({ ...arrival, appliedAt: Date.now(), records: fresh })
+    this.c.persist(entries)
+    this.c.afterApply()
+    return fresh.length
+  }
+
+  /** One batch: nothing new → nothing to check; otherwise its seal, then its new records. */
+  private applySealed (batch: DecodedSealedBatch['batch'], arrival: Arrival, session?: Session): WriteRecord[] {
+    const { state, counters } = this.c
+    const news: number[] = []
+    batch.records.forEach((record, i) => { if (!state.has(record.dot)) news.push(i) })
+    if (news.length === 0) {
+      counters.duplicateBatches++
+      return []
+    }
+    let opened: ReturnType<typeof openSeal>
+    try {
+      opened = openSeal(batch, this.c.verify, this.verified)
+    } catch (err) {
+      counters.rejectedBatches++
+      counters.rejected += batch.records.length
+      this.c.logDropped({ from: arrival.from, author: batch.author, records: batch.records.length, reason: (err as Error).message }, 'dropped a batch of writes whose seal does not prove them its author\'s')
+      if (session !== undefined) session.clean = false
+      return []
+    }
+    const applied: WriteRecord[] = []
+    const leaves: number[] = []
+    for (const i of news) {
+      const record = batch.records[i] as WriteRecord
       try {
-        if (state.apply(record, 'remote') === 'applied') fresh.push(record)
+        if (state.apply(record, 'remote') === 'applied') {
+          applied.push(record)
+          leaves.push(opened.leaves[i] as number)
+        }
       } catch {
         counters.rejected++
         if (session !== undefined) session.clean = false
       }
     }
-    if (fresh.length === 0) return 0
-    counters.writesRemote += fresh.length
-    this.c.onApplied?.({ ...arrival, appliedAt: Date.now(), records: fresh })
-    this.c.persist(fresh)
-    this.c.afterApply()
-    return fresh.length
+    this.c.provenance.attach(opened.seal, applied, leaves)
+    return applied
   }
 }

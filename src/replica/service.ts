@@ -11,11 +11,12 @@ import type { DurableLog } from '../storage/index.js'
 import { ReplicaState } from './store.js'
 import { compareHlc } from './hlc.js'
 import { encodeRecord } from './codec.js'
-import { replayLog } from './checkpoint.js'
+import { replayLog } from './replica-log.js'
 import { GC_KEY, RETIRED_PREFIX, type HorizonValue, type Retirement } from './gc.js'
 import { HorizonKeeper } from './horizon.js'
 import { Intake, type AppliedBatch } from './intake.js'
 import { Gossip } from './gossip.js'
+import { Provenance } from './seal.js'
 import { AntiEntropy, type RemoteVector } from './sync.js'
 import { newCounters, type ReplicationStats } from './stats.js'
 import type { Dot, Hlc, Json, Version, VectorClock, WriteRecord } from './types.js'
@@ -90,6 +91,8 @@ export class Replication extends TypedEventTarget<KvEvents> {
   private readonly onApplied: ((batch: AppliedBatch) => void) | undefined
   private readonly init: ReplicationInit
   private readonly state: ReplicaState
+  /** For every record held, the batch seal that proves it its author's. */
+  private readonly provenance = new Provenance()
   private readonly counters = newCounters()
   private writers: ReadonlySet<string> | undefined
   private readonly horizonKeeper: HorizonKeeper
@@ -113,7 +116,6 @@ export class Replication extends TypedEventTarget<KvEvents> {
     this.state = new ReplicaState(this.net.peerId, {
       ...(init.maxKeyBytes === undefined ? {} : { maxKeyBytes: init.maxKeyBytes }),
       ...(init.maxValueBytes === undefined ? {} : { maxValueBytes: init.maxValueBytes }),
-      sign: (bytes) => this.net.sign(bytes),
       onChange: (change) => {
         if (HorizonKeeper.isBookkeeping(change.key)) this.horizonKeeper.changed()
         if (this.replaying) return
@@ -122,6 +124,7 @@ export class Replication extends TypedEventTarget<KvEvents> {
     })
     this.horizonKeeper = new HorizonKeeper({
       state: this.state,
+      provenance: this.provenance,
       counters: this.counters,
       logger: this.logger,
       log: () => this.log,
@@ -130,28 +133,30 @@ export class Replication extends TypedEventTarget<KvEvents> {
     const logPersistFailure = rateLimited(this.logger, 'warn')
     this.intake = new Intake({
       state: this.state,
+      provenance: this.provenance,
       counters: this.counters,
       logDropped: rateLimited(this.logger, 'warn'),
       verify: (author, bytes, signature) => this.net.verify(author, bytes, signature),
       writers: () => this.writers,
-      persist: (records) => {
+      persist: (entries) => {
         const log = this.log
         if (log === undefined) return
         this.pendingPersist = this.pendingPersist
-          .then(async () => { await log.append(records.map(encodeRecord), { durable: false }) })
+          .then(async () => { await log.append(entries, { durable: false }) })
           .catch((err: unknown) => {
             this.counters.persistFailures++
-            logPersistFailure({ err, records: records.length }, 'could not keep received writes in the log: they stay applied, and a restart catches up on them by anti-entropy')
+            logPersistFailure({ err, batches: entries.length }, 'could not keep received writes in the log: they stay applied, and a restart catches up on them by anti-entropy')
           })
       },
       ...(components.onApplied === undefined ? {} : { onApplied: components.onApplied }),
       afterApply: () => { this.horizonKeeper.afterApply() }
     })
-    this.gossip = new Gossip({ net: this.net, intake: this.intake, counters: this.counters })
+    this.gossip = new Gossip({ net: this.net, intake: this.intake, provenance: this.provenance, counters: this.counters })
     this.antiEntropy = new AntiEntropy({
       net: this.net,
       state: this.state,
       intake: this.intake,
+      provenance: this.provenance,
       horizon: this.horizonKeeper,
       counters: this.counters,
       logger: this.logger,
@@ -167,7 +172,7 @@ export class Replication extends TypedEventTarget<KvEvents> {
       const log = await this.openLog()
       this.replaying = true
       try {
-        const malformed = await replayLog(log, this.state)
+        const malformed = await replayLog(log, this.state, this.provenance)
         this.counters.malformed += malformed
         this.logger.info({ records: this.state.recordCount(), keys: this.state.size(), malformed }, `replayed the log: ${this.state.size()} keys`)
       } catch (err) {

@@ -4,8 +4,12 @@ import type { LogStats } from '../storage/index.js'
 export interface ReplicationStats {
   writesLocal: number
   writesRemote: number
-  /** Records refused: bad signature or invalid content. */
+  /** Records refused: their batch's seal did not prove them, or their content is invalid. */
   rejected: number
+  /** Batches refused because their seal did not verify (forged, tampered, spliced or reordered). */
+  rejectedBatches: number
+  /** Batches that brought nothing new (copies, replays): dropped before their seal is checked. */
+  duplicateBatches: number
   /** Records dropped because their author is not on the writers list. */
   unauthorized: number
   /** Gossip or sync messages that did not decode. */
@@ -46,6 +50,8 @@ export function newCounters (): ReplicationCounters {
     writesLocal: 0,
     writesRemote: 0,
     rejected: 0,
+    rejectedBatches: 0,
+    duplicateBatches: 0,
     unauthorized: 0,
     malformed: 0,
     gossipMessagesSent: 0,

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto'
 import { SetDigest } from './digest.js'
-import { signingBytes } from './codec.js'
 import { HorizonNotCoveredError, InvalidAmountError, InvalidRecordError, TooManyRemovesError, WrongTypeError } from './errors.js'
 import { covers, isEmptyVector, joinVectors, omitRetired, removesCovered, seqOf, vectorLeq, VersionVector } from './version-vector.js'
 import { HybridClock } from './hlc.js'
@@ -27,11 +26,6 @@ export interface ReplicaStateInit extends RecordLimits {
    * `join` an exception stops the records after it from being applied.
    */
   onChange?: (change: ReplicaChange) => void
-  /**
-   * Signs each local write: receives `signingBytes(record)` and returns the author's
-   * signature, which travels with the record so anyone relaying it cannot alter it.
-   */
-  sign?: (bytes: Uint8Array) => Uint8Array
 }
 
 export type ApplyResult = 'applied' | 'duplicate'
@@ -60,7 +54,6 @@ export class ReplicaState {
   private readonly clock: HybridClock
   private readonly limits: ResolvedRecordLimits
   private readonly onChange: ((change: ReplicaChange) => void) | undefined
-  private readonly sign: ((bytes: Uint8Array) => Uint8Array) | undefined
   private readonly vv = new VersionVector()
   /** Records of each author sorted by seq: "everything of r after n" is a binary search and a slice. */
   private readonly logs = new Map<string, WriteRecord[]>()
@@ -85,7 +78,6 @@ export class ReplicaState {
     this.replicaId = replicaId
     this.clock = init.clock ?? new HybridClock(Date.now)
     this.onChange = init.onChange
-    this.sign = init.sign
     this.last = 0
     this.restoreSeq(init.startSeq ?? 0)
   }
@@ -412,7 +404,7 @@ export class ReplicaState {
       [...Object.entries(omitRetired(this.vv.toJSON(), this.retired)).filter(([r]) => r !== this.replicaId), [this.replicaId, seq] as [string, number]]
         .sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)
     )
-    const unsigned: WriteRecord = {
+    const record: WriteRecord = {
       dot,
       key,
       op,
@@ -420,7 +412,6 @@ export class ReplicaState {
       clock,
       removes: superseded.map((r) => r.dot).sort(compareDots)
     }
-    const record = this.sign === undefined ? unsigned : { ...unsigned, signature: this.sign(signingBytes(unsigned)) }
     this.insert(freezeRecord(record), 'local')
     return record
   }

@@ -6,13 +6,15 @@
  * convergence a guarantee.
  */
 import type { DetailEvent } from '../events.js'
-import type { Log } from '../log.js'
+import { rateLimited, type Log, type LogFn } from '../log.js'
 import type { MessageStream } from '../net/index.js'
-import { encodeBatches } from './codec.js'
 import { SyncProtocolError } from './errors.js'
 import type { HorizonKeeper } from './horizon.js'
 import type { Intake } from './intake.js'
 import { horizonOffer, Session } from './session.js'
+import type { Provenance } from './seal.js'
+import { encodeSealedBatches } from './seal-codec.js'
+import { DEFAULT_MAX_BATCH_RECORDS, LEGACY_SYNC_PROTOCOL_VERSION, SYNC_PROTOCOL_VERSION } from './constants.js'
 import type { ReplicationCounters } from './stats.js'
 import type { ReplicaState } from './store.js'
 import { decodeSyncFrame, encodeSyncFrame, SYNC_LIMITS, type SyncFrame } from './sync-codec.js'
@@ -33,9 +35,10 @@ export interface RemoteVector {
 }
 
 export interface AntiEntropyComponents {
-  net: Pick<ReplicationNet, 'peerId' | 'protocol' | 'handle' | 'unhandle' | 'openStream' | 'addEventListener' | 'removeEventListener'>
+  net: Pick<ReplicationNet, 'peerId' | 'protocol' | 'handle' | 'unhandle' | 'openStream' | 'addEventListener' | 'removeEventListener' | 'sign'>
   state: ReplicaState
   intake: Intake
+  provenance: Provenance
   horizon: HorizonKeeper
   counters: ReplicationCounters
   logger: Log
@@ -53,6 +56,8 @@ export interface AntiEntropyInit {
 export class AntiEntropy {
   private readonly c: AntiEntropyComponents
   private readonly protocol: string
+  private readonly legacyProtocol: string
+  private readonly logLegacy: LogFn
   private readonly interval: number
   private readonly syncing = new Set<string>()
   private readonly remotes = new Map<string, RemoteVector>()
@@ -67,7 +72,9 @@ export class AntiEntropy {
 
   constructor (components: AntiEntropyComponents, init: AntiEntropyInit) {
     this.c = components
-    this.protocol = components.net.protocol('sync')
+    this.protocol = components.net.protocol('sync', SYNC_PROTOCOL_VERSION)
+    this.legacyProtocol = components.net.protocol('sync', LEGACY_SYNC_PROTOCOL_VERSION)
+    this.logLegacy = rateLimited(components.logger, 'warn')
     this.interval = init.interval
   }
 
@@ -81,6 +88,11 @@ export class AntiEntropy {
       maxOutboundStreams: 32,
       maxMessageBytes: SYNC_LIMITS.maxMessageBytes
     })
+    // A peer of the older format (every record signed on its own) must not be misread: say so and hang up.
+    await this.c.net.handle(this.legacyProtocol, (stream) => {
+      this.logLegacy({ peer: stream.remotePeer }, `peer ${stream.remotePeer} speaks the older anti-entropy format (${this.legacyProtocol}, a signature per record): it cannot sync with this peer until it is upgraded`)
+      stream.abort()
+    }, { maxInboundStreams: 1, maxOutboundStreams: 1, maxMessageBytes: 1024 })
     this.c.net.addEventListener('peer:connect', this.onConnect)
     this.schedule()
   }
@@ -91,6 +103,7 @@ export class AntiEntropy {
     clearTimeout(this.timer)
     this.c.net.removeEventListener('peer:connect', this.onConnect)
     await this.c.net.unhandle(this.protocol).catch(() => {})
+    await this.c.net.unhandle(this.legacyProtocol).catch(() => {})
   }
 
   /** The last HELLO of every peer we ran anti-entropy with: what the GC coordinator decides on. */
@@ -164,11 +177,8 @@ export class AntiEntropy {
         counters.antiEntropyRecordsSent += missing.length
         // Chunk by chunk, yielding between them: a large repair must not stall the event loop
         // (and with it every timer of this peer and its neighbours in the same process).
-        for (let start = 0; start < missing.length; start += SYNC_LIMITS.chunkRecords) {
-          const slice = missing.slice(start, start + SYNC_LIMITS.chunkRecords)
-          for (const batch of encodeBatches(slice, { maxBytes: SYNC_LIMITS.chunkBytes, maxRecords: SYNC_LIMITS.chunkRecords })) {
-            send({ type: 'records', batch })
-          }
+        for (const frame of this.frames(missing)) {
+          send({ type: 'records', batch: frame })
           await yieldToEventLoop()
         }
       }
@@ -193,6 +203,36 @@ export class AntiEntropy {
       stream.abort()
       throw err
     }
+  }
+
+  /**
+   * The records, each in a batch with the seal that proves it (our own not yet sealed get one
+   * now), packed into RECORDS frames of about SYNC_LIMITS.chunkBytes. Records whose author's
+   * seal is unknown here (written before seals existed) cannot be proven, so they stay.
+   */
+  private * frames (records: readonly WriteRecord[]): Generator<Uint8Array> {
+    const { provenance, net } = this.c
+    const { batches, unsealed } = provenance.relay(records, SYNC_LIMITS.chunkBytes)
+    const own = unsealed.filter((r) => r.dot.replica === net.peerId)
+    for (const sealed of provenance.sealOwn(net.peerId, own, (b) => net.sign(b), SYNC_LIMITS.chunkBytes)) {
+      batches.push({ bytes: sealed.bytes, records: sealed.records.length })
+    }
+    let frame: Uint8Array[] = []
+    let size = 0
+    let count = 0
+    for (const batch of batches) {
+      // The receiver's decoder takes at most DEFAULT_MAX_BATCH_RECORDS records in one message.
+      if (frame.length > 0 && (size + batch.bytes.byteLength > SYNC_LIMITS.chunkBytes || count + batch.records > DEFAULT_MAX_BATCH_RECORDS)) {
+        yield encodeSealedBatches(frame)
+        frame = []
+        size = 0
+        count = 0
+      }
+      frame.push(batch.bytes)
+      size += batch.bytes.byteLength
+      count += batch.records
+    }
+    if (frame.length > 0) yield encodeSealedBatches(frame)
   }
 
   private async nextFrame (stream: MessageStream): Promise<SyncFrame | undefined> {

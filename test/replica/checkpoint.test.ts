@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { openLog } from '../../src/storage/index.js'
 import {
-  decodeCheckpoint, encodeCheckpoint, encodeRecord, isCheckpoint, logSnapshot, MalformedCheckpointError, replayLog, ReplicaState
+  decodeCheckpoint, encodeCheckpoint, encodeRecord, isCheckpoint, logSnapshot, MalformedCheckpointError, Provenance, replayLog, ReplicaState
 } from '../../src/replica/index.js'
 import { tempDir } from '../storage/helpers.js'
 import { replica } from './helpers.js'
@@ -25,7 +25,7 @@ describe('compacted replica log', () => {
     a.delete('gone')
     expect(a.adoptHorizon(a.versionVector())).toBe(4)
     const log = await openLog(dir, 'replica')
-    await log.rewrite(logSnapshot(a))
+    await log.rewrite(logSnapshot(a, new Provenance()))
     // Appended after the compaction: a record it had collected (an append that was queued
     // before it was collected) and a new one. The first must stay gone.
     const later = a.put('later', true)
@@ -34,7 +34,7 @@ describe('compacted replica log', () => {
 
     const reopened = await openLog(dir, 'replica')
     const b = new ReplicaState('A')
-    expect(await replayLog(reopened, b)).toBe(0)
+    expect(await replayLog(reopened, b, new Provenance())).toBe(0)
     await reopened.close()
     expect(b.list('')).toEqual(a.list(''))
     expect(b.get('gone')).toBeUndefined()
@@ -50,8 +50,8 @@ describe('compacted replica log', () => {
     const bad = encodeCheckpoint({ horizon: { A: 1 }, lastSeq: 1, records: 0 })
     bad[bad.length - 2] = 0x21
     await log.append([bad])
-    await expect(replayLog(log, new ReplicaState('A'))).rejects.toBeInstanceOf(MalformedCheckpointError)
-    await expect(replayLog(log, new ReplicaState('A'))).rejects.toMatchObject({ code: 'ERR_MALFORMED_CHECKPOINT' })
+    await expect(replayLog(log, new ReplicaState('A'), new Provenance())).rejects.toBeInstanceOf(MalformedCheckpointError)
+    await expect(replayLog(log, new ReplicaState('A'), new Provenance())).rejects.toMatchObject({ code: 'ERR_MALFORMED_CHECKPOINT' })
     await log.close()
   })
 })

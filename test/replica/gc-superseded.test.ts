@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest'
-import { decodeCheckpoint, decodeRecord, isCheckpoint, logSnapshot, ReplicaState, type VectorClock } from '../../src/replica/index.js'
+import { decodeCheckpoint, decodeRecord, isCheckpoint, logSnapshot, Provenance, ReplicaState, type VectorClock } from '../../src/replica/index.js'
 import { transmit } from './helpers.js'
 
 /**
@@ -25,7 +25,7 @@ function restarted (c: ReplicaState): ReplicaState {
   const r = new ReplicaState('c')
   let horizon: VectorClock = {}
   const records: Uint8Array[] = []
-  for (const bytes of logSnapshot(c)) {
+  for (const bytes of logSnapshot(c, new Provenance())) {
     if (isCheckpoint(bytes)) {
       const checkpoint = decodeCheckpoint(bytes)
       r.restoreSeq(checkpoint.lastSeq)

@@ -2,7 +2,7 @@ import { describe, it, expect, afterEach } from 'vitest'
 import { createCluster, type Cluster } from '../../src/harness/index.js'
 import { createPeer, type Peer } from '../../src/index.js'
 import { createNetNode, type NetNode } from '../../src/net/index.js'
-import { encodeBatch, signingBytes, type WriteRecord } from '../../src/replica/index.js'
+import { encodeSealedBatch, encodeSealedBatches, KV_PROTOCOL_VERSION, leafHash, PartialTree, sealStatement, signingBytes, type WriteRecord } from '../../src/replica/index.js'
 
 let cluster: Cluster | undefined
 const extra: Array<{ stop: () => Promise<void> }> = []
@@ -116,7 +116,7 @@ describe('replication over real TCP', () => {
 })
 
 describe('forged and malformed writes', () => {
-  it('a record signed by someone other than its author is never applied, and garbage is counted', async () => {
+  it('a batch sealed by someone other than its author is never applied, and garbage is counted', async () => {
     cluster = await createCluster({ size: 2 })
     await cluster.converged({ timeout: 30_000 })
     const c = cluster
@@ -124,9 +124,10 @@ describe('forged and malformed writes', () => {
     const attacker: NetNode = await createNetNode({ network: c.network, profile: 'local' })
     extra.push(attacker)
     await attacker.start()
-    attacker.subscribe(attacker.protocol('kv'), () => {})
+    const topic = attacker.protocol('kv', KV_PROTOCOL_VERSION)
+    attacker.subscribe(topic, () => {})
     await attacker.connect(c.peers[0]!.peerId, c.peers[0]!.addresses())
-    await expect.poll(() => attacker.topicPeers(attacker.protocol('kv')).length, { timeout: 10_000 }).toBeGreaterThan(0)
+    await expect.poll(() => attacker.topicPeers(topic).length, { timeout: 10_000 }).toBeGreaterThan(0)
     const unsigned: WriteRecord = {
       dot: { replica: victim.peerId, seq: 1_000 },
       key: 'forged',
@@ -135,9 +136,12 @@ describe('forged and malformed writes', () => {
       clock: { [victim.peerId]: 1_000 },
       removes: []
     }
-    const forged = { ...unsigned, signature: attacker.sign(signingBytes(unsigned)) }
-    await attacker.publish(attacker.protocol('kv'), encodeBatch([forged]))
-    await attacker.publish(attacker.protocol('kv'), new Uint8Array([1, 2, 3, 4, 5, 6, 7]))
+    // The victim named as author, the seal made with the attacker's key.
+    const encoded = signingBytes(unsigned)
+    const tree = PartialTree.full([leafHash(encoded)])
+    const forged = encodeSealedBatch({ author: victim.peerId, signature: attacker.sign(sealStatement(1, tree.root())), leaves: 1, indices: [], proof: [], records: [encoded] })
+    await attacker.publish(topic, encodeSealedBatches([forged]))
+    await attacker.publish(topic, new Uint8Array([1, 2, 3, 4, 5, 6, 7]))
     const target = c.peers[0]!
     await expect.poll(() => target.kv.stats().rejected, { timeout: 10_000 }).toBe(1)
     await expect.poll(() => target.kv.stats().malformed, { timeout: 10_000 }).toBe(1)

@@ -442,3 +442,206 @@ export namespace Batch {
     return decodeMessage(buf, Batch.codec(), opts)
   }
 }
+
+export interface SealedBatch {
+  author: string
+  signature: Uint8Array
+  leaves: number
+  indices: number[]
+  proof: Uint8Array[]
+  records: Record[]
+}
+
+export namespace SealedBatch {
+  let _codec: Codec<SealedBatch>
+
+  export const codec = (): Codec<SealedBatch> => {
+    if (_codec == null) {
+      _codec = message<SealedBatch>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.author != null && obj.author !== '')) {
+          w.uint32(10)
+          w.string(obj.author)
+        }
+
+        if ((obj.signature != null && obj.signature.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.signature)
+        }
+
+        if ((obj.leaves != null && obj.leaves !== 0)) {
+          w.uint32(24)
+          w.uint32(obj.leaves)
+        }
+
+        if (obj.indices != null) {
+          for (const value of obj.indices) {
+            w.uint32(32)
+            w.uint32(value)
+          }
+        }
+
+        if (obj.proof != null) {
+          for (const value of obj.proof) {
+            w.uint32(42)
+            w.bytes(value)
+          }
+        }
+
+        if (obj.records != null) {
+          for (const value of obj.records) {
+            w.uint32(50)
+            Record.codec().encode(value, w)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          author: '',
+          signature: uint8ArrayAlloc(0),
+          leaves: 0,
+          indices: [],
+          proof: [],
+          records: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.author = reader.string()
+              break
+            }
+            case 2: {
+              obj.signature = reader.bytes()
+              break
+            }
+            case 3: {
+              obj.leaves = reader.uint32()
+              break
+            }
+            case 4: {
+              if (opts.limits?.indices != null && obj.indices.length === opts.limits.indices) {
+                throw new MaxLengthError('Decode error - map field "indices" had too many elements')
+              }
+
+              obj.indices.push(reader.uint32())
+              break
+            }
+            case 5: {
+              if (opts.limits?.proof != null && obj.proof.length === opts.limits.proof) {
+                throw new MaxLengthError('Decode error - map field "proof" had too many elements')
+              }
+
+              obj.proof.push(reader.bytes())
+              break
+            }
+            case 6: {
+              if (opts.limits?.records != null && obj.records.length === opts.limits.records) {
+                throw new MaxLengthError('Decode error - map field "records" had too many elements')
+              }
+
+              obj.records.push(Record.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.records$
+              }))
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      })
+    }
+
+    return _codec
+  }
+
+  export const encode = (obj: Partial<SealedBatch>): Uint8Array => {
+    return encodeMessage(obj, SealedBatch.codec())
+  }
+
+  export const decode = (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SealedBatch>): SealedBatch => {
+    return decodeMessage(buf, SealedBatch.codec(), opts)
+  }
+}
+
+export interface SealedBatches {
+  batches: SealedBatch[]
+}
+
+export namespace SealedBatches {
+  let _codec: Codec<SealedBatches>
+
+  export const codec = (): Codec<SealedBatches> => {
+    if (_codec == null) {
+      _codec = message<SealedBatches>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.batches != null) {
+          for (const value of obj.batches) {
+            w.uint32(10)
+            SealedBatch.codec().encode(value, w)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          batches: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.batches != null && obj.batches.length === opts.limits.batches) {
+                throw new MaxLengthError('Decode error - map field "batches" had too many elements')
+              }
+
+              obj.batches.push(SealedBatch.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.batches$
+              }))
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      })
+    }
+
+    return _codec
+  }
+
+  export const encode = (obj: Partial<SealedBatches>): Uint8Array => {
+    return encodeMessage(obj, SealedBatches.codec())
+  }
+
+  export const decode = (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SealedBatches>): SealedBatches => {
+    return decodeMessage(buf, SealedBatches.codec(), opts)
+  }
+}
