@@ -1,3 +1,5 @@
+import { HearsayError } from '../errors.js'
+
 /** Thrown when election timers are missing, non-positive or inconsistent with each other. */
 export class InvalidElectionOptionsError extends Error {
   static readonly code = 'ERR_INVALID_ELECTION_OPTIONS'
@@ -17,5 +19,14 @@ export class InvalidElectionInitError extends Error {
   constructor (message: string) {
     super(message)
     this.name = 'InvalidElectionInitError'
+  }
+}
+
+/** Bytes that are not an election message: dropped and counted by the service. */
+export class MalformedElectionMessageError extends HearsayError {
+  static readonly code = 'ERR_MALFORMED_ELECTION_MESSAGE'
+
+  constructor (detail: string, options?: { cause?: unknown }) {
+    super(MalformedElectionMessageError.code, `malformed election message: ${detail}`, options)
   }
 }

@@ -1,4 +1,5 @@
-export { ElectionService, encodeElectionMessage, decodeElectionMessage } from './service.js'
+export { ElectionService } from './service.js'
+export { encodeElectionMessage, decodeElectionMessage, MAX_ELECTION_MESSAGE_BYTES } from './codec.js'
 export type { ElectionComponents, ElectionInit, ElectionEvents, ElectionStats, ElectionMember, ElectionNet } from './service.js'
 export { Election, outranks, compareRank } from './state.js'
 export type { Candidate, ElectionMessage, ElectionOptions, Leader, Role, Step } from './state.js'
