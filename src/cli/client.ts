@@ -21,6 +21,18 @@ export class NoApiError extends HearsayError {
   }
 }
 
+/** The flags every client command takes. */
+export interface ClientFlags {
+  api?: string
+  data: string
+  json?: boolean
+}
+
+/** The API a client command talks to: `--api`, or the peer whose data dir `--data` names. */
+export async function clientFor (flags: ClientFlags): Promise<ApiClient> {
+  return connect({ ...(flags.api === undefined ? {} : { api: flags.api }), data: flags.data, env: process.env })
+}
+
 export interface ClientOptions {
   /** --api URL */
   api?: string

@@ -1,15 +1,9 @@
-import { connect, keyPath, type ApiClient } from './client.js'
+import { clientFor as client, keyPath, type ClientFlags } from './client.js'
 import { table, since } from './table.js'
 import type { Output } from './output.js'
 import { HearsayError } from '../errors.js'
 import type { ConvergenceReport } from '../observe/index.js'
 import { formatConvergence } from './observe.js'
-
-export interface ClientFlags {
-  api?: string
-  data: string
-  json?: boolean
-}
 
 export class KeyNotFoundError extends HearsayError {
   constructor (key: string) {
@@ -19,10 +13,6 @@ export class KeyNotFoundError extends HearsayError {
 
 interface Member { peerId: string, addresses: string[], state: string, incarnation: number, priority: number, lastHeard: number, self: boolean }
 interface Versioned { value: unknown, author: string, hlc: { wall: number, logical: number }, dot: { replica: string, seq: number } }
-
-async function client (flags: ClientFlags): Promise<ApiClient> {
-  return connect({ ...(flags.api === undefined ? {} : { api: flags.api }), data: flags.data, env: process.env })
-}
 
 function print (output: Output, flags: ClientFlags, json: unknown, human: () => string): void {
   output.out(flags.json === true ? JSON.stringify(json) : human())
