@@ -67,7 +67,8 @@ export interface Step {
   termChanged: boolean
 }
 
-export interface ElectionInit {
+/** What the pure machine starts from (the service's options are `ElectionInit`). */
+export interface ElectionMachineInit {
   selfId: string
   priority: number
   /** The highest term this peer persisted before; 0 for a new peer. */
@@ -128,7 +129,7 @@ export class Election {
   private phase: Phase = { role: 'idle' }
   private outbox: Outbound[] = []
 
-  constructor (init: ElectionInit, now: number) {
+  constructor (init: ElectionMachineInit, now: number) {
     if (typeof init.selfId !== 'string' || init.selfId === '') {
       throw new InvalidElectionInitError('election selfId must be a non-empty PeerId string')
     }

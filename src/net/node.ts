@@ -18,7 +18,7 @@ import {
   protocolId, NETWORK_NAME_PATTERN, DEFAULT_LISTEN, DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_DIAL_TIMEOUT, LOCAL_DISCOVERY, LAN_DISCOVERY
 } from './constants.js'
-import { InvalidMultiaddrError, InvalidNetworkNameError, InvalidPeerIdError, NotStartedError } from './errors.js'
+import { InvalidMultiaddrError, InvalidNetworkNameError, InvalidPeerIdError, NotStartedError, UnsupportedKeyTypeError } from './errors.js'
 import { loadOrCreateKey, generateKey, withCachedSigner, SignatureVerifier } from './identity.js'
 import { PartitionGater } from './gater.js'
 import { DhtDiscovery, networkKey, type DiscoveredPeer } from './discovery.js'
@@ -324,7 +324,7 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
     const signature = this.privateKey.sign(data)
     // Ed25519 signs synchronously in Node; the interface allows a promise for other runtimes.
     if (signature instanceof Uint8Array) return signature
-    throw new TypeError('this key type signs asynchronously; hearsay needs an Ed25519 key')
+    throw new UnsupportedKeyTypeError(this.privateKey.type)
   }
 
   verify (author: string, data: Uint8Array, signature: Uint8Array): boolean {

@@ -2,6 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { ELECTION_PROFILES, LAN_ELECTION_OPTIONS, LOCAL_ELECTION_OPTIONS, MAX_TERM, electionProtocol } from '../../src/election/constants.js'
 import { InvalidElectionInitError, InvalidElectionOptionsError } from '../../src/election/errors.js'
+import { HearsayError } from '../../src/errors.js'
 import { Election, compareRank, outranks } from '../../src/election/state.js'
 import type { Candidate, ElectionMessage, ElectionMessageType, Step } from '../../src/election/state.js'
 
@@ -521,7 +522,9 @@ describe('stop and guards', () => {
       make({ answerTimeout: -5 })
     } catch (err) {
       expect((err as InvalidElectionOptionsError).code).toBe('ERR_INVALID_ELECTION_OPTIONS')
+      expect(err).toBeInstanceOf(HearsayError)
     }
+    expect(() => new Election({ selfId: '', priority: 0, term: 0, options }, 0)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ELECTION_INIT', name: 'InvalidElectionInitError' }) as Error)
   })
 
   it('profiles are valid and the protocol id carries the network', () => {
