@@ -7,7 +7,8 @@
 // and random environments.
 
 import { stringify as toYaml } from 'yaml'
-import { configFromEnv, ConfigError, DEFAULTS, parseConfigText, resolveConfig } from '../../dist/src/cli/config.js'
+import { configFromEnv, DEFAULTS, parseConfigText, resolveConfig } from '../../dist/src/cli/config.js'
+import { ConfigError } from '../../dist/src/cli/errors.js'
 import { LOG_LEVELS } from '../../dist/src/cli/output.js'
 import { fc, anyString, check, expectTyped, mutatedText, show } from '../lib.js'
 

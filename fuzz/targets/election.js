@@ -1,15 +1,16 @@
 // Election messages (/hearsay/<network>/election/1.0.0) and the bully state machine they
 // drive. decodeElectionMessage returns a message (a known type, a safe-integer term, the
-// authenticated sender) that encodes back to itself, or undefined for garbage. A run feeds a
+// authenticated sender) that encodes back to itself, or throws MalformedElectionMessageError. A run feeds a
 // machine a sequence of such inputs from members and strangers, with timer ticks between:
 // garbage and messages from peers that are not live members change nothing, and whatever
 // arrives, the term only grows and stays a number the next claim can exceed exactly, and
 // that the service can persist and read back (a safe integer).
 
-import { decodeElectionMessage, encodeElectionMessage } from '../../dist/src/election/service.js'
+import { decodeElectionMessage, encodeElectionMessage } from '../../dist/src/election/codec.js'
+import { MalformedElectionMessageError } from '../../dist/src/election/errors.js'
 import { LOCAL_ELECTION_OPTIONS, MAX_TERM } from '../../dist/src/election/constants.js'
 import { Election } from '../../dist/src/election/state.js'
-import { fc, bytesInput, check, checkSame } from '../lib.js'
+import { fc, bytesInput, check, checkSame, expectTyped } from '../lib.js'
 
 const SELF = 'peer-m'
 const MEMBERS = ['peer-a', 'peer-z', 'peer-q']
@@ -75,9 +76,12 @@ export default {
         checkStep(machine.membersChanged(members, now), machine, before)
         continue
       }
-      const message = decodeElectionMessage(e.bytes, e.from)
-      if (message === undefined) {
+      let message
+      try {
+        message = decodeElectionMessage(e.bytes, e.from)
+      } catch (err) {
         // Counted as malformed by the service; the machine never sees it.
+        expectTyped(err, [MalformedElectionMessageError])
         checkSame(observe(machine), before, 'the machine after garbage')
         continue
       }

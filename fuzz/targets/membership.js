@@ -1,10 +1,11 @@
 // Membership wire messages, as a peer receives them on /hearsay/<network>/membership/1.0.0:
 // decodeMessage either returns a message every field of which the member table accepts as
-// it is (and that encodes back to itself), or throws MalformedMessageError. The decoded
+// it is (and that encodes back to itself), or throws MalformedMembershipMessageError. The decoded
 // updates are then applied to a member table as the service does; a rejected message
 // leaves the table as it was, and an accepted one leaves it in a state it can send on.
 
-import { decodeMessage, encodeMessage, MalformedMessageError } from '../../dist/src/membership/codec.js'
+import { decodeMessage, encodeMessage } from '../../dist/src/membership/codec.js'
+import { MalformedMembershipMessageError } from '../../dist/src/membership/errors.js'
 import { MEMBERSHIP_LIMITS } from '../../dist/src/membership/constants.js'
 import { MemberTable, sanitizeUpdate, MAX_INCARNATION } from '../../dist/src/membership/state.js'
 import { fc, anyString, bytesInput, check, checkSame, decodeBounded, expectTyped, FuzzFailure, same, STATE_CHECK_MAX_BYTES } from '../lib.js'
@@ -130,7 +131,7 @@ export default {
       } catch (err) {
         // Refusing it is fine (an empty peer id, a bad address): losing part of it silently is not.
         if (err instanceof FuzzFailure) throw err
-        expectTyped(err, [MalformedMessageError])
+        expectTyped(err, [MalformedMembershipMessageError])
       }
     }
     const table = freshTable()
@@ -139,7 +140,7 @@ export default {
     try {
       decoded = decodeBounded(bytes, decodeMessage)
     } catch (err) {
-      expectTyped(err, [MalformedMessageError])
+      expectTyped(err, [MalformedMembershipMessageError])
       // The service counts it and aborts the stream: nothing reaches the table.
       checkSame(snapshot(table), before, 'the table after a rejected message')
       return

@@ -3,7 +3,7 @@ import { chmod, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { writeFileDurably } from '../storage/index.js'
 import { API_TOKEN_FILE, MAX_TOKEN_LENGTH, MIN_TOKEN_LENGTH, TOKEN_BYTES } from './constants.js'
-import { TokenFileError, UnauthorizedError } from './errors.js'
+import { InvalidApiOptionsError, TokenFileError, UnauthorizedError } from './errors.js'
 
 const TOKEN_PATTERN = /^[\x21-\x7e]+$/
 
@@ -56,7 +56,7 @@ async function readOrCreate (path: string): Promise<string> {
  */
 export function createTokenCheck (token: string): (authorization: string | undefined) => void {
   if (token.length < MIN_TOKEN_LENGTH || !TOKEN_PATTERN.test(token)) {
-    throw new TypeError(`the API token must be at least ${MIN_TOKEN_LENGTH} printable characters without spaces: use createToken()`)
+    throw new InvalidApiOptionsError(`the API token must be at least ${MIN_TOKEN_LENGTH} printable characters without spaces: use createToken()`)
   }
   const expected = digest(token)
   return (authorization) => {

@@ -149,6 +149,24 @@ export class InternalError extends ApiError {
   }
 }
 
+/** `buildApi` was given an option it cannot use (the message names it). */
+export class InvalidApiOptionsError extends HearsayError {
+  static readonly code = 'ERR_INVALID_API_OPTIONS'
+
+  constructor (message: string) {
+    super(InvalidApiOptionsError.code, message)
+  }
+}
+
+/** The dashboard's files are not where the package put them. */
+export class DashboardFilesError extends HearsayError {
+  static readonly code = 'ERR_DASHBOARD_FILES'
+
+  constructor (looked: string[]) {
+    super(DashboardFilesError.code, `the dashboard's files are missing (looked in ${looked.join(' and ')}): reinstall hearsay`)
+  }
+}
+
 /** A token file that exists but does not hold a usable token. */
 export class TokenFileError extends HearsayError {
   constructor (path: string, detail: string, options?: { cause?: unknown }) {

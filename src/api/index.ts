@@ -9,7 +9,7 @@ export { createToken, loadOrCreateToken } from './auth.js'
 export {
   ERROR_STATUS, ApiError, ApiListenError, BadJsonError, BadRequestError, BodyTooLargeError, InternalError,
   KeyNotFoundError, NoLeaderError, NoTraceError, RouteNotFoundError, StoppingError, TokenFileError, UnauthorizedError,
-  UnsupportedMediaTypeError
+  UnsupportedMediaTypeError, InvalidApiOptionsError, DashboardFilesError
 } from './errors.js'
 export type { ApiErrorCode, ErrorReply } from './errors.js'
 export type { WatchOptions, WatchStats, WatchEventData } from './watch.js'

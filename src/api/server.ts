@@ -7,7 +7,7 @@ import { createTokenCheck } from './auth.js'
 import {
   API_VERSION, DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_BODY_LIMIT, MAX_PARAM_LENGTH, PUBLIC_ROUTES
 } from './constants.js'
-import { ApiListenError, RouteNotFoundError, StoppingError, classifyError, formatSchemaErrors } from './errors.js'
+import { ApiListenError, InvalidApiOptionsError, RouteNotFoundError, StoppingError, classifyError, formatSchemaErrors } from './errors.js'
 import { createMetrics } from './metrics.js'
 import { buildOpenApi, type OpenApiDocument, type RouteInfo } from './openapi.js'
 import { registerKvRoutes } from './routes/kv.js'
@@ -72,7 +72,7 @@ export interface RunningApi {
 export function buildApi (peer: Peer, options: ApiOptions): HearsayApi {
   const checkToken = createTokenCheck(options.token)
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT
-  if (!Number.isSafeInteger(bodyLimit) || bodyLimit <= 0) throw new TypeError(`bodyLimit must be a positive integer, not ${bodyLimit}`)
+  if (!Number.isSafeInteger(bodyLimit) || bodyLimit <= 0) throw new InvalidApiOptionsError(`bodyLimit must be a positive integer, not ${bodyLimit}`)
   const logger = options.logger ?? false
   const watch = new WatchHub(peer, options.watch)
   const dashboard = new DashboardHub(peer, options.dashboard)

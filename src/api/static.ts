@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
+import { DashboardFilesError } from './errors.js'
 
 export interface Asset {
   readonly body: Buffer
@@ -36,7 +37,7 @@ const cache = new Map<string, Asset>()
 export function assetDirectory (): URL {
   directory ??= CANDIDATES.find((dir) => existsSync(fileURLToPath(new URL('index.html', dir))))
   if (directory === undefined) {
-    throw new Error(`the dashboard's files are missing (looked in ${CANDIDATES.map((c) => fileURLToPath(c)).join(' and ')}): reinstall hearsay`)
+    throw new DashboardFilesError(CANDIDATES.map((c) => fileURLToPath(c)))
   }
   return directory
 }

@@ -9,6 +9,7 @@ import type { DetailEvent } from '../events.js'
 import type { Json, KvChange } from '../replica/index.js'
 import type { Peer } from '../peer.js'
 import { DEFAULT_WATCH_KEEP_ALIVE_MS, DEFAULT_WATCH_MAX_QUEUED_BYTES, DEFAULT_WATCH_MAX_QUEUED_EVENTS } from './constants.js'
+import { InvalidApiOptionsError } from './errors.js'
 
 export interface WatchOptions {
   /** How often an idle stream gets a keep-alive comment line. @default 15_000 (ms) */
@@ -95,7 +96,7 @@ export class WatchHub {
     this.maxQueuedEvents = options.maxQueuedEvents ?? DEFAULT_WATCH_MAX_QUEUED_EVENTS
     this.maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_WATCH_MAX_QUEUED_BYTES
     for (const [name, value] of Object.entries({ keepAliveMs: this.keepAliveMs, maxQueuedEvents: this.maxQueuedEvents, maxQueuedBytes: this.maxQueuedBytes })) {
-      if (!Number.isFinite(value) || value <= 0) throw new TypeError(`watch.${name} must be a positive number, not ${value}`)
+      if (!Number.isFinite(value) || value <= 0) throw new InvalidApiOptionsError(`watch.${name} must be a positive number, not ${value}`)
     }
   }
 

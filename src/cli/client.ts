@@ -1,24 +1,22 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { HearsayError } from '../errors.js'
+import { ClientApiError, NoApiError } from './errors.js'
 
 /** File `hearsay start` writes in its data dir so client commands find its API. */
 export const API_URL_FILE = 'api.url'
 /** File holding the API's bearer token (mode 0600). */
 export const API_TOKEN_FILE = 'api.token'
 
-export class ApiError extends HearsayError {
-  readonly status: number
-  constructor (status: number, code: string, message: string) {
-    super(code, message)
-    this.status = status
-  }
+/** The flags every client command takes. */
+export interface ClientFlags {
+  api?: string
+  data: string
+  json?: boolean
 }
 
-export class NoApiError extends HearsayError {
-  constructor (detail: string) {
-    super('ERR_NO_API', detail)
-  }
+/** The API a client command talks to: `--api`, or the peer whose data dir `--data` names. */
+export async function clientFor (flags: ClientFlags): Promise<ApiClient> {
+  return connect({ ...(flags.api === undefined ? {} : { api: flags.api }), data: flags.data, env: process.env })
 }
 
 export interface ClientOptions {
@@ -79,11 +77,11 @@ export async function connect (options: ClientOptions): Promise<ApiClient> {
       try {
         parsed = response.text === '' ? undefined : JSON.parse(response.text)
       } catch {
-        throw new ApiError(response.status, 'ERR_BAD_RESPONSE', `the API answered ${response.status} with something that is not JSON`)
+        throw new ClientApiError(response.status, 'ERR_BAD_RESPONSE', `the API answered ${response.status} with something that is not JSON`)
       }
       if (response.status < 200 || response.status > 299) {
         const error = (parsed as { error?: { code?: unknown, message?: unknown } } | undefined)?.error
-        throw new ApiError(response.status, typeof error?.code === 'string' ? error.code : `HTTP_${response.status}`,
+        throw new ClientApiError(response.status, typeof error?.code === 'string' ? error.code : `HTTP_${response.status}`,
           typeof error?.message === 'string' ? error.message : `the API answered ${response.status}`)
       }
       return parsed as T
@@ -99,7 +97,7 @@ export async function connect (options: ClientOptions): Promise<ApiClient> {
           code = error?.code ?? code
           message = error?.message ?? message
         } catch {}
-        throw new ApiError(response.status, code, message)
+        throw new ClientApiError(response.status, code, message)
       }
       return response
     }

@@ -1,28 +1,12 @@
-import { connect, keyPath, type ApiClient } from './client.js'
+import { clientFor as client, keyPath, type ClientFlags } from './client.js'
 import { table, since } from './table.js'
 import type { Output } from './output.js'
-import { HearsayError } from '../errors.js'
+import { ClientKeyNotFoundError } from './errors.js'
 import type { ConvergenceReport } from '../observe/index.js'
 import { formatConvergence } from './observe.js'
 
-export interface ClientFlags {
-  api?: string
-  data: string
-  json?: boolean
-}
-
-export class KeyNotFoundError extends HearsayError {
-  constructor (key: string) {
-    super('ERR_KEY_NOT_FOUND', `no value for key ${JSON.stringify(key)}`)
-  }
-}
-
 interface Member { peerId: string, addresses: string[], state: string, incarnation: number, priority: number, lastHeard: number, self: boolean }
 interface Versioned { value: unknown, author: string, hlc: { wall: number, logical: number }, dot: { replica: string, seq: number } }
-
-async function client (flags: ClientFlags): Promise<ApiClient> {
-  return connect({ ...(flags.api === undefined ? {} : { api: flags.api }), data: flags.data, env: process.env })
-}
 
 function print (output: Output, flags: ClientFlags, json: unknown, human: () => string): void {
   output.out(flags.json === true ? JSON.stringify(json) : human())
@@ -53,7 +37,7 @@ export async function getCommand (key: string, flags: ClientFlags & { versions?:
   try {
     body = await api.request('GET', keyPath(key) + (flags.versions === true ? '?versions=true' : ''))
   } catch (err) {
-    if ((err as { status?: number }).status === 404) throw new KeyNotFoundError(key)
+    if ((err as { status?: number }).status === 404) throw new ClientKeyNotFoundError(key)
     throw err
   }
   print(output, flags, body, () => {

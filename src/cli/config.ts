@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises'
 import { parseDocument } from 'yaml'
-import { HearsayError, errorMessage } from '../errors.js'
+import { errorMessage } from '../errors.js'
+import { ConfigError } from './errors.js'
 import { LOG_LEVELS, type LogLevel } from './output.js'
 
 /** Everything `hearsay start` can be configured with, after precedence is applied. */
@@ -36,12 +37,6 @@ export const DEFAULTS: StartConfig = {
   writers: undefined,
   sync: 'always',
   otlp: undefined
-}
-
-export class ConfigError extends HearsayError {
-  constructor (source: string, field: string, detail: string) {
-    super('ERR_CONFIG', `${source}: ${field} ${detail}`)
-  }
 }
 
 /** Largest config file read. @default 1 MiB (bytes) */
@@ -91,8 +86,9 @@ export function parseConfigText (text: string, path: string): Partial<StartConfi
   const yaml = /\.ya?ml$/i.test(path)
   let parsed: unknown
   try {
-    parsed = yaml ? parseYaml(text) : JSON.parse(text)
+    parsed = yaml ? parseYaml(text, path) : JSON.parse(text)
   } catch (err) {
+    if (err instanceof ConfigError) throw err
     throw new ConfigError(path, 'the file', `is not valid ${yaml ? 'YAML' : 'JSON'}: ${errorMessage(err).split('\n')[0] ?? ''}`)
   }
   if (parsed === null || parsed === undefined) return {}
@@ -105,21 +101,22 @@ export function parseConfigText (text: string, path: string): Partial<StartConfi
  * here: a setting the file does not say clearly is refused, not guessed, and the yaml library
  * does not print them to stderr as process warnings.
  */
-function parseYaml (text: string): unknown {
+function parseYaml (text: string, path: string): unknown {
+  const invalid = (detail: string): ConfigError => new ConfigError(path, 'the file', `is not valid YAML: ${detail.split('\n')[0] ?? ''}`)
   // The yaml parser recurses once per level and only stops at the stack's end, after up to a
   // second's work: a settings file has two levels, so more than this many open brackets is refused first.
   let depth = 0
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i)
     if (c === 0x5b || c === 0x7b) {
-      if (++depth > MAX_YAML_FLOW_DEPTH) throw new Error(`more than ${MAX_YAML_FLOW_DEPTH} nested [ or {`)
+      if (++depth > MAX_YAML_FLOW_DEPTH) throw invalid(`more than ${MAX_YAML_FLOW_DEPTH} nested [ or {`)
     } else if (c === 0x5d || c === 0x7d) {
       depth = Math.max(0, depth - 1)
     }
   }
   const doc = parseDocument(text, { logLevel: 'silent' })
   const problem = doc.errors[0] ?? doc.warnings[0]
-  if (problem !== undefined) throw problem
+  if (problem !== undefined) throw invalid(problem.message)
   return doc.toJS({ maxAliasCount: 100 })
 }
 

@@ -1,9 +1,9 @@
 import { Command, CommanderError, Option } from 'commander'
 import { HearsayError, errorMessage } from '../errors.js'
 import {
-  putCommand, getCommand, delCommand, lsCommand, membersCommand, leaderCommand, statusCommand, jobsCommand, watchCommand,
-  type ClientFlags
+  putCommand, getCommand, delCommand, lsCommand, membersCommand, leaderCommand, statusCommand, jobsCommand, watchCommand
 } from './commands.js'
+import type { ClientFlags } from './client.js'
 import { configFromEnv, loadConfigFile, resolveConfig, type StartConfig } from './config.js'
 import { collect, parseHttpUrl, parseInteger, parseLogLevel, parseProfile } from './parse.js'
 import { processOutput, type Output } from './output.js'

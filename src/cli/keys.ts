@@ -1,13 +1,7 @@
 import { open } from 'node:fs/promises'
 import { generatePsk } from '../net/index.js'
-import { HearsayError } from '../errors.js'
+import { FileExistsError } from './errors.js'
 import type { Output } from './output.js'
-
-export class FileExistsError extends HearsayError {
-  constructor (path: string) {
-    super('ERR_FILE_EXISTS', `${path} already exists; remove it first or choose another file (a key is never overwritten)`)
-  }
-}
 
 /** `hearsay key gen-psk FILE`: a new private-network key, mode 0600, never overwriting. */
 export async function genPskCommand (path: string, flags: { json?: boolean }, output: Output): Promise<void> {

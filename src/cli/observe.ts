@@ -1,13 +1,8 @@
 /** `hearsay trace KEY`, and the convergence part of `hearsay status`. */
-import { connect, type ApiClient } from './client.js'
+import { clientFor as client, type ClientFlags } from './client.js'
 import { table, since } from './table.js'
 import type { Output } from './output.js'
-import type { ClientFlags } from './commands.js'
 import type { ConvergenceReport, TraceReport } from '../observe/index.js'
-
-async function client (flags: ClientFlags): Promise<ApiClient> {
-  return connect({ ...(flags.api === undefined ? {} : { api: flags.api }), data: flags.data, env: process.env })
-}
 
 function time (ms: number | undefined): string {
   return ms === undefined ? '-' : new Date(ms).toISOString().slice(11, 23)

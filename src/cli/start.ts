@@ -9,7 +9,8 @@ import { writeFileDurably } from '../storage/index.js'
 import { levelEnabled, type Output } from './output.js'
 import { createCliLogger } from './logger.js'
 import { API_URL_FILE, API_TOKEN_FILE } from './client.js'
-import { ConfigError, type StartConfig } from './config.js'
+import type { StartConfig } from './config.js'
+import { ConfigError } from './errors.js'
 
 export interface StartFlags {
   json?: boolean

@@ -7,7 +7,35 @@
  * time to finish its own election before we try again.
  */
 
-import type { ElectionOptions } from './state.js'
+/** The election's timers (see the profiles below). */
+export interface ElectionOptions {
+  /**
+   * How often the coordinator sends heartbeats to every live member.
+   *
+   * @default 1_000 (ms) with the `lan` profile, 250 (ms) with `local`
+   */
+  heartbeatInterval: number
+  /**
+   * A follower that hears no heartbeat from its coordinator for this long starts an election.
+   * Must be longer than `heartbeatInterval`.
+   *
+   * @default 4_000 (ms) with the `lan` profile, 1_000 (ms) with `local`
+   */
+  heartbeatTimeout: number
+  /**
+   * A candidate that hears no ANSWER for this long declares itself coordinator.
+   *
+   * @default 2_000 (ms) with the `lan` profile, 300 (ms) with `local`
+   */
+  answerTimeout: number
+  /**
+   * A candidate that got an ANSWER but then no COORDINATOR for this long restarts the election.
+   * Must be longer than `answerTimeout`.
+   *
+   * @default 6_000 (ms) with the `lan` profile, 900 (ms) with `local`
+   */
+  coordinatorTimeout: number
+}
 
 /** Version part of the stream protocol id; bump it when the wire messages change incompatibly. */
 export const ELECTION_PROTOCOL_VERSION = '1.0.0'

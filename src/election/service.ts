@@ -5,7 +5,7 @@ import { TypedEventTarget } from '../events.js'
 import { writeFileDurably } from '../storage/index.js'
 import type { NetNode } from '../net/index.js'
 import { Election, type Candidate, type ElectionMessage, type ElectionOptions, type Leader, type Step } from './state.js'
-import { ElectionWire } from './pb/election.js'
+import { decodeElectionMessage, encodeElectionMessage, MAX_ELECTION_MESSAGE_BYTES } from './codec.js'
 import { ELECTION_PROFILES, MAX_TERM } from './constants.js'
 
 export type ElectionNet = Pick<NetNode, 'peerId' | 'protocol' | 'handle' | 'unhandle' | 'openStream'>
@@ -52,34 +52,6 @@ export interface ElectionStats {
 }
 
 const TERM_FILE = 'election.json'
-const MAX_MESSAGE_BYTES = 64
-
-const TYPE_TO_WIRE: Record<ElectionMessage['type'], ElectionWire.Type> = {
-  election: ElectionWire.Type.ELECTION,
-  answer: ElectionWire.Type.ANSWER,
-  coordinator: ElectionWire.Type.COORDINATOR,
-  heartbeat: ElectionWire.Type.HEARTBEAT
-}
-const WIRE_TO_TYPE = new Map<ElectionWire.Type, ElectionMessage['type']>(
-  Object.entries(TYPE_TO_WIRE).map(([k, v]) => [v, k as ElectionMessage['type']])
-)
-
-export function encodeElectionMessage (message: ElectionMessage): Uint8Array {
-  return ElectionWire.encode({ type: TYPE_TO_WIRE[message.type], term: message.term })
-}
-
-/** Decodes an election message; `from` is the authenticated sender. Undefined for garbage (a term above MAX_TERM included). */
-export function decodeElectionMessage (bytes: Uint8Array, from: string): ElectionMessage | undefined {
-  if (bytes.byteLength > MAX_MESSAGE_BYTES) return undefined
-  try {
-    const wire = ElectionWire.decode(bytes)
-    const type = WIRE_TO_TYPE.get(wire.type)
-    if (type === undefined || !Number.isSafeInteger(wire.term) || wire.term < 0 || wire.term > MAX_TERM) return undefined
-    return { type, term: wire.term, from }
-  } catch {
-    return undefined
-  }
-}
 
 /**
  * Runs the pure bully state machine over `/hearsay/<network>/election/1.0.0`: feeds it
@@ -133,19 +105,21 @@ export class ElectionService extends TypedEventTarget<ElectionEvents> {
       try {
         const bytes = await stream.next({ timeout: this.options.heartbeatTimeout })
         if (bytes !== undefined) {
-          const message = decodeElectionMessage(bytes, stream.remotePeer)
-          if (message === undefined) {
+          let message: ElectionMessage
+          try {
+            message = decodeElectionMessage(bytes, stream.remotePeer)
+          } catch (err) {
             this.counters.malformed++
-            this.logDropped({ from: stream.remotePeer }, 'dropped a malformed election message')
-          } else {
-            this.counters.received++
-            this.step((m, now) => m.receive(message, now))
+            this.logDropped({ from: stream.remotePeer, reason: (err as Error).message }, 'dropped a malformed election message')
+            return
           }
+          this.counters.received++
+          this.step((m, now) => m.receive(message, now))
         }
       } finally {
         stream.abort()
       }
-    }, { maxInboundStreams: 128, maxOutboundStreams: 128, maxMessageBytes: MAX_MESSAGE_BYTES })
+    }, { maxInboundStreams: 128, maxOutboundStreams: 128, maxMessageBytes: MAX_ELECTION_MESSAGE_BYTES })
     this.unsubscribe = this.components.onMembersChanged(() => {
       this.step((m, now) => m.membersChanged(this.candidates(), now))
     })
@@ -234,7 +208,7 @@ export class ElectionService extends TypedEventTarget<ElectionEvents> {
       const stream = await this.net.openStream(to, this.protocol, {
         addresses: member?.addresses ?? [],
         timeout: this.options.heartbeatInterval * 2,
-        maxMessageBytes: MAX_MESSAGE_BYTES
+        maxMessageBytes: MAX_ELECTION_MESSAGE_BYTES
       })
       stream.send(encodeElectionMessage(message))
       this.counters.sent++

@@ -21,7 +21,7 @@
  * comparison, not locale-aware, so every peer orders the same way) wins.
  */
 
-import { MAX_TERM } from './constants.js'
+import { MAX_TERM, type ElectionOptions } from './constants.js'
 import { InvalidElectionInitError, InvalidElectionOptionsError } from './errors.js'
 
 /** A live member as membership sees it. */
@@ -42,6 +42,8 @@ export type ElectionMessage =
   | { type: 'heartbeat', term: number, from: string }
 
 export type ElectionMessageType = ElectionMessage['type']
+
+export type { ElectionOptions } from './constants.js'
 
 export interface Outbound {
   to: string
@@ -65,36 +67,8 @@ export interface Step {
   termChanged: boolean
 }
 
-export interface ElectionOptions {
-  /**
-   * How often the coordinator sends heartbeats to every live member.
-   *
-   * @default 1_000 (ms) with the `lan` profile, 150 (ms) with `local`
-   */
-  heartbeatInterval: number
-  /**
-   * A follower that hears no heartbeat from its coordinator for this long starts an election.
-   * Must be longer than `heartbeatInterval`.
-   *
-   * @default 4_000 (ms) with the `lan` profile, 600 (ms) with `local`
-   */
-  heartbeatTimeout: number
-  /**
-   * A candidate that hears no ANSWER for this long declares itself coordinator.
-   *
-   * @default 2_000 (ms) with the `lan` profile, 300 (ms) with `local`
-   */
-  answerTimeout: number
-  /**
-   * A candidate that got an ANSWER but then no COORDINATOR for this long restarts the election.
-   * Must be longer than `answerTimeout`.
-   *
-   * @default 6_000 (ms) with the `lan` profile, 900 (ms) with `local`
-   */
-  coordinatorTimeout: number
-}
-
-export interface ElectionInit {
+/** What the pure machine starts from (the service's options are `ElectionInit`). */
+export interface ElectionMachineInit {
   selfId: string
   priority: number
   /** The highest term this peer persisted before; 0 for a new peer. */
@@ -155,7 +129,7 @@ export class Election {
   private phase: Phase = { role: 'idle' }
   private outbox: Outbound[] = []
 
-  constructor (init: ElectionInit, now: number) {
+  constructor (init: ElectionMachineInit, now: number) {
     if (typeof init.selfId !== 'string' || init.selfId === '') {
       throw new InvalidElectionInitError('election selfId must be a non-empty PeerId string')
     }

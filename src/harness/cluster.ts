@@ -5,6 +5,7 @@ import { createPeer, type Peer } from '../peer.js'
 import type { PeerOptions } from '../options.js'
 import { ConvergenceTimeoutError, NoSuchPeerError, UnsupportedOptionError } from './errors.js'
 import { createProcessCluster, type ProcessCluster, type ProcessPeerOptions } from './processes.js'
+import type { ConvergedOptions } from './types.js'
 
 export interface ClusterOptions {
   /** How many peers to start. */
@@ -25,11 +26,6 @@ export interface ClusterOptions {
    * and sync. @default false
    */
   processes?: boolean
-}
-
-export interface ConvergedOptions {
-  /** @default 10_000 (ms) */
-  timeout?: number
 }
 
 /**

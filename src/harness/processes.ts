@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { API_TOKEN_FILE } from '../api/constants.js'
 import type { Member } from '../membership/index.js'
-import type { ConvergedOptions } from './cluster.js'
+import type { ConvergedOptions } from './types.js'
 import { ConvergenceTimeoutError, NoSuchPeerError, PeerApiError, PeerStateError, ProcessStartError } from './errors.js'
 
 /** What `hearsay start` takes per peer in a process cluster. */

@@ -1,6 +1,6 @@
 import { MembershipMessage as Wire, MemberUpdate as WireUpdate } from './pb/membership.js'
 import { MEMBERSHIP_LIMITS } from './constants.js'
-import { HearsayError } from '../errors.js'
+import { MalformedMembershipMessageError } from './errors.js'
 import { isWellFormed } from '../text.js'
 import type { MemberUpdate } from './state.js'
 
@@ -14,17 +14,9 @@ export interface MembershipMessage {
   updates: MemberUpdate[]
 }
 
-export class MalformedMessageError extends HearsayError {
-  static readonly code = 'ERR_MALFORMED_MEMBERSHIP_MESSAGE'
-
-  constructor (detail: string, options?: { cause?: unknown }) {
-    super(MalformedMessageError.code, `malformed membership message: ${detail}`, options)
-  }
-}
-
 /** Such a string would be gossiped on as different text (U+FFFD) than it arrived as. */
 function checkText (value: string, what: string): void {
-  if (!isWellFormed(value)) throw new MalformedMessageError(`${what} is not valid UTF-8`)
+  if (!isWellFormed(value)) throw new MalformedMembershipMessageError(`${what} is not valid UTF-8`)
 }
 
 const TYPE_TO_WIRE: Record<MessageType, Wire.Type> = {
@@ -69,11 +61,11 @@ function toWire (update: MemberUpdate): WireUpdate {
 
 /**
  * Decodes a message from the network and checks every field against MEMBERSHIP_LIMITS.
- * Throws MalformedMessageError for anything else; never returns a partial message.
+ * Throws MalformedMembershipMessageError for anything else; never returns a partial message.
  */
 export function decodeMessage (bytes: Uint8Array): MembershipMessage {
   const L = MEMBERSHIP_LIMITS
-  if (bytes.byteLength > L.maxMessageBytes) throw new MalformedMessageError(`${bytes.byteLength} bytes is over the limit of ${L.maxMessageBytes}`)
+  if (bytes.byteLength > L.maxMessageBytes) throw new MalformedMembershipMessageError(`${bytes.byteLength} bytes is over the limit of ${L.maxMessageBytes}`)
   let wire: Wire
   try {
     wire = Wire.decode(bytes, {
@@ -84,26 +76,26 @@ export function decodeMessage (bytes: Uint8Array): MembershipMessage {
       }
     })
   } catch (err) {
-    throw new MalformedMessageError((err as Error).message, { cause: err })
+    throw new MalformedMembershipMessageError((err as Error).message, { cause: err })
   }
   const type = WIRE_TO_TYPE.get(wire.type)
-  if (type === undefined) throw new MalformedMessageError('unknown message type')
-  if (wire.target.length > L.maxPeerIdLength) throw new MalformedMessageError('target too long')
+  if (type === undefined) throw new MalformedMembershipMessageError('unknown message type')
+  if (wire.target.length > L.maxPeerIdLength) throw new MalformedMembershipMessageError('target too long')
   checkText(wire.target, 'target')
   checkAddresses(wire.targetAddresses)
   const message: MembershipMessage = { type, updates: wire.updates.map(fromWire) }
   if (wire.target !== '') message.target = wire.target
   if (wire.targetAddresses.length > 0) message.targetAddresses = wire.targetAddresses
   if (wire.ok) message.ok = true
-  if (type === 'ping-req' && message.target === undefined) throw new MalformedMessageError('ping-req without a target')
+  if (type === 'ping-req' && message.target === undefined) throw new MalformedMembershipMessageError('ping-req without a target')
   return message
 }
 
 function fromWire (u: WireUpdate): MemberUpdate {
   const L = MEMBERSHIP_LIMITS
-  if (u.peerId.length === 0 || u.peerId.length > L.maxPeerIdLength) throw new MalformedMessageError('bad peer id length')
-  if (!Number.isSafeInteger(u.incarnation) || u.incarnation < 0) throw new MalformedMessageError('bad incarnation')
-  if (u.from.length > L.maxPeerIdLength) throw new MalformedMessageError('bad from')
+  if (u.peerId.length === 0 || u.peerId.length > L.maxPeerIdLength) throw new MalformedMembershipMessageError('bad peer id length')
+  if (!Number.isSafeInteger(u.incarnation) || u.incarnation < 0) throw new MalformedMembershipMessageError('bad incarnation')
+  if (u.from.length > L.maxPeerIdLength) throw new MalformedMembershipMessageError('bad from')
   checkText(u.peerId, 'peer id')
   checkText(u.from, 'from')
   switch (u.kind) {
@@ -111,7 +103,7 @@ function fromWire (u: WireUpdate): MemberUpdate {
       checkAddresses(u.addresses)
       const tags: Record<string, string> = {}
       for (const [key, value] of u.tags) {
-        if (key.length > L.maxTagKeyLength || value.length > L.maxTagValueLength) throw new MalformedMessageError('tag too long')
+        if (key.length > L.maxTagKeyLength || value.length > L.maxTagValueLength) throw new MalformedMembershipMessageError('tag too long')
         checkText(key, 'tag name')
         checkText(value, 'tag value')
         // defineProperty, not assignment: a tag named "__proto__" must stay a tag, not be dropped.
@@ -126,14 +118,14 @@ function fromWire (u: WireUpdate): MemberUpdate {
     case WireUpdate.Kind.LEFT:
       return { kind: 'left', peerId: u.peerId, incarnation: u.incarnation }
     default:
-      throw new MalformedMessageError('unknown update kind')
+      throw new MalformedMembershipMessageError('unknown update kind')
   }
 }
 
 function checkAddresses (addresses: string[]): void {
-  if (addresses.length > MEMBERSHIP_LIMITS.maxAddresses) throw new MalformedMessageError('too many addresses')
+  if (addresses.length > MEMBERSHIP_LIMITS.maxAddresses) throw new MalformedMembershipMessageError('too many addresses')
   for (const a of addresses) {
-    if (a.length === 0 || a.length > MEMBERSHIP_LIMITS.maxAddressLength || a[0] !== '/') throw new MalformedMessageError('bad address')
+    if (a.length === 0 || a.length > MEMBERSHIP_LIMITS.maxAddressLength || a[0] !== '/') throw new MalformedMembershipMessageError('bad address')
     checkText(a, 'address')
   }
 }

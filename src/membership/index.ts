@@ -3,5 +3,6 @@ export type { MembershipComponents, MembershipInit, MembershipEvents, Membership
 export type { Member, MemberState, MemberUpdate } from './state.js'
 export { LOCAL_MEMBERSHIP, LAN_MEMBERSHIP, MEMBERSHIP_LIMITS } from './constants.js'
 export type { MembershipTiming } from './constants.js'
-export { decodeMessage, encodeMessage, MalformedMessageError } from './codec.js'
+export { decodeMessage, encodeMessage } from './codec.js'
+export { MalformedMembershipMessageError, InvalidSelfError } from './errors.js'
 export type { MembershipMessage } from './codec.js'

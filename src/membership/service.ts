@@ -3,16 +3,15 @@ import { join } from 'node:path'
 import { TypedEventTarget, type DetailEvent } from '../events.js'
 import { rateLimited, silentLog, type Log, type LogFn } from '../log.js'
 import { writeFileDurably } from '../storage/index.js'
-import type { NetNode, MessageStream } from '../net/index.js'
 import { MAX_INCARNATION, MemberTable, type Member, type MemberUpdate, type Outcome } from './state.js'
 import { BroadcastQueue } from './broadcasts.js'
-import { decodeMessage, encodeMessage, type MembershipMessage } from './codec.js'
-import {
-  INCARNATION_FILE, LAN_MEMBERSHIP, LOCAL_MEMBERSHIP, MAX_AWARENESS, MAX_PIGGYBACK, MEMBERSHIP_LIMITS, type MembershipTiming
-} from './constants.js'
+import type { MembershipMessage } from './codec.js'
+import { INCARNATION_FILE, LAN_MEMBERSHIP, LOCAL_MEMBERSHIP, MAX_PIGGYBACK, type MembershipTiming } from './constants.js'
+import { MembershipTransport, type MembershipNet } from './transport.js'
+import { FailureDetector } from './probe.js'
+import { Rounds, shuffle } from './rounds.js'
 
-export type MembershipNet = Pick<NetNode,
-'peerId' | 'addresses' | 'protocol' | 'handle' | 'unhandle' | 'openStream' | 'addEventListener' | 'removeEventListener'>
+export type { MembershipNet } from './transport.js'
 
 export interface MembershipComponents {
   net: MembershipNet
@@ -64,8 +63,9 @@ const CHANGE_EVENT = {
 /**
  * SWIM-style failure detection and dissemination over a libp2p stream protocol
  * (`/hearsay/<network>/membership/1.0.0`), with push-pull view exchange on every new
- * connection and periodically. All decisions are the pure MemberTable's; this class only
- * moves messages and keeps timers.
+ * connection and periodically. All decisions are the pure MemberTable's; this class keeps
+ * the lifecycle, answers inbound messages and spreads updates; probing is the
+ * FailureDetector's, the streams the MembershipTransport's.
  */
 export class Membership extends TypedEventTarget<MembershipEvents> {
   readonly timing: MembershipTiming
@@ -74,24 +74,15 @@ export class Membership extends TypedEventTarget<MembershipEvents> {
   private readonly now: () => number
   private readonly log: Log
   private readonly logDropped: LogFn
-  private readonly protocol: string
+  private readonly transport: MembershipTransport
+  private readonly detector: FailureDetector
+  private readonly rounds = new Rounds()
   private table: MemberTable | undefined
   private broadcasts: BroadcastQueue
-  private readonly timers: NodeJS.Timeout[] = []
-  private probeOrder: string[] = []
-  /**
-   * Lifeguard's local health: 0 is healthy. It rises when this peer's own probes time out
-   * or others suspect it (signs that this process, not the network, is slow) and scales
-   * every probe timeout, so a saturated peer stops accusing healthy ones.
-   */
-  private awareness = 0
-  /** Event-loop lag seen by a watchdog timer: probe results are not trusted through a stall. */
-  private loopLag = 0
-  private lagWatch: NodeJS.Timeout | undefined
   private readonly reconnects = new Map<string, { next: number, delay: number }>()
   private readonly inFlightSyncs = new Set<string>()
   private running = false
-  private readonly counters: MembershipStats = { malformed: 0, probes: 0, probeFailures: 0, indirectProbes: 0, syncs: 0 }
+  private readonly counters = { malformed: 0, syncs: 0 }
   private readonly onConnect = (event: DetailEvent<string>): void => { this.onPeerConnect(event.detail) }
   private readonly onDiscovered = (event: DetailEvent<{ peerId: string, addresses: string[] }>): void => {
     this.onPeerDiscovered(event.detail.peerId, event.detail.addresses)
@@ -105,8 +96,23 @@ export class Membership extends TypedEventTarget<MembershipEvents> {
     this.log = components.logger ?? silentLog
     this.logDropped = rateLimited(this.log, 'warn')
     this.timing = { ...(init.profile === 'local' ? LOCAL_MEMBERSHIP : LAN_MEMBERSHIP), ...init.timing }
-    this.protocol = this.net.protocol('membership')
     this.broadcasts = new BroadcastQueue(this.timing.retransmitMult)
+    this.transport = new MembershipTransport(this.net, (from, reason, what) => {
+      this.counters.malformed++
+      this.logDropped({ from, reason }, `dropped a malformed membership ${what}`)
+    })
+    this.detector = new FailureDetector({
+      timing: this.timing,
+      now: this.now,
+      table: () => this.table,
+      running: () => this.running,
+      request: async (to, message, timeout) => this.transport.request(to, message, timeout),
+      receive: (message, from) => { this.receive(message, from) },
+      piggyback: (to) => this.piggyback(to),
+      suspect: (peerId) => {
+        if (this.table !== undefined) this.handle(this.table.suspect(peerId, this.now()))
+      }
+    })
   }
 
   async start (): Promise<void> {
@@ -121,15 +127,12 @@ export class Membership extends TypedEventTarget<MembershipEvents> {
     }, this.now())
     this.broadcasts = new BroadcastQueue(this.timing.retransmitMult)
     this.running = true
-    await this.net.handle(this.protocol, async (stream) => { await this.onStream(stream) }, {
-      maxInboundStreams: 256,
-      maxOutboundStreams: 256,
-      maxMessageBytes: MEMBERSHIP_LIMITS.maxMessageBytes
-    })
+    this.rounds.start()
+    await this.transport.listen(async (message, from) => this.answer(message, from), this.timing.probeTimeout * 4)
     this.net.addEventListener('peer:connect', this.onConnect)
     this.net.addEventListener('peer:discovered', this.onDiscovered)
-    this.watchLoopLag()
-    this.every(this.timing.probeInterval, async () => { await this.probeNext() })
+    this.detector.start()
+    this.every(this.timing.probeInterval, async () => { await this.detector.probeNext() })
     this.every(this.timing.gossipInterval, async () => { await this.gossip() })
     this.every(this.timing.pushPullInterval, async () => { await this.pushPullRandom() })
     this.every(Math.max(50, Math.floor(this.timing.probeInterval / 2)), async () => { this.tick() })
@@ -149,17 +152,17 @@ export class Membership extends TypedEventTarget<MembershipEvents> {
       // Wait for each member to close the stream, which it does only after applying the
       // message: once the connection closes, bytes it has not read yet may be discarded.
       const results = await Promise.allSettled(targets.map(async (m) => {
-        await this.request(m, { type: 'gossip', updates: left }, Math.min(1_000, this.timing.probeTimeout * 4))
+        await this.transport.request(m, { type: 'gossip', updates: left }, Math.min(1_000, this.timing.probeTimeout * 4))
       }))
       const failed = results.flatMap((r, i) => r.status === 'rejected' ? [{ member: targets[i]?.peerId, reason: (r.reason as Error).message }] : [])
       this.log.info({ told: targets.length - failed.length, failed }, `leaving: told ${targets.length - failed.length} of ${targets.length} members`)
     }
     this.running = false
-    clearInterval(this.lagWatch)
-    for (const t of this.timers.splice(0)) clearTimeout(t)
+    this.detector.stop()
+    this.rounds.stop()
     this.net.removeEventListener('peer:connect', this.onConnect)
     this.net.removeEventListener('peer:discovered', this.onDiscovered)
-    await this.net.unhandle(this.protocol).catch(() => {})
+    await this.transport.close()
   }
 
   members (): Member[] {
@@ -181,7 +184,13 @@ export class Membership extends TypedEventTarget<MembershipEvents> {
   }
 
   stats (): MembershipStats {
-    return { ...this.counters }
+    const probes = this.detector.stats()
+    return { malformed: this.counters.malformed, probes: probes.probes, probeFailures: probes.probeFailures, indirectProbes: probes.indirectProbes, syncs: this.counters.syncs }
+  }
+
+  /** Local health for diagnostics: 0 is healthy. */
+  health (): { awareness: number, loopLagMs: number } {
+    return this.detector.health()
   }
 
   /** Exchange whole views with a peer now (join through it). */
@@ -189,7 +198,7 @@ export class Membership extends TypedEventTarget<MembershipEvents> {
     if (this.inFlightSyncs.has(peerId) || peerId === this.net.peerId) return
     this.inFlightSyncs.add(peerId)
     try {
-      const reply = await this.request({ peerId, addresses }, { type: 'sync', updates: this.snapshot() }, this.timing.probeTimeout * 4)
+      const reply = await this.transport.request({ peerId, addresses }, { type: 'sync', updates: this.snapshot() }, this.timing.probeTimeout * 4)
       this.counters.syncs++
       if (reply !== undefined) this.receive(reply, peerId)
     } finally {
@@ -205,36 +214,13 @@ export class Membership extends TypedEventTarget<MembershipEvents> {
 
   // --- inbound ----------------------------------------------------------------------------
 
-  private async onStream (stream: MessageStream): Promise<void> {
-    try {
-      const bytes = await stream.next({ timeout: this.timing.probeTimeout * 4 })
-      if (bytes === undefined) return
-      let message: MembershipMessage
-      try {
-        message = decodeMessage(bytes)
-      } catch (err) {
-        this.counters.malformed++
-        this.logDropped({ from: stream.remotePeer, reason: (err as Error).message }, 'dropped a malformed membership message')
-        stream.abort()
-        return
-      }
-      const reply = await this.answer(message, stream.remotePeer)
-      if (reply !== undefined) stream.send(encodeMessage(reply))
-      await stream.close()
-    } catch {
-      stream.abort()
-    }
-  }
-
   private async answer (message: MembershipMessage, from: string): Promise<MembershipMessage | undefined> {
     this.receive(message, from)
     switch (message.type) {
       case 'ping':
         return { type: 'ack', updates: this.piggyback(from) }
       case 'ping-req': {
-        const target = message.target ?? ''
-        this.counters.indirectProbes++
-        const ok = await this.ping({ peerId: target, addresses: message.targetAddresses ?? [] }, this.timing.probeTimeout)
+        const ok = await this.detector.probeFor({ peerId: message.target ?? '', addresses: message.targetAddresses ?? [] })
         return { type: 'ack', ok, updates: this.piggyback(from) }
       }
       case 'sync':
@@ -253,8 +239,7 @@ export class Membership extends TypedEventTarget<MembershipEvents> {
     const now = this.now()
     const incarnation = table.get(this.net.peerId)?.incarnation
     for (const update of message.updates) this.handle(table.apply(update, now))
-    // Having to refute a suspicion means others find us slow: probe more patiently.
-    if (table.get(this.net.peerId)?.incarnation !== incarnation) this.awareness = Math.min(MAX_AWARENESS, this.awareness + 1)
+    if (table.get(this.net.peerId)?.incarnation !== incarnation) this.detector.refuted()
     table.heard(from, now)
     const sender = table.get(from)
     if (sender !== undefined && sender.state !== 'alive') {
@@ -270,66 +255,6 @@ export class Membership extends TypedEventTarget<MembershipEvents> {
       if (change.type === 'reap') this.reconnects.delete(change.member.peerId)
       logChange(this.log, change.type, change.member, () => this.members().filter((m) => m.state === 'alive').length)
       this.emit(CHANGE_EVENT[change.type], change.member)
-    }
-  }
-
-  // --- failure detection ---------------------------------------------------------------
-
-  private async probeNext (): Promise<void> {
-    const table = this.table
-    if (table === undefined) return
-    const target = this.nextProbeTarget(table)
-    if (target === undefined) return
-    this.counters.probes++
-    const lagBefore = this.loopLag
-    if (await this.ping(target, this.scaled(this.timing.probeTimeout))) {
-      table.heard(target.peerId, this.now())
-      this.awareness = Math.max(0, this.awareness - 1)
-      return
-    }
-    this.counters.probeFailures++
-    if (!this.running) return
-    const helpers = shuffle(table.members().filter((m) => !m.self && m.state === 'alive' && m.peerId !== target.peerId))
-      .slice(0, this.timing.indirectProbes)
-    const answers = await Promise.all(helpers.map(async (helper) => {
-      const reply = await this.request(helper, {
-        type: 'ping-req', target: target.peerId, targetAddresses: target.addresses, updates: this.piggyback(helper.peerId)
-      }, this.scaled(this.timing.indirectProbeTimeout)).catch(() => undefined)
-      if (reply !== undefined) this.receive(reply, helper.peerId)
-      return reply?.ok === true
-    }))
-    if (!this.running) return
-    if (answers.some(Boolean)) {
-      table.heard(target.peerId, this.now())
-      return
-    }
-    // Nobody could reach it, or nobody answered us: either it is gone or we are too slow to
-    // tell. A stalled event loop makes every timeout a lie, so then accuse no one.
-    this.awareness = Math.min(MAX_AWARENESS, this.awareness + 1)
-    if (Math.max(lagBefore, this.loopLag) > this.timing.probeTimeout / 2) return
-    const current = table.get(target.peerId)
-    if (current?.state === 'alive') this.handle(table.suspect(target.peerId, this.now()))
-  }
-
-  private nextProbeTarget (table: MemberTable): Member | undefined {
-    while (true) {
-      if (this.probeOrder.length === 0) {
-        this.probeOrder = shuffle(table.members().filter((m) => !m.self && (m.state === 'alive' || m.state === 'suspect')).map((m) => m.peerId))
-        if (this.probeOrder.length === 0) return undefined
-      }
-      const next = table.get(this.probeOrder.shift() ?? '')
-      if (next !== undefined && (next.state === 'alive' || next.state === 'suspect')) return next
-    }
-  }
-
-  private async ping (target: { peerId: string, addresses: string[] }, timeout: number): Promise<boolean> {
-    try {
-      const reply = await this.request(target, { type: 'ping', updates: this.piggyback(target.peerId) }, timeout)
-      if (reply === undefined) return false
-      this.receive(reply, target.peerId)
-      return true
-    } catch {
-      return false
     }
   }
 
@@ -358,7 +283,7 @@ export class Membership extends TypedEventTarget<MembershipEvents> {
     const targets = shuffle(table.members().filter((m) => !m.self && m.state === 'alive')).slice(0, this.timing.gossipFanout)
     if (targets.length === 0) return
     const updates = this.broadcasts.take(MAX_PIGGYBACK, table.size())
-    await Promise.allSettled(targets.map(async (m) => { await this.send(m, { type: 'gossip', updates }, this.timing.probeTimeout * 2) }))
+    await Promise.allSettled(targets.map(async (m) => { await this.transport.send(m, { type: 'gossip', updates }, this.timing.probeTimeout * 2) }))
   }
 
   private async pushPullRandom (): Promise<void> {
@@ -412,78 +337,10 @@ export class Membership extends TypedEventTarget<MembershipEvents> {
     }
   }
 
-  // --- transport -------------------------------------------------------------------------
-
-  private async request (to: { peerId: string, addresses: string[] }, message: MembershipMessage, timeout: number): Promise<MembershipMessage | undefined> {
-    const stream = await this.net.openStream(to.peerId, this.protocol, {
-      addresses: to.addresses, timeout, maxMessageBytes: MEMBERSHIP_LIMITS.maxMessageBytes
-    })
-    try {
-      stream.send(encodeMessage(message))
-      const bytes = await stream.next({ timeout })
-      if (bytes === undefined) return undefined
-      try {
-        return decodeMessage(bytes)
-      } catch (err) {
-        this.counters.malformed++
-        this.logDropped({ from: to.peerId, reason: (err as Error).message }, 'dropped a malformed membership reply')
-        throw err
-      }
-    } finally {
-      // The answer is in hand; closing needs the remote's cooperation and must not delay
-      // a probe, so it finishes in the background (bounded by the stream's close timeout).
-      void stream.close().catch(() => { stream.abort() })
-    }
-  }
-
-  private async send (to: { peerId: string, addresses: string[] }, message: MembershipMessage, timeout: number): Promise<void> {
-    const stream = await this.net.openStream(to.peerId, this.protocol, { addresses: to.addresses, timeout })
-    stream.send(encodeMessage(message))
-    await stream.close().catch(() => { stream.abort() })
-  }
-
-  /** A timeout scaled by local health (Lifeguard): ×1 when healthy, up to ×(1 + MAX_AWARENESS). */
-  private scaled (ms: number): number {
-    return ms * (1 + this.awareness)
-  }
-
-  private watchLoopLag (): void {
-    const period = 100
-    let expected = Date.now() + period
-    let recent: number[] = []
-    this.lagWatch = setInterval(() => {
-      const now = Date.now()
-      recent.push(Math.max(0, now - expected))
-      if (recent.length > 10) recent = recent.slice(-10)
-      this.loopLag = Math.max(...recent)
-      expected = now + period
-    }, period)
-    this.lagWatch.unref()
-  }
-
-  /** Local health for diagnostics: 0 is healthy. */
-  health (): { awareness: number, loopLagMs: number } {
-    return { awareness: this.awareness, loopLagMs: this.loopLag }
-  }
+  // --- lifecycle -------------------------------------------------------------------------
 
   private every (interval: number, task: () => Promise<void>): void {
-    // A slow round is not overlapped by the next one, but a round that hangs (a stream to a
-    // peer that vanished mid-request) must not stop the loop: after `stuckAfter` it is
-    // abandoned and the loop goes on.
-    const index = this.timers.length
-    const stuckAfter = Math.max(interval * 10, this.timing.probeTimeout * 10)
-    let startedAt: number | undefined
-    const run = (): void => {
-      if (!this.running) return
-      const now = Date.now()
-      if (startedAt === undefined || now - startedAt > stuckAfter) {
-        const mine = now
-        startedAt = mine
-        task().catch(() => {}).finally(() => { if (startedAt === mine) startedAt = undefined })
-      }
-      this.timers[index] = setTimeout(run, jitter(interval))
-    }
-    this.timers.push(setTimeout(run, jitter(interval)))
+    this.rounds.every(interval, Math.max(interval * 10, this.timing.probeTimeout * 10), task)
   }
 
   private async nextIncarnation (): Promise<number> {
@@ -502,21 +359,6 @@ export class Membership extends TypedEventTarget<MembershipEvents> {
     await writeFileDurably(path, new TextEncoder().encode(JSON.stringify({ incarnation: next })), 0o600)
     return next
   }
-}
-
-function shuffle<T> (items: T[]): T[] {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1))
-    const a = items[i] as T
-    items[i] = items[j] as T
-    items[j] = a
-  }
-  return items
-}
-
-/** ±10% so peers started together do not probe in lockstep. */
-function jitter (ms: number): number {
-  return Math.max(1, Math.round(ms * (0.9 + Math.random() * 0.2)))
 }
 
 /** Joins, leaves and failures are what an operator watches for; refreshes are detail. */

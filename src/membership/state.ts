@@ -172,6 +172,8 @@ function validateSelfFields (patch: { addresses?: unknown, priority?: unknown, t
 export class MemberTable {
   readonly selfId: string
   private readonly table = new Map<string, Member>()
+  /** Our own entry: added in the constructor and never removed (tick skips it), changed in place. */
+  private readonly me: Member
 
   constructor (self: SelfInit, now: number) {
     if (typeof self.peerId !== 'string' || self.peerId === '') {
@@ -182,7 +184,7 @@ export class MemberTable {
     }
     validateSelfFields(self, true)
     this.selfId = self.peerId
-    this.table.set(self.peerId, {
+    this.me = {
       peerId: self.peerId,
       addresses: [...self.addresses],
       state: 'alive',
@@ -192,7 +194,8 @@ export class MemberTable {
       lastHeard: now,
       stateSince: now,
       self: true
-    })
+    }
+    this.table.set(self.peerId, this.me)
   }
 
   get (peerId: string): Member | undefined {
@@ -394,10 +397,7 @@ export class MemberTable {
   }
 
   private self (): Member {
-    const self = this.table.get(this.selfId)
-    // Self is added in the constructor and never removed (tick skips it).
-    if (self === undefined) throw new Error('membership table lost its self member')
-    return self
+    return this.me
   }
 
   private selfAlive (): MemberUpdate {

@@ -24,9 +24,16 @@ export class InvalidPeerIdError extends HearsayError {
   }
 }
 
-export class MessageTooLargeError extends HearsayError {
+/** A message on a hearsay stream protocol is over that protocol's limit. */
+export class StreamMessageTooLargeError extends HearsayError {
   constructor (limit: number) {
     super('ERR_MESSAGE_TOO_LARGE', `a stream message exceeded the limit of ${limit} bytes`)
+  }
+}
+
+export class UnsupportedKeyTypeError extends HearsayError {
+  constructor (type: string) {
+    super('ERR_UNSUPPORTED_KEY_TYPE', `a ${type} key signs asynchronously; hearsay needs an Ed25519 key: move the key file away to start with a new identity`)
   }
 }
 

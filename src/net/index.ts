@@ -1,7 +1,7 @@
 export { createNetNode, parseMultiaddr, parsePeerId } from './node.js'
 export type {
   NetNode, NetInit, NetEvents, Profile, StreamHandlerOptions, OpenStreamOptions, ConnectionInfo, PubsubMessage, TopicMesh, TopicOptions
-} from './node.js'
+} from './types.js'
 export type { MessageStream } from './stream.js'
 export type { DiscoveredPeer } from './discovery.js'
 export { protocolId, NETWORK_NAME_PATTERN, DEFAULT_MAX_MESSAGE_BYTES } from './constants.js'

@@ -1,161 +1,34 @@
 import { createLibp2p, type Libp2p } from 'libp2p'
-import { silentLog, type Log } from '../log.js'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht'
-import { gossipsub, type GossipSub, type GossipsubEvents } from '@chainsafe/libp2p-gossipsub'
+import type { GossipsubEvents } from '@chainsafe/libp2p-gossipsub'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { Identify } from '@libp2p/identify'
 import type { PingService } from '@libp2p/ping'
-import type { PeerId, PrivateKey, Message, PubSub } from '@libp2p/interface'
-import { createHash } from 'node:crypto'
+import type { PeerId, PrivateKey, PubSub } from '@libp2p/interface'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
-import type { Registry } from 'prom-client'
 import { TypedEventTarget } from '../events.js'
+import { rateLimited, silentLog, type Log, type LogFn } from '../log.js'
 import {
   protocolId, NETWORK_NAME_PATTERN, DEFAULT_LISTEN, DEFAULT_MAX_MESSAGE_BYTES,
-  DEFAULT_DIAL_TIMEOUT, LOCAL_DISCOVERY, LAN_DISCOVERY, type DiscoveryTiming
+  DEFAULT_DIAL_TIMEOUT, LOCAL_DISCOVERY, LAN_DISCOVERY
 } from './constants.js'
-import { InvalidMultiaddrError, InvalidNetworkNameError, InvalidPeerIdError, NotStartedError } from './errors.js'
+import { InvalidMultiaddrError, InvalidNetworkNameError, InvalidPeerIdError, NotStartedError, UnsupportedKeyTypeError } from './errors.js'
 import { loadOrCreateKey, generateKey, withCachedSigner, SignatureVerifier } from './identity.js'
 import { PartitionGater } from './gater.js'
 import { DhtDiscovery, networkKey, type DiscoveredPeer } from './discovery.js'
 import { BootstrapDialer } from './bootstrap.js'
 import { wrapStream, type MessageStream } from './stream.js'
 import { validatePsk } from './pnet.js'
-import { openEnvelope, seal } from './envelope.js'
-import { rateLimited } from '../log.js'
-
-export type Profile = 'local' | 'lan'
-
-export interface NetInit {
-  /** Network name; part of every protocol id. @default 'default' */
-  network?: string
-  /** Directory holding the peer key. `undefined` → a fresh identity (an in-memory peer). */
-  dataDir?: string
-  /** @default ['/ip4/127.0.0.1/tcp/0'] */
-  listen?: string[]
-  /** Multiaddrs of peers to join through. */
-  bootstrap?: string[]
-  /** `local` keeps loopback addresses in the DHT and uses fast timers; `lan` is for real networks. @default 'lan' */
-  profile?: Profile
-  /** Override DHT discovery timing of the profile. */
-  discovery?: Partial<DiscoveryTiming>
-  /** A pre-shared key for a private network (the file contents `key gen-psk` writes). */
-  psk?: Uint8Array
-  /** Largest message on a hearsay stream protocol. @default 1_114_112 (bytes) */
-  maxMessageBytes?: number
-  /** Register libp2p's own metrics here (one registry per peer: several peers share a process). */
-  metricsRegistry?: Registry
-  /** Where this part logs (a pino logger, or any with the same methods). @default silent */
-  logger?: Log
-}
-
-export interface NetEvents extends Record<string, unknown> {
-  'peer:connect': string
-  'peer:disconnect': string
-  /** A member of this network found through the DHT. */
-  'peer:discovered': DiscoveredPeer
-  /** The remote's protocols are known (identify finished). */
-  'peer:identify': { peerId: string, protocols: string[] }
-}
-
-export interface StreamHandlerOptions {
-  maxInboundStreams?: number
-  maxOutboundStreams?: number
-  maxMessageBytes?: number
-}
-
-export interface OpenStreamOptions {
-  /** Addresses to try if the peer is not connected. */
-  addresses?: string[]
-  signal?: AbortSignal
-  /** @default 5_000 (ms) */
-  timeout?: number
-  maxMessageBytes?: number
-}
-
-export interface ConnectionInfo {
-  peerId: string
-  address: string
-  direction: 'inbound' | 'outbound'
-}
-
-export interface PubsubMessage {
-  topic: string
-  data: Uint8Array
-  /**
-   * On a topic subscribed with `{ signed: true }`: the PeerId whose signature over the payload
-   * verified. Gossip envelopes carry no libp2p signature (StrictNoSign), so on other topics the
-   * sender is unknown and this is undefined.
-   */
-  from: string | undefined
-  /** The neighbour this copy arrived from (the author itself, or a mesh peer relaying it). */
-  via: string
-}
-
-export interface TopicOptions {
-  /** Seal (publish) or require (subscribe) the sender's signature over each payload. @default false */
-  signed?: boolean
-}
-
-/** One gossipsub topic this node is subscribed to, and its mesh peers there. */
-export interface TopicMesh {
-  topic: string
-  /** PeerIds this node exchanges full messages with on the topic. */
-  peers: string[]
-}
-
-/**
- * The peer's libp2p node behind an interface of strings and bytes: no libp2p type crosses
- * this boundary, so a move to libp2p 3 touches `src/net` alone.
- */
-export interface NetNode extends TypedEventTarget<NetEvents> {
-  readonly peerId: string
-  readonly network: string
-  readonly profile: Profile
-  start (): Promise<void>
-  stop (): Promise<void>
-  isStarted (): boolean
-  /** The addresses others can dial, each ending in /p2p/<peerId>. */
-  addresses (): string[]
-  protocol (part: string, version?: string): string
-  handle (protocol: string, handler: (stream: MessageStream) => void | Promise<void>, options?: StreamHandlerOptions): Promise<void>
-  unhandle (protocol: string): Promise<void>
-  openStream (peerId: string, protocol: string, options?: OpenStreamOptions): Promise<MessageStream>
-  connect (peerId: string, addresses: string[], signal?: AbortSignal): Promise<void>
-  /** Dial a multiaddr (with or without /p2p/); resolves with the remote's PeerId. */
-  dial (address: string, signal?: AbortSignal): Promise<string>
-  hangUp (peerId: string): Promise<void>
-  connections (): ConnectionInfo[]
-  isConnected (peerId: string): boolean
-  /** Known addresses of a peer (from identify, the DHT or membership). */
-  peerAddresses (peerId: string): Promise<string[]>
-  /** Look up the members of this network in the DHT now. */
-  lookupMembers (timeout: number): Promise<DiscoveredPeer[]>
-  /** With `signed`, only messages sealed by `publish(..., { signed: true })` whose signature verifies reach `handler`. */
-  subscribe (topic: string, handler: (message: PubsubMessage) => void, options?: TopicOptions): void
-  unsubscribe (topic: string): void
-  /** With `signed`, the payload is sealed with this peer's signature (for topics whose receivers must know the sender). */
-  publish (topic: string, data: Uint8Array, options?: TopicOptions): Promise<number>
-  topicPeers (topic: string): string[]
-  /** The gossipsub mesh of every topic this node is subscribed to (diagnostics: the dashboard's graph). */
-  gossipMesh (): TopicMesh[]
-  /** Cut this node off from these peers: deny dials both ways and close open connections. */
-  block (peerIds: string[]): Promise<void>
-  /** Lift a block (all blocks when no list is given); reconnecting is the parts' own job. */
-  unblock (peerIds?: string[]): void
-  blocked (): string[]
-  /** Sign with the peer's key (Ed25519). */
-  sign (data: Uint8Array): Uint8Array
-  /** Check `signature` over `data` against the key inside `author` (a PeerId); false for anything invalid. */
-  verify (author: string, data: Uint8Array, signature: Uint8Array): boolean
-}
-
+import { GossipTopics, MESHSUB_VERSION, gossipService, olderMeshProtocols, useMeshProtocol } from './pubsub.js'
+import type {
+  ConnectionInfo, NetEvents, NetInit, NetNode, OpenStreamOptions, Profile, PubsubMessage, StreamHandlerOptions, TopicMesh, TopicOptions
+} from './types.js'
 
 type Services = { identify: Identify, ping: PingService, dht: KadDHT, pubsub: PubSub<GossipsubEvents> }
 
@@ -193,8 +66,9 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
   private readonly init: NetInit
   private readonly gater = new PartitionGater()
   private readonly maxMessageBytes: number
-  private readonly handlers = new Map<string, { handler: (message: PubsubMessage) => void, signed: boolean }>()
-  private logDropped: (fields: Record<string, unknown>, message: string) => void = () => {}
+  private readonly logger: Log
+  private readonly logDropped: LogFn
+  private readonly topics: GossipTopics
   private readonly verifier = new SignatureVerifier()
   private libp2p: Libp2p<Services> | undefined
   private discovery: DhtDiscovery | undefined
@@ -208,6 +82,16 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
     this.profile = init.profile ?? 'lan'
     this.maxMessageBytes = init.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
     this.peerId = privateKey.publicKey.toString()
+    this.logger = init.logger ?? silentLog
+    this.logDropped = rateLimited(this.logger, 'warn')
+    this.topics = new GossipTopics({
+      peerId: this.peerId,
+      pubsub: () => this.libp2p?.services.pubsub,
+      maxMessageBytes: this.maxMessageBytes,
+      sign: (data) => this.sign(data),
+      verify: (author, data, signature) => this.verify(author, data, signature),
+      logDropped: this.logDropped
+    })
   }
 
   protocol (part: string, version?: string): string {
@@ -253,25 +137,11 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
           initialQuerySelfInterval: timing.initialQuerySelfInterval,
           logPrefix: `hearsay:${this.network}:kad`
         }),
-        pubsub: gossipsub({
-          // No libp2p signature on gossip (DESIGN, "Signatures"): what the kv topic carries is
-          // signed by its authors, and topics that need their sender seal their payload (see
-          // envelope.ts). StrictSign cost one sign and a verify per receiver on every message,
-          // ~4 of the ~5.5 ms of CPU a message cost among 5 peers. The id is a hash of topic and
-          // content, so a duplicate copy from the mesh is dropped before anything decodes it.
-          globalSignaturePolicy: 'StrictNoSign',
-          msgIdFn: (message) => contentId(message.topic, message.data),
-          fastMsgIdFn: (message) => Buffer.from(contentId(message.topic ?? '', message.data ?? new Uint8Array(0))).toString('base64'),
-          allowPublishToZeroTopicPeers: false,
-          emitSelf: false,
-          // One mesh per network: the gossipsub protocol id carries the network name too.
-          debugName: `hearsay:${this.network}`
-        })
+        pubsub: gossipService(this.network)
       }
     })
-    ;(node.services.pubsub as GossipSub).multicodecs = [this.protocol('meshsub', MESHSUB_VERSION)]
-    const logger = this.init.logger ?? silentLog
-    this.logDropped = rateLimited(logger, 'warn')
+    useMeshProtocol(node.services.pubsub, this.protocol('meshsub', MESHSUB_VERSION))
+    const logger = this.logger
     node.addEventListener('peer:connect', (evt) => {
       logger.debug({ peer: evt.detail.toString() }, 'connected')
       this.emit('peer:connect', evt.detail.toString())
@@ -286,16 +156,16 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
       if (this.gater.isBlocked(connection.remotePeer.toString())) void connection.close().catch(() => { connection.abort(new Error('blocked')) })
     })
     node.addEventListener('peer:identify', (evt) => {
-      const protocols = evt.detail.protocols
       const ours = this.protocol('meshsub', MESHSUB_VERSION)
-      if (!protocols.includes(ours) && protocols.some((p) => p.startsWith(`/hearsay/${this.network}/meshsub/`))) {
-        this.logDropped({ peer: evt.detail.peerId.toString(), theirs: protocols.filter((p) => p.includes('/meshsub/')), ours },
+      const theirs = olderMeshProtocols(evt.detail.protocols, this.network, ours)
+      if (theirs !== undefined) {
+        this.logDropped({ peer: evt.detail.peerId.toString(), theirs, ours },
           'a peer speaks an older gossip format (signed gossipsub envelopes): its gossip is refused; upgrade it to the same hearsay version')
       }
       this.emit('peer:identify', { peerId: evt.detail.peerId.toString(), protocols: evt.detail.protocols })
     })
     // gossipsub:message, not message: it also names the neighbour the copy came from.
-    node.services.pubsub.addEventListener('gossipsub:message', (evt) => { this.onPubsubMessage(evt.detail.msg, evt.detail.propagationSource.toString()) })
+    node.services.pubsub.addEventListener('gossipsub:message', (evt) => { this.topics.onMessage(evt.detail.msg, evt.detail.propagationSource.toString()) })
     await node.start()
     this.libp2p = node
 
@@ -416,29 +286,23 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
   }
 
   subscribe (topic: string, handler: (message: PubsubMessage) => void, options: TopicOptions = {}): void {
-    this.handlers.set(topic, { handler, signed: options.signed === true })
-    this.started().services.pubsub.subscribe(topic)
+    this.topics.subscribe(topic, handler, options)
   }
 
   unsubscribe (topic: string): void {
-    this.handlers.delete(topic)
-    this.libp2p?.services.pubsub.unsubscribe(topic)
+    this.topics.unsubscribe(topic)
   }
 
   async publish (topic: string, data: Uint8Array, options: TopicOptions = {}): Promise<number> {
-    const payload = options.signed === true ? seal(topic, data, this.peerId, (bytes) => this.sign(bytes)) : data
-    const result = await this.started().services.pubsub.publish(topic, payload)
-    return result.recipients.length
+    return this.topics.publish(topic, data, options)
   }
 
   topicPeers (topic: string): string[] {
-    return (this.libp2p?.services.pubsub.getSubscribers(topic) ?? []).map(String)
+    return this.topics.topicPeers(topic)
   }
 
   gossipMesh (): TopicMesh[] {
-    const pubsub = this.libp2p?.services.pubsub as GossipSub | undefined
-    if (pubsub === undefined) return []
-    return pubsub.getTopics().sort().map((topic) => ({ topic, peers: pubsub.getMeshPeers(topic).sort() }))
+    return this.topics.gossipMesh()
   }
 
   async block (peerIds: string[]): Promise<void> {
@@ -460,28 +324,11 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
     const signature = this.privateKey.sign(data)
     // Ed25519 signs synchronously in Node; the interface allows a promise for other runtimes.
     if (signature instanceof Uint8Array) return signature
-    throw new TypeError('this key type signs asynchronously; hearsay needs an Ed25519 key')
+    throw new UnsupportedKeyTypeError(this.privateKey.type)
   }
 
   verify (author: string, data: Uint8Array, signature: Uint8Array): boolean {
     return this.verifier.verify(author, data, signature)
-  }
-
-  private onPubsubMessage (message: Message, via: string): void {
-    const entry = this.handlers.get(message.topic)
-    if (entry === undefined) return
-    if (!entry.signed) {
-      entry.handler({ topic: message.topic, data: message.data, from: undefined, via })
-      return
-    }
-    let opened: { author: string, payload: Uint8Array }
-    try {
-      opened = openEnvelope(message.topic, message.data, this.maxMessageBytes, (author, data, signature) => this.verify(author, data, signature))
-    } catch (err) {
-      this.logDropped({ topic: message.topic, via, reason: (err as Error).message }, 'dropped a gossip message whose sender could not be proven')
-      return
-    }
-    entry.handler({ topic: message.topic, data: opened.payload, from: opened.author, via })
   }
 
   /**
@@ -510,12 +357,4 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
 async function loadPnet (psk: Uint8Array): Promise<NonNullable<Parameters<typeof createLibp2p>[0]>['connectionProtector']> {
   const { preSharedKey } = await import('@libp2p/pnet')
   return preSharedKey({ psk })
-}
-
-/** The gossipsub protocol version in `/hearsay/<network>/meshsub/<version>`: 2.0.0 are StrictNoSign envelopes, 1.1.0 were StrictSign. */
-const MESHSUB_VERSION = '2.0.0'
-
-/** A message's id: SHA-256 of its topic and content, so two copies of one message have one id. */
-function contentId (topic: string, data: Uint8Array): Uint8Array {
-  return createHash('sha256').update(topic).update('\0').update(data).digest()
 }

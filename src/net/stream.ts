@@ -2,7 +2,7 @@ import * as lp from 'it-length-prefixed'
 import { pipe } from 'it-pipe'
 import { pushable, type Pushable } from 'it-pushable'
 import type { Stream } from '@libp2p/interface'
-import { MessageTooLargeError, StreamTimeoutError } from './errors.js'
+import { StreamMessageTooLargeError, StreamTimeoutError } from './errors.js'
 
 /**
  * A stream of length-prefixed messages to or from one peer. It hides libp2p's stream type so
@@ -39,8 +39,8 @@ export function wrapStream (stream: Stream, remotePeer: string, maxMessageBytes:
       return result.value.subarray()
     } catch (err) {
       if ((err as { name?: string }).name === 'InvalidDataLengthError') {
-        stream.abort(new MessageTooLargeError(maxMessageBytes))
-        throw new MessageTooLargeError(maxMessageBytes)
+        stream.abort(new StreamMessageTooLargeError(maxMessageBytes))
+        throw new StreamMessageTooLargeError(maxMessageBytes)
       }
       throw err
     }

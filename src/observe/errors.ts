@@ -9,6 +9,24 @@ export class MalformedObserveMessageError extends HearsayError {
   }
 }
 
+/** An observer option it cannot use (beacon timers, trace buffer, OTLP endpoint): the message names it. */
+export class InvalidObserveOptionsError extends HearsayError {
+  static readonly code = 'ERR_INVALID_OBSERVE_OPTIONS'
+
+  constructor (message: string) {
+    super(InvalidObserveOptionsError.code, message)
+  }
+}
+
+/** A member closed a trace request's stream without answering. */
+export class NoTraceAnswerError extends HearsayError {
+  static readonly code = 'ERR_NO_TRACE_ANSWER'
+
+  constructor () {
+    super(NoTraceAnswerError.code, 'it closed the stream without an answer')
+  }
+}
+
 /** A trace asked about more writes than one request may carry. */
 export class TooManyTracesError extends HearsayError {
   static readonly code = 'ERR_TOO_MANY_TRACES'

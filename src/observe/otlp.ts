@@ -11,6 +11,7 @@
 import { silentLog, type LogFn } from '../log.js'
 import { createHash } from 'node:crypto'
 import type { TraceEntry } from './types.js'
+import { InvalidObserveOptionsError } from './errors.js'
 
 export interface OtlpOptions {
   /** Base URL of an OTLP/HTTP collector, for example `http://127.0.0.1:4318`; spans go to `<endpoint>/v1/traces`. */
@@ -120,9 +121,9 @@ export class OtlpExporter {
     try {
       url = new URL(options.endpoint)
     } catch {
-      throw new TypeError(`otlp.endpoint ${JSON.stringify(options.endpoint)} is not a URL (for example http://127.0.0.1:4318)`)
+      throw new InvalidObserveOptionsError(`otlp.endpoint ${JSON.stringify(options.endpoint)} is not a URL (for example http://127.0.0.1:4318)`)
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`otlp.endpoint must be an http or https URL, not ${url.protocol}`)
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidObserveOptionsError(`otlp.endpoint must be an http or https URL, not ${url.protocol}`)
     this.url = `${url.href.replace(/\/+$/, '')}/v1/traces`
     this.options = options
     this.network = network
@@ -173,6 +174,7 @@ export class OtlpExporter {
           scopeSpans: [{ scope: { name: 'hearsay' }, spans }]
         }]
       }
+      let failure: string | undefined
       try {
         const response = await fetch(this.url, {
           method: 'POST',
@@ -181,12 +183,16 @@ export class OtlpExporter {
           signal: AbortSignal.timeout(this.options.timeout ?? 5_000)
         })
         await response.arrayBuffer().catch(() => undefined)
-        if (!response.ok) throw new Error(`the collector answered ${response.status}`)
-        this.counters.spansExported += spans.length
+        if (!response.ok) failure = `the collector answered ${response.status}`
       } catch (err) {
+        failure = (err as Error).message
+      }
+      if (failure === undefined) {
+        this.counters.spansExported += spans.length
+      } else {
         this.counters.exportFailures++
         this.counters.spansDropped += spans.length
-        this.warn({ collector: this.url, spans: spans.length, reason: (err as Error).message }, 'could not export spans to the OpenTelemetry collector; they are dropped')
+        this.warn({ collector: this.url, spans: spans.length, reason: failure }, 'could not export spans to the OpenTelemetry collector; they are dropped')
       }
     })
     await this.sending

@@ -6,7 +6,7 @@ import { decodeBeacon, decodeTraceReply, decodeTraceRequest, encodeBeacon, encod
 import {
   BEACON_PART, BEACON_TIMING, DEFAULT_TRACE_BUFFER, DEFAULT_TRACE_TIMEOUT, OBSERVE_LIMITS, TRACE_PART, type BeaconTiming
 } from './constants.js'
-import { TooManyTracesError } from './errors.js'
+import { InvalidObserveOptionsError, NoTraceAnswerError, TooManyTracesError } from './errors.js'
 import { buildGraph, type MeshGraph, type PeerLinks } from './graph.js'
 import { assessConvergence, counts, learnReport, learnVector, type ConvergenceReport, type MemberKnowledge } from './lag.js'
 import { TraceBuffer } from './trace-buffer.js'
@@ -115,7 +115,7 @@ export class Observer {
     this.components = components
     this.timing = { ...BEACON_TIMING[init.profile ?? 'lan'], ...init.beacon }
     for (const [name, value] of Object.entries(this.timing)) {
-      if (!Number.isFinite(value) || value <= 0) throw new TypeError(`beacon.${name} must be a positive number of ms, not ${value}`)
+      if (!Number.isFinite(value) || value <= 0) throw new InvalidObserveOptionsError(`beacon.${name} must be a positive number of ms, not ${value}`)
     }
     this.traceTimeout = init.traceTimeout ?? DEFAULT_TRACE_TIMEOUT
     this.buffer = new TraceBuffer(init.traceBuffer ?? DEFAULT_TRACE_BUFFER)
@@ -284,7 +284,7 @@ export class Observer {
     try {
       stream.send(encodeTraceRequest(dots))
       const bytes = await stream.next({ timeout: Math.max(1, deadline - Date.now()) })
-      if (bytes === undefined) throw new Error('it closed the stream without an answer')
+      if (bytes === undefined) throw new NoTraceAnswerError()
       const answers = decodeTraceReply(bytes, dots.length)
       void stream.close().catch(() => { stream.abort() })
       return answers

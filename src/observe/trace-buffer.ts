@@ -1,6 +1,7 @@
 import { compareHlc } from '../replica/index.js'
 import type { Dot } from '../replica/index.js'
 import { traceId, type TraceEntry } from './types.js'
+import { InvalidObserveOptionsError } from './errors.js'
 
 /**
  * The last `capacity` writes this peer applied, as a ring: the oldest entry goes when a new
@@ -14,7 +15,7 @@ export class TraceBuffer {
   private next = 0
 
   constructor (capacity: number) {
-    if (!Number.isSafeInteger(capacity) || capacity < 1) throw new TypeError(`the trace buffer needs room for at least one write, not ${capacity}`)
+    if (!Number.isSafeInteger(capacity) || capacity < 1) throw new InvalidObserveOptionsError(`the trace buffer needs room for at least one write, not ${capacity}`)
     this.capacity = capacity
     this.ring = new Array<TraceEntry | undefined>(capacity)
   }

@@ -1,6 +1,9 @@
 import { describe, it, expect } from 'vitest'
 import { classifyError, formatSchemaErrors } from '../../src/api/errors.js'
-import { ApiError, ERROR_STATUS, NoLeaderError, StoppingError } from '../../src/api/index.js'
+import { ApiError, buildApi, ERROR_STATUS, InvalidApiOptionsError, NoLeaderError, StoppingError } from '../../src/api/index.js'
+import { createPeer } from '../../src/index.js'
+import { HearsayError } from '../../src/errors.js'
+import { TOKEN } from './helpers.js'
 import { InvalidValueError, KeyTooLongError, TooManyRemovesError, ValueTooLargeError, WrongTypeError } from '../../src/replica/index.js'
 import { LogClosedError } from '../../src/storage/index.js'
 
@@ -59,5 +62,29 @@ describe('one table maps error codes to statuses', () => {
       .toBe('querystring.limit must be >= 1')
     expect(formatSchemaErrors([{ keyword: 'additionalProperties', instancePath: '', params: { additionalProperty: 'x' }, message: 'no' }], 'querystring').message)
       .toBe('querystring has an unknown parameter "x"')
+  })
+})
+
+describe('options buildApi cannot use', () => {
+  it('are refused with InvalidApiOptionsError (ERR_INVALID_API_OPTIONS), naming the option', async () => {
+    const peer = await createPeer({ profile: 'local' })
+    const cases: Array<[Parameters<typeof buildApi>[1], RegExp]> = [
+      [{ token: TOKEN, logger: false, bodyLimit: 0 }, /bodyLimit/],
+      [{ token: TOKEN, logger: false, watch: { maxQueuedEvents: 0 } }, /watch\.maxQueuedEvents/],
+      [{ token: TOKEN, logger: false, dashboard: { intervalMs: -1 } }, /dashboard\.intervalMs/],
+      [{ token: TOKEN, logger: false, dashboard: { maxKeys: 1.5 } }, /dashboard\.maxKeys/],
+      [{ token: 'short', logger: false }, /token/]
+    ]
+    for (const [options, message] of cases) {
+      let thrown: unknown
+      try {
+        buildApi(peer, options)
+      } catch (err) {
+        thrown = err
+      }
+      expect(thrown).toBeInstanceOf(InvalidApiOptionsError)
+      expect(thrown).toBeInstanceOf(HearsayError)
+      expect(thrown).toMatchObject({ code: 'ERR_INVALID_API_OPTIONS', message: expect.stringMatching(message) })
+    }
   })
 })

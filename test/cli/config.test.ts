@@ -2,7 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
-import { configFromEnv, resolveConfig, DEFAULTS, ConfigError, loadConfigFile, parseConfigText } from '../../src/cli/config.js'
+import { configFromEnv, resolveConfig, DEFAULTS, loadConfigFile, parseConfigText } from '../../src/cli/config.js'
+import { ConfigError } from '../../src/cli/errors.js'
 
 describe('configuration precedence', () => {
   it('flags, then environment, then the file, then defaults', () => {

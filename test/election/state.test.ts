@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { ELECTION_PROFILES, LAN_ELECTION_OPTIONS, LOCAL_ELECTION_OPTIONS, MAX_TERM, electionProtocol } from '../../src/election/constants.js'
 import { InvalidElectionInitError, InvalidElectionOptionsError } from '../../src/election/errors.js'
-import { decodeElectionMessage, encodeElectionMessage } from '../../src/election/service.js'
+import { HearsayError } from '../../src/errors.js'
 import { Election, compareRank, outranks } from '../../src/election/state.js'
 import type { Candidate, ElectionMessage, ElectionMessageType, Step } from '../../src/election/state.js'
 
@@ -483,17 +483,6 @@ describe('terms', () => {
   })
 })
 
-describe('wire messages', () => {
-  it('decode what was encoded; garbage and terms above MAX_TERM decode to undefined', () => {
-    const m: ElectionMessage = { type: 'heartbeat', term: MAX_TERM, from: 'peer-a' }
-    expect(decodeElectionMessage(encodeElectionMessage(m), 'peer-a')).toEqual(m)
-    expect(decodeElectionMessage(encodeElectionMessage({ ...m, term: MAX_TERM + 1 }), 'peer-a')).toBeUndefined()
-    expect(decodeElectionMessage(encodeElectionMessage({ ...m, term: Number.MAX_SAFE_INTEGER }), 'peer-a')).toBeUndefined()
-    expect(decodeElectionMessage(Uint8Array.of(0x08, 0x09), 'peer-a')).toBeUndefined()
-    expect(decodeElectionMessage(Uint8Array.of(0xff), 'peer-a')).toBeUndefined()
-  })
-})
-
 describe('stop and guards', () => {
   it('stop: leader → undefined, nothing sent, term kept, inputs ignored until start', () => {
     const e = coordinatorD(3)
@@ -533,7 +522,9 @@ describe('stop and guards', () => {
       make({ answerTimeout: -5 })
     } catch (err) {
       expect((err as InvalidElectionOptionsError).code).toBe('ERR_INVALID_ELECTION_OPTIONS')
+      expect(err).toBeInstanceOf(HearsayError)
     }
+    expect(() => new Election({ selfId: '', priority: 0, term: 0, options }, 0)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ELECTION_INIT', name: 'InvalidElectionInitError' }) as Error)
   })
 
   it('profiles are valid and the protocol id carries the network', () => {

@@ -1,7 +1,7 @@
 import { describe, it, expect, afterEach } from 'vitest'
 import fc from 'fast-check'
 import { HearsayError } from '../../src/errors.js'
-import { decodeMessage, encodeMessage, MalformedMessageError, type MembershipMessage } from '../../src/membership/index.js'
+import { decodeMessage, encodeMessage, MalformedMembershipMessageError, type MembershipMessage } from '../../src/membership/index.js'
 import { createCluster, type Cluster } from '../../src/harness/index.js'
 import { createNetNode, type NetNode } from '../../src/net/index.js'
 
@@ -30,7 +30,7 @@ describe('membership wire codec', () => {
     }))
   })
 
-  it('random bytes and mutated messages either decode to a valid message or throw MalformedMessageError', () => {
+  it('random bytes and mutated messages either decode to a valid message or throw MalformedMembershipMessageError', () => {
     const mutated = fc.tuple(messageArb, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }))
       .map(([m, flips]) => {
         const bytes = encodeMessage(m)
@@ -45,7 +45,7 @@ describe('membership wire codec', () => {
           expect(Number.isSafeInteger(u.incarnation) && u.incarnation >= 0).toBe(true)
         }
       } catch (err) {
-        expect(err).toBeInstanceOf(MalformedMessageError)
+        expect(err).toBeInstanceOf(MalformedMembershipMessageError)
       }
     }), { numRuns: 2_000 })
   })
@@ -53,9 +53,9 @@ describe('membership wire codec', () => {
   // The three below were found by fuzzing (fuzz/targets/membership.js).
   it('a malformed message throws a HearsayError with a code', () => {
     const err = (() => { try { decodeMessage(Uint8Array.of(0)) } catch (e) { return e } })()
-    expect(err).toBeInstanceOf(MalformedMessageError)
+    expect(err).toBeInstanceOf(MalformedMembershipMessageError)
     expect(err).toBeInstanceOf(HearsayError)
-    expect(err).toMatchObject({ code: 'ERR_MALFORMED_MEMBERSHIP_MESSAGE', name: 'MalformedMessageError' })
+    expect(err).toMatchObject({ code: 'ERR_MALFORMED_MEMBERSHIP_MESSAGE', name: 'MalformedMembershipMessageError' })
   })
 
   it('refuses strings that are not UTF-8, which would be gossiped on as other text', () => {
@@ -83,7 +83,7 @@ describe('membership wire codec', () => {
       type: 'sync',
       updates: Array.from({ length: 5_000 }, (_, i) => ({ kind: 'left' as const, peerId: `p${i}`, incarnation: 1 }))
     }
-    expect(() => decodeMessage(encodeMessage(many))).toThrow(MalformedMessageError)
+    expect(() => decodeMessage(encodeMessage(many))).toThrow(MalformedMembershipMessageError)
   })
 })
 

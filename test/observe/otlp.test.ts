@@ -2,7 +2,7 @@ import { describe, it, expect, afterEach } from 'vitest'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createCluster, type Cluster } from '../../src/harness/index.js'
-import { OtlpExporter, otlpRootSpanId, otlpTraceId, toSpan, traceId, type TraceEntry } from '../../src/observe/index.js'
+import { InvalidObserveOptionsError, OtlpExporter, otlpRootSpanId, otlpTraceId, toSpan, traceId, type TraceEntry } from '../../src/observe/index.js'
 
 interface Span { traceId: string, spanId: string, parentSpanId?: string, name: string, kind: number, startTimeUnixNano: string, endTimeUnixNano: string, attributes: Array<{ key: string, value: { stringValue: string } }> }
 interface Export { resourceSpans: Array<{ resource: { attributes: Array<{ key: string, value: { stringValue: string } }> }, scopeSpans: Array<{ spans: Span[] }> }> }
@@ -55,6 +55,7 @@ describe('OpenTelemetry export', () => {
   it('a refused endpoint is a clear error; a collector that fails is counted, and the spans are dropped', async () => {
     expect(() => new OtlpExporter('A', 'net', { endpoint: 'not a url' })).toThrow(/not a URL/)
     expect(() => new OtlpExporter('A', 'net', { endpoint: 'ftp://127.0.0.1' })).toThrow(/http or https/)
+    expect(() => new OtlpExporter('A', 'net', { endpoint: 'not a url' })).toThrow(InvalidObserveOptionsError)
     const failing = await collector(500)
     servers.push(failing.server)
     const exporter = new OtlpExporter('A', 'net', { endpoint: failing.url })

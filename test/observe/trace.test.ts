@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { buildGraph, buildTraceReport, topicPart, TraceBuffer, traceId, type TraceEntry } from '../../src/observe/index.js'
+import { createPeer } from '../../src/index.js'
+import { buildGraph, buildTraceReport, InvalidObserveOptionsError, topicPart, TraceBuffer, traceId, type TraceEntry } from '../../src/observe/index.js'
 
 function entry (replica: string, seq: number, key: string, wall: number, appliedAt = wall): TraceEntry {
   return {
@@ -51,8 +52,14 @@ describe('TraceBuffer', () => {
     }))
   })
 
+  it('a peer refuses beacon timers that are not positive, with the observer\'s option error', async () => {
+    await expect(createPeer({ profile: 'local', observe: { beacon: { interval: 0 } } })).rejects.toThrow(InvalidObserveOptionsError)
+    await expect(createPeer({ profile: 'local', observe: { beacon: { minInterval: -1 } } })).rejects.toThrow(/beacon\.minInterval/)
+  })
+
   it('refuses a capacity below one', () => {
-    expect(() => new TraceBuffer(0)).toThrow(TypeError)
+    expect(() => new TraceBuffer(0)).toThrow(InvalidObserveOptionsError)
+    expect(() => new TraceBuffer(0)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OBSERVE_OPTIONS' }) as Error)
   })
 })
 

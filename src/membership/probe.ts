@@ -1,0 +1,159 @@
+import type { Member, MemberTable, MemberUpdate } from './state.js'
+import type { MembershipMessage } from './codec.js'
+import type { Target } from './transport.js'
+import { MAX_AWARENESS, type MembershipTiming } from './constants.js'
+import { shuffle } from './rounds.js'
+
+export interface ProbeComponents {
+  timing: MembershipTiming
+  now: () => number
+  /** The member table; `undefined` before the first start. */
+  table: () => MemberTable | undefined
+  running: () => boolean
+  request: (to: Target, message: MembershipMessage, timeout: number) => Promise<MembershipMessage | undefined>
+  /** Applies what a reply carries; its sender is alive. */
+  receive: (message: MembershipMessage, from: string) => void
+  /** The updates to piggyback on a message to `to`. */
+  piggyback: (to: string) => MemberUpdate[]
+  /** Suspects a member that neither we nor anyone we asked could reach. */
+  suspect: (peerId: string) => void
+}
+
+export interface ProbeStats {
+  probes: number
+  probeFailures: number
+  indirectProbes: number
+}
+
+/**
+ * SWIM failure detection with Lifeguard's local health: one member probed per round
+ * (round-robin in random order), indirect probes through others when it does not answer,
+ * and a suspicion only when nobody could reach it and this peer was not too slow to tell.
+ */
+export class FailureDetector {
+  private readonly components: ProbeComponents
+  private readonly timing: MembershipTiming
+  private probeOrder: string[] = []
+  /**
+   * Lifeguard's local health: 0 is healthy. It rises when this peer's own probes time out
+   * or others suspect it (signs that this process, not the network, is slow) and scales
+   * every probe timeout, so a saturated peer stops accusing healthy ones.
+   */
+  private awareness = 0
+  /** Event-loop lag seen by a watchdog timer: probe results are not trusted through a stall. */
+  private loopLag = 0
+  private lagWatch: NodeJS.Timeout | undefined
+  private readonly counters: ProbeStats = { probes: 0, probeFailures: 0, indirectProbes: 0 }
+
+  constructor (components: ProbeComponents) {
+    this.components = components
+    this.timing = components.timing
+  }
+
+  start (): void {
+    this.watchLoopLag()
+  }
+
+  stop (): void {
+    clearInterval(this.lagWatch)
+  }
+
+  stats (): ProbeStats {
+    return { ...this.counters }
+  }
+
+  /** Others suspected this peer and it had to refute: they find it slow, so probe more patiently. */
+  refuted (): void {
+    this.awareness = Math.min(MAX_AWARENESS, this.awareness + 1)
+  }
+
+  /** Local health for diagnostics: 0 is healthy. */
+  health (): { awareness: number, loopLagMs: number } {
+    return { awareness: this.awareness, loopLagMs: this.loopLag }
+  }
+
+  /** One probe round. */
+  async probeNext (): Promise<void> {
+    const { table: getTable, now, request, receive, piggyback, running } = this.components
+    const table = getTable()
+    if (table === undefined) return
+    const target = this.nextProbeTarget(table)
+    if (target === undefined) return
+    this.counters.probes++
+    const lagBefore = this.loopLag
+    if (await this.ping(target, this.scaled(this.timing.probeTimeout))) {
+      table.heard(target.peerId, now())
+      this.awareness = Math.max(0, this.awareness - 1)
+      return
+    }
+    this.counters.probeFailures++
+    if (!running()) return
+    const helpers = shuffle(table.members().filter((m) => !m.self && m.state === 'alive' && m.peerId !== target.peerId))
+      .slice(0, this.timing.indirectProbes)
+    const answers = await Promise.all(helpers.map(async (helper) => {
+      const reply = await request(helper, {
+        type: 'ping-req', target: target.peerId, targetAddresses: target.addresses, updates: piggyback(helper.peerId)
+      }, this.scaled(this.timing.indirectProbeTimeout)).catch(() => undefined)
+      if (reply !== undefined) receive(reply, helper.peerId)
+      return reply?.ok === true
+    }))
+    if (!running()) return
+    if (answers.some(Boolean)) {
+      table.heard(target.peerId, now())
+      return
+    }
+    // Nobody could reach it, or nobody answered us: either it is gone or we are too slow to
+    // tell. A stalled event loop makes every timeout a lie, so then accuse no one.
+    this.awareness = Math.min(MAX_AWARENESS, this.awareness + 1)
+    if (Math.max(lagBefore, this.loopLag) > this.timing.probeTimeout / 2) return
+    const current = table.get(target.peerId)
+    if (current?.state === 'alive') this.components.suspect(target.peerId)
+  }
+
+  /** Answers another member's ping-req: probe the target on its behalf. */
+  async probeFor (target: Target): Promise<boolean> {
+    this.counters.indirectProbes++
+    return this.ping(target, this.timing.probeTimeout)
+  }
+
+  private nextProbeTarget (table: MemberTable): Member | undefined {
+    while (true) {
+      if (this.probeOrder.length === 0) {
+        this.probeOrder = shuffle(table.members().filter((m) => !m.self && (m.state === 'alive' || m.state === 'suspect')).map((m) => m.peerId))
+        if (this.probeOrder.length === 0) return undefined
+      }
+      const next = table.get(this.probeOrder.shift() ?? '')
+      if (next !== undefined && (next.state === 'alive' || next.state === 'suspect')) return next
+    }
+  }
+
+  private async ping (target: Target, timeout: number): Promise<boolean> {
+    try {
+      const reply = await this.components.request(target, { type: 'ping', updates: this.components.piggyback(target.peerId) }, timeout)
+      if (reply === undefined) return false
+      this.components.receive(reply, target.peerId)
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  /** A timeout scaled by local health (Lifeguard): ×1 when healthy, up to ×(1 + MAX_AWARENESS). */
+  private scaled (ms: number): number {
+    return ms * (1 + this.awareness)
+  }
+
+  private watchLoopLag (): void {
+    const period = 100
+    let expected = Date.now() + period
+    let recent: number[] = []
+    this.lagWatch = setInterval(() => {
+      const now = Date.now()
+      recent.push(Math.max(0, now - expected))
+      if (recent.length > 10) recent = recent.slice(-10)
+      this.loopLag = Math.max(...recent)
+      expected = now + period
+    }, period)
+    this.lagWatch.unref()
+  }
+}

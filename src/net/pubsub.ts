@@ -1,0 +1,120 @@
+import { createHash } from 'node:crypto'
+import { gossipsub, type GossipSub, type GossipsubEvents } from '@chainsafe/libp2p-gossipsub'
+import type { Message, PubSub } from '@libp2p/interface'
+import type { LogFn } from '../log.js'
+import { NotStartedError } from './errors.js'
+import { openEnvelope, seal } from './envelope.js'
+import type { PubsubMessage, TopicMesh, TopicOptions } from './types.js'
+
+/** The gossipsub protocol version in `/hearsay/<network>/meshsub/<version>`: 2.0.0 are StrictNoSign envelopes, 1.1.0 were StrictSign. */
+export const MESHSUB_VERSION = '2.0.0'
+
+/** The gossipsub service for a network's libp2p node. */
+export function gossipService (network: string): ReturnType<typeof gossipsub> {
+  return gossipsub({
+    // No libp2p signature on gossip (DESIGN, "Signatures"): what the kv topic carries is
+    // signed by its authors, and topics that need their sender seal their payload (see
+    // envelope.ts). StrictSign cost one sign and a verify per receiver on every message,
+    // ~4 of the ~5.5 ms of CPU a message cost among 5 peers. The id is a hash of topic and
+    // content, so a duplicate copy from the mesh is dropped before anything decodes it.
+    globalSignaturePolicy: 'StrictNoSign',
+    msgIdFn: (message) => contentId(message.topic, message.data),
+    fastMsgIdFn: (message) => Buffer.from(contentId(message.topic ?? '', message.data ?? new Uint8Array(0))).toString('base64'),
+    allowPublishToZeroTopicPeers: false,
+    emitSelf: false,
+    // One mesh per network: the gossipsub protocol id carries the network name too.
+    debugName: `hearsay:${network}`
+  })
+}
+
+/** Gives the node's gossipsub the network's own protocol id, so networks never share a mesh. */
+export function useMeshProtocol (pubsub: PubSub<GossipsubEvents>, protocol: string): void {
+  ;(pubsub as GossipSub).multicodecs = [protocol]
+}
+
+/**
+ * The other meshsub versions of this network a remote speaks when it does not speak ours
+ * (an older hearsay, whose gossip we refuse); `undefined` when there is nothing to report.
+ */
+export function olderMeshProtocols (protocols: string[], network: string, ours: string): string[] | undefined {
+  if (protocols.includes(ours) || !protocols.some((p) => p.startsWith(`/hearsay/${network}/meshsub/`))) return undefined
+  return protocols.filter((p) => p.includes('/meshsub/'))
+}
+
+export interface GossipTopicsComponents {
+  peerId: string
+  /** The node's gossipsub while it runs. */
+  pubsub: () => PubSub<GossipsubEvents> | undefined
+  maxMessageBytes: number
+  sign: (data: Uint8Array) => Uint8Array
+  verify: (author: string, data: Uint8Array, signature: Uint8Array) => boolean
+  logDropped: LogFn
+}
+
+/**
+ * The topics this node takes part in: one handler per topic, and sealing (publish) or
+ * requiring (subscribe) the sender's signature on topics that ask for it.
+ */
+export class GossipTopics {
+  private readonly components: GossipTopicsComponents
+  private readonly handlers = new Map<string, { handler: (message: PubsubMessage) => void, signed: boolean }>()
+
+  constructor (components: GossipTopicsComponents) {
+    this.components = components
+  }
+
+  subscribe (topic: string, handler: (message: PubsubMessage) => void, options: TopicOptions = {}): void {
+    this.handlers.set(topic, { handler, signed: options.signed === true })
+    this.started().subscribe(topic)
+  }
+
+  unsubscribe (topic: string): void {
+    this.handlers.delete(topic)
+    this.components.pubsub()?.unsubscribe(topic)
+  }
+
+  async publish (topic: string, data: Uint8Array, options: TopicOptions = {}): Promise<number> {
+    const payload = options.signed === true ? seal(topic, data, this.components.peerId, this.components.sign) : data
+    const result = await this.started().publish(topic, payload)
+    return result.recipients.length
+  }
+
+  topicPeers (topic: string): string[] {
+    return (this.components.pubsub()?.getSubscribers(topic) ?? []).map(String)
+  }
+
+  gossipMesh (): TopicMesh[] {
+    const pubsub = this.components.pubsub() as GossipSub | undefined
+    if (pubsub === undefined) return []
+    return pubsub.getTopics().sort().map((topic) => ({ topic, peers: pubsub.getMeshPeers(topic).sort() }))
+  }
+
+  /** A message gossipsub delivered, from the neighbour `via`. */
+  onMessage (message: Message, via: string): void {
+    const entry = this.handlers.get(message.topic)
+    if (entry === undefined) return
+    if (!entry.signed) {
+      entry.handler({ topic: message.topic, data: message.data, from: undefined, via })
+      return
+    }
+    let opened: { author: string, payload: Uint8Array }
+    try {
+      opened = openEnvelope(message.topic, message.data, this.components.maxMessageBytes, this.components.verify)
+    } catch (err) {
+      this.components.logDropped({ topic: message.topic, via, reason: (err as Error).message }, 'dropped a gossip message whose sender could not be proven')
+      return
+    }
+    entry.handler({ topic: message.topic, data: opened.payload, from: opened.author, via })
+  }
+
+  private started (): PubSub<GossipsubEvents> {
+    const pubsub = this.components.pubsub()
+    if (pubsub === undefined) throw new NotStartedError()
+    return pubsub
+  }
+}
+
+/** A message's id: SHA-256 of its topic and content, so two copies of one message have one id. */
+function contentId (topic: string, data: Uint8Array): Uint8Array {
+  return createHash('sha256').update(topic).update('\0').update(data).digest()
+}
