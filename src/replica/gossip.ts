@@ -18,7 +18,7 @@ import type { ReplicationNet } from './service.js'
 const MAX_GOSSIP_RECORD_BYTES = 480 * 1024
 
 export interface GossipComponents {
-  net: Pick<ReplicationNet, 'peerId' | 'protocol' | 'subscribe' | 'unsubscribe' | 'publish' | 'sign'>
+  net: Pick<ReplicationNet, 'peerId' | 'protocol' | 'subscribe' | 'unsubscribe' | 'publish' | 'sign' | 'topicPeers'>
   intake: Intake
   provenance: Provenance
   counters: ReplicationCounters
@@ -65,6 +65,12 @@ export class Gossip {
     while (this.running && this.queue.length > 0) {
       const records = this.queue
       this.queue = []
+      // Nobody to send to (a lone peer, a partition): no seal, no message; anti-entropy
+      // seals and carries these records when someone comes.
+      if (this.c.net.topicPeers(this.topic).length === 0) {
+        this.c.counters.gossipUnsent++
+        continue
+      }
       for (const { bytes } of this.c.provenance.sealOwn(this.c.net.peerId, records, (b) => this.c.net.sign(b), MAX_GOSSIP_RECORD_BYTES)) {
         const message = encodeSealedBatches([bytes])
         try {

@@ -23,7 +23,7 @@ import type { Dot, Hlc, Json, Version, VectorClock, WriteRecord } from './types.
 
 export type ReplicationNet = Pick<NetNode,
 'peerId' | 'protocol' | 'handle' | 'unhandle' | 'openStream' | 'subscribe' | 'unsubscribe' | 'publish' |
-'addEventListener' | 'removeEventListener' | 'sign' | 'verify'>
+'addEventListener' | 'removeEventListener' | 'sign' | 'verify' | 'topicPeers'>
 
 export interface ReplicationComponents {
   net: ReplicationNet
