@@ -48,16 +48,26 @@ interface RunResult { code: number | null, stdout: string, stderr: string, error
 /** Runs a program; never throws (the caller decides what a failure means). */
 export async function run (file: string, args: string[], input?: string): Promise<RunResult> {
   return new Promise((resolve) => {
-    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: IP_TIMEOUT_MS })
+    // Not spawn's own timeout option: its timer outlives a program that never started.
+    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'] })
+    const timer = setTimeout(() => { child.kill('SIGKILL') }, IP_TIMEOUT_MS)
     let stdout = ''
     let stderr = ''
     let error: NodeJS.ErrnoException | undefined
+    const finish = (code: number | null): void => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr, ...(error === undefined ? {} : { error }) })
+    }
     child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s })
     child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s })
-    child.on('error', (err) => { error = err })
     child.stdin.on('error', () => {})
     child.stdin.end(input ?? '')
-    child.on('close', (code) => { resolve({ code, stdout, stderr, ...(error === undefined ? {} : { error }) }) })
+    child.on('close', finish)
+    // A program that never started (ENOENT) may never close its pipes.
+    child.on('error', (err) => {
+      error = err
+      if (child.pid === undefined) finish(null)
+    })
   })
 }
 
