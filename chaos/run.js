@@ -4,6 +4,10 @@
 // checked; one JSON verdict goes to stdout (progress to stderr), and the exit code is 1 on
 // any violation.
 //   npm run chaos -- --peers 5 --seconds 120 --seed 7
+//   npm run chaos -- --hosts --loss 5 --seconds 120 --seed 7
+// --hosts runs each peer on its own host (a network namespace, the lan profile; root only):
+// partitions are packet-filter rules in the kernel, and --loss P drops P % of the packets on
+// every link between peers for the whole run, the final convergence included.
 // Imports the compiled library: run `npx tsc -p tsconfig.json` first.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -23,8 +27,13 @@ const args = parseArgs({
   writeGap: 40,
   writeTimeout: 3_000,
   pollInterval: 500,
-  // How long the cluster may take to converge after the final heal (ms) before it is a violation.
-  maxConvergence: 5_000,
+  // How long the cluster may take to converge after the final heal (ms) before it is a violation;
+  // 0: 5 s for processes on loopback (local timers), 30 s for hosts (lan timers).
+  maxConvergence: 0,
+  // Each peer on its own host (network namespace), faults made by the kernel.
+  hosts: false,
+  // With --hosts: % of packets dropped on every link, all run long.
+  loss: 0,
   // How long to wait for convergence at all, to measure it when it is slow.
   settle: 60_000,
   // Print the whole fault schedule and exit.
@@ -33,6 +42,9 @@ const args = parseArgs({
 if (args.seed === '') args.seed = String(Math.floor(Math.random() * 0xFFFFFFFF))
 if (!Number.isInteger(args.peers) || args.peers < 2 || args.peers > 15) throw new Error('--peers must be 2..15')
 if (!(args.seconds > 0)) throw new Error('--seconds must be > 0')
+if (!Number.isInteger(args.loss) || args.loss < 0 || args.loss > 100) throw new Error('--loss must be an integer 0..100')
+if (args.loss > 0 && !args.hosts) throw new Error('--loss needs --hosts: only the kernel drops packets')
+if (args.maxConvergence === 0) args.maxConvergence = args.hosts ? 30_000 : 5_000
 
 const seed = seedOf(args.seed)
 const root = createRng(seed)
@@ -64,10 +76,10 @@ const noteTerm = (index, source, term) => {
   terms.get(index).push({ source, term, at: clock() })
 }
 
-log(`seed ${args.seed} (${seed}), ${args.peers} peers, ${args.seconds} s, ${schedule.length} faults scheduled (schedule ${scheduleDigest(schedule)})`)
+log(`seed ${args.seed} (${seed}), ${args.peers} peers${args.hosts ? ` on their own hosts, ${args.loss} % loss` : ''}, ${args.seconds} s, ${schedule.length} faults scheduled (schedule ${scheduleDigest(schedule)})`)
 // Our own directory: the logs are read after the peers stop, and kept when a check fails.
 const baseDir = await mkdtemp(join(tmpdir(), 'hearsay-chaos-'))
-const cluster = await createCluster({ size: args.peers, processes: true, baseDir })
+const cluster = await createCluster({ size: args.peers, baseDir, ...(args.hosts ? { hosts: true } : { processes: true }) })
 const tail = createLogTail(cluster.peers.map((p) => p.dataDir))
 const onSignal = () => {
   void cluster.stop().then(async () => rm(baseDir, { recursive: true, force: true })).finally(() => process.exit(130))
@@ -87,7 +99,8 @@ let diagnostics
 const trail = []
 try {
   await cluster.converged({ timeout: 60_000 })
-  log(`cluster up: ${cluster.peers.map((p, i) => `${i}=${p.peerId.slice(-6)}`).join(' ')}`)
+  log(`cluster up: ${cluster.peers.map((p, i) => `${i}=${p.peerId.slice(-6)}${args.hosts ? `@${cluster.hosts[i]}` : ''}`).join(' ')}`)
+  if (args.loss > 0) await cluster.loss(args.loss)
   const t0 = performance.now()
   const poller = Promise.all([pollTerms(), followLogs()])
   const writers = writerRngs.map((rng, id) => runWriter(createWriter(rng, `w${id}`)))
@@ -321,6 +334,8 @@ function finalChecks ({ convergenceMs, leaderMs, snapshots }, records) {
     ok: violations.length === 0,
     peers: args.peers,
     seconds: args.seconds,
+    hosts: args.hosts,
+    ...(args.hosts ? { loss: args.loss, subnet: cluster.subnet } : {}),
     schedule: scheduleDigest(schedule),
     writes: {
       acknowledged: acked.length,

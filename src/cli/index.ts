@@ -110,11 +110,18 @@ export function buildProgram (output: Output = processOutput): Command {
   program.command('cluster')
     .description('run N local peers with their APIs and a live status view until Ctrl-C')
     .option('--peers <n>', 'how many peers', parseInteger('--peers'), 3)
+    .option('--hosts', 'each peer its own process on its own host: a network namespace with its own address (needs root, ip and python3)')
     .option('--json', 'status as JSON lines')
-    .action(async (flags: { peers: number, json?: boolean }) => {
+    .action(async (flags: { peers: number, hosts?: boolean, json?: boolean }) => {
       if (flags.peers < 1 || flags.peers > 50) throw new HearsayError('ERR_BAD_REQUEST', '--peers must be between 1 and 50')
+      const { hosts, ...rest } = flags
+      if (hosts === true) {
+        const { hostsClusterCommand } = await import('./cluster-hosts.js')
+        await hostsClusterCommand(rest, output)
+        return
+      }
       const { clusterCommand } = await import('./cluster.js')
-      await clusterCommand(flags, output)
+      await clusterCommand(rest, output)
     })
 
   const key = program.command('key').description('key management')

@@ -6,6 +6,7 @@ import type { PeerOptions } from '../options.js'
 import { ConvergenceTimeoutError, NoSuchPeerError, UnsupportedOptionError } from './errors.js'
 import { createProcessCluster, type ProcessCluster, type ProcessPeerOptions } from './processes.js'
 import type { ConvergedOptions } from './types.js'
+import { createHostCluster, type HostCluster } from './hosts/index.js'
 
 export interface ClusterOptions {
   /** How many peers to start. */
@@ -26,6 +27,13 @@ export interface ClusterOptions {
    * and sync. @default false
    */
   processes?: boolean
+  /**
+   * `true` runs each peer as its own `hearsay start` process on its own host: a Linux network
+   * namespace with its own address, on a bridge (see `HostCluster`). Partitions and loss are
+   * packet-filter rules in the kernel. Needs root, `ip netns` and python3. Peer options as for
+   * `processes`; the profile defaults to `lan`. @default false
+   */
+  hosts?: boolean
 }
 
 /**
@@ -63,12 +71,13 @@ export interface Cluster {
 
 let clusterCounter = 0
 
-export async function createCluster (options: ClusterOptions & { processes: true }): Promise<ProcessCluster>
-export async function createCluster (options: ClusterOptions & { processes?: false }): Promise<Cluster>
-export async function createCluster (options: ClusterOptions): Promise<Cluster | ProcessCluster> {
-  if (options.processes === true) {
+export async function createCluster (options: ClusterOptions & { hosts: true }): Promise<HostCluster>
+export async function createCluster (options: ClusterOptions & { processes: true, hosts?: false }): Promise<ProcessCluster>
+export async function createCluster (options: ClusterOptions & { processes?: false, hosts?: false }): Promise<Cluster>
+export async function createCluster (options: ClusterOptions): Promise<Cluster | ProcessCluster | HostCluster> {
+  if (options.processes === true || options.hosts === true) {
     if (options.durable === false) throw new UnsupportedOptionError('durable: false')
-    return createProcessCluster({
+    return (options.hosts === true ? createHostCluster : createProcessCluster)({
       size: options.size,
       ...(options.network === undefined ? {} : { network: options.network }),
       ...(options.baseDir === undefined ? {} : { baseDir: options.baseDir }),

@@ -3,6 +3,8 @@ export type { Cluster, ClusterOptions } from './cluster.js'
 export type { ConvergedOptions } from './types.js'
 export { createProcessCluster } from './processes.js'
 export type {
-  ApiCallOptions, ProcessCluster, ProcessClusterOptions, ProcessLine, ProcessPeer, ProcessPeerOptions, ProcessState, UnexpectedExit
+  ApiCallOptions, ProcessCluster, ProcessPlacement, ProcessClusterOptions, ProcessLine, ProcessPeer, ProcessPeerOptions, ProcessState, UnexpectedExit
 } from './processes.js'
+export { createHostCluster, DEFAULT_HOST_PORT, removeStaleNetworks, FaultPlan, HostsUnavailableError, TestNetworkError } from './hosts/index.js'
+export type { HostCluster, HostClusterOptions, DropRule } from './hosts/index.js'
 export * from './errors.js'

@@ -35,6 +35,21 @@ export interface ProcessClusterOptions {
   startTimeout?: number
   /** Path of `bin/hearsay.js`. @default the one of this package */
   bin?: string
+  /** Where each peer runs and listens. @default this host, on 127.0.0.1 */
+  placement?: ProcessPlacement
+}
+
+/**
+ * Where the peers of a process cluster run: the hosts harness puts each in its own network
+ * namespace, on its own address. Without one, every peer runs here on 127.0.0.1.
+ */
+export interface ProcessPlacement {
+  /** The `--listen` multiaddr of peer i; `port` is its last port (0 the first time). */
+  listen (index: number, port: number): string
+  /** The `--api` HOST:PORT of peer i. */
+  api (index: number): string
+  /** The command line that runs `file args` where peer i lives. */
+  command (index: number, file: string, args: string[]): { file: string, args: string[] }
 }
 
 /** `running` answers; `paused` is SIGSTOPped; `killed` was SIGKILLed by the harness; `exited` ended by itself. */
@@ -411,15 +426,16 @@ class Processes implements ProcessCluster {
       '--profile', o.profile ?? 'local',
       '--data', slot.dataDir,
       '--network', this.network,
-      '--api', '127.0.0.1:0',
-      '--listen', `/ip4/127.0.0.1/tcp/${port}`,
+      '--api', this.options.placement?.api(slot.index) ?? '127.0.0.1:0',
+      '--listen', this.options.placement?.listen(slot.index, port) ?? `/ip4/127.0.0.1/tcp/${port}`,
       ...bootstrap.flatMap((a) => ['--bootstrap', a]),
       ...(o.priority === undefined ? [] : ['--priority', String(o.priority)]),
       ...(o.sync === undefined ? [] : ['--sync', o.sync])
     ]
     // The parent's HEARSAY_* settings are not this cluster's.
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('HEARSAY_')))
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env })
+    const command = this.options.placement?.command(slot.index, process.execPath, args) ?? { file: process.execPath, args }
+    const child = spawn(command.file, command.args, { stdio: ['ignore', 'pipe', 'pipe'], env })
     slot.child = child
     slot.pid = child.pid
     slot.state = 'starting'

@@ -25,6 +25,7 @@ import { DhtDiscovery, networkKey, type DiscoveredPeer } from './discovery.js'
 import { BootstrapDialer } from './bootstrap.js'
 import { wrapStream, type MessageStream } from './stream.js'
 import { validatePsk } from './pnet.js'
+import { lanAnnounceFilter } from './announce.js'
 import { GossipTopics, MESHSUB_VERSION, gossipService, olderMeshProtocols, useMeshProtocol } from './pubsub.js'
 import type {
   ConnectionInfo, NetEvents, NetInit, NetNode, OpenStreamOptions, Profile, PubsubMessage, StreamHandlerOptions, TopicMesh, TopicOptions
@@ -110,7 +111,10 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
     const node = await createLibp2p<Services>({
       start: false,
       privateKey: this.privateKey,
-      addresses: { listen: this.init.listen ?? DEFAULT_LISTEN },
+      addresses: {
+        listen: this.init.listen ?? DEFAULT_LISTEN,
+        ...(local ? {} : { announceFilter: lanAnnounceFilter })
+      },
       transports: [tcp()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],

@@ -1,0 +1,6 @@
+export { createHostCluster, DEFAULT_HOST_PORT } from './cluster.js'
+export type { HostCluster, HostClusterOptions } from './cluster.js'
+export { checkHostsSupport, removeStaleNetworks, SUBNET_PREFIX } from './network.js'
+export { FaultPlan } from './filter.js'
+export type { DropRule } from './filter.js'
+export { HostsUnavailableError, TestNetworkError } from './errors.js'

@@ -1,0 +1,51 @@
+// Runs inside a test host (`ip netns exec NS node hosts-probe.mjs ...`) to see what the
+// kernel lets through. Prints one JSON line.
+//   connect HOST PORT TIMEOUT_MS        → { ok, ms, code }
+//   udp-recv PORT IDLE_MS               → prints { ready: true }, then { received } once nothing came for IDLE_MS
+//   udp-send HOST PORT COUNT            → { sent }
+import net from 'node:net'
+import dgram from 'node:dgram'
+
+const [command, ...args] = process.argv.slice(2)
+const print = (value) => { process.stdout.write(JSON.stringify(value) + '\n') }
+
+if (command === 'connect') {
+  const [host, port, timeout] = args
+  const started = performance.now()
+  const socket = net.connect({ host, port: Number(port) })
+  const done = (ok, code) => {
+    print({ ok, ms: Math.round(performance.now() - started), code })
+    socket.destroy()
+    process.exit(0)
+  }
+  socket.setTimeout(Number(timeout), () => { done(false, 'ETIMEDOUT') })
+  socket.once('connect', () => { done(true) })
+  socket.once('error', (err) => { done(false, err.code) })
+} else if (command === 'udp-recv') {
+  const [port, idle] = args
+  const socket = dgram.createSocket('udp4')
+  let received = 0
+  let timer
+  const arm = () => {
+    clearTimeout(timer)
+    timer = setTimeout(() => { print({ received }); process.exit(0) }, Number(idle))
+  }
+  socket.on('message', () => { received++; arm() })
+  socket.bind(Number(port), () => { print({ ready: true }); arm() })
+} else if (command === 'udp-send') {
+  const [host, port, count] = args
+  const socket = dgram.createSocket('udp4')
+  const payload = Buffer.from('hearsay')
+  let sent = 0
+  // Bursts of 50, then a breath: the receiver's socket buffer never overflows, so what is
+  // missing was dropped by a rule.
+  const burst = () => {
+    for (let i = 0; i < 50 && sent < Number(count); i++, sent++) socket.send(payload, Number(port), host)
+    if (sent < Number(count)) setTimeout(burst, 2)
+    else setTimeout(() => { print({ sent }); process.exit(0) }, 50)
+  }
+  burst()
+} else {
+  process.stderr.write(`unknown command ${command}\n`)
+  process.exit(2)
+}
