@@ -56,7 +56,7 @@ export type Observe = Pick<Observer, 'convergence' | 'graph' | 'trace' | 'recent
 
 /** The store's public face on a peer (see Replication for the whole API). */
 export type Kv = Pick<Replication,
-'put' | 'get' | 'versions' | 'delete' | 'list' | 'increment' | 'decrement' | 'setAdd' | 'setRemove' |
+'put' | 'get' | 'versions' | 'version' | 'typeOf' | 'keys' | 'delete' | 'list' | 'increment' | 'decrement' | 'setAdd' | 'setRemove' |
 'digest' | 'size' | 'versionVector' | 'recordCount' | 'stats' | 'syncWith' | 'horizon' | 'remoteVectors' |
 'addEventListener' | 'removeEventListener' | 'once'>
 export type { KvEvents }

@@ -30,6 +30,7 @@ export const ERROR_STATUS = Object.freeze({
   ERR_NO_TRACE: 404,
   /** A write that conflicts with what the key holds: a counter or set operation on another type. */
   ERR_WRONG_TYPE: 409,
+  ERR_VERSION_MISMATCH: 412,
   ERR_NOT_A_WRITER: 403,
   /** A write would supersede more concurrent versions than one record may carry. */
   ERR_TOO_MANY_REMOVES: 409,
@@ -57,7 +58,8 @@ export type ApiErrorCode = keyof typeof ERROR_STATUS
 
 /** What every error reply looks like. */
 export interface ErrorReply {
-  error: { code: string, message: string }
+  /** `current`: ERR_VERSION_MISMATCH only, the key's current version (null: none). */
+  error: { code: string, message: string, current?: string | null }
 }
 
 export function isApiErrorCode (code: unknown): code is ApiErrorCode {
@@ -216,7 +218,9 @@ export function classifyError (err: unknown, bodyLimit: number, contentType?: st
   if (isApiErrorCode(e.code) && typeof e.message === 'string') {
     // A documented error of another part (the store, the log): its own code and message.
     const status = ERROR_STATUS[e.code]
-    return { status, body: reply(e.code, e.message), unexpected: status >= 500 }
+    const body = reply(e.code, e.message)
+    if (e.code === 'ERR_VERSION_MISMATCH') body.error.current = (err as { current?: string }).current ?? null
+    return { status, body, unexpected: status >= 500 }
   }
   const internal = new InternalError({ cause: err })
   return { status: internal.status, body: reply(internal.code, internal.message), unexpected: true }

@@ -16,6 +16,7 @@ export interface RouteSchema {
   readonly params?: JsonSchema
   readonly querystring?: JsonSchema
   readonly body?: JsonSchema
+  readonly headers?: JsonSchema
   readonly response: Readonly<Record<string, JsonSchema>>
 }
 
@@ -27,7 +28,11 @@ const errorReply = {
     error: {
       type: 'object',
       required: ['code', 'message'],
-      properties: { code: { type: 'string' }, message: { type: 'string' } }
+      properties: {
+        code: { type: 'string' },
+        message: { type: 'string' },
+        current: { type: ['string', 'null'], description: 'ERR_VERSION_MISMATCH only: the key\'s current version here, null when it has none.' }
+      }
     }
   }
 } as const satisfies JsonSchema
@@ -225,18 +230,21 @@ export const listSchema: RouteSchema = {
     additionalProperties: false,
     properties: {
       prefix,
-      limit: { type: 'integer', minimum: 1, maximum: MAX_LIST_LIMIT, description: 'At most this many entries (in key order).' }
+      limit: { type: 'integer', minimum: 1, maximum: MAX_LIST_LIMIT, description: 'At most this many entries (in key order).' },
+      after: { type: 'string', description: 'Only keys after this one (the `next` of the page before).' },
+      keys: { type: 'boolean', default: false, description: 'Names only: `keys` instead of `entries`.' }
     }
   },
   response: {
     200: {
       type: 'object',
-      required: ['entries'],
       properties: {
         entries: {
           type: 'array',
           items: { type: 'object', required: ['key', 'value'], properties: { key: { type: 'string' }, value: jsonValue } }
-        }
+        },
+        keys: { type: 'array', items: { type: 'string' } },
+        next: { type: 'string', description: 'Present when the page is full: pass it as `after` for the next page.' }
       }
     },
     ...errors
@@ -258,10 +266,12 @@ export const getSchema: RouteSchema = {
   response: {
     200: {
       type: 'object',
-      required: ['key', 'value'],
+      required: ['key', 'value', 'type'],
       properties: {
         key: { type: 'string' },
         value: { ...jsonValue, description: 'The winner among concurrent versions, the same on every replica.' },
+        type: { type: 'string', enum: ['register', 'counter', 'set'], description: 'What the key holds.' },
+        version: { type: 'string', description: 'A register\'s current version (<author>/<seq>), also sent as the ETag: give it to If-Match or put --if.' },
         versions: {
           type: 'array',
           items: {
@@ -278,9 +288,19 @@ export const getSchema: RouteSchema = {
 
 export const putSchema: RouteSchema = {
   summary: 'Write a key',
-  description: 'The body is the value: any JSON value, sent as application/json. Answers once the write is durable.',
+  description: 'The body is the value: any JSON value, sent as application/json. Answers once the write is durable. ' +
+    'Conditional: `If-Match: <version>` writes only when the key\'s current version here is that one, `If-None-Match: *` only ' +
+    'when the key has no value; otherwise 412 ERR_VERSION_MISMATCH with the current version. The check is local: two peers ' +
+    'can both accept concurrent conditional writes, which then become siblings.',
   tags: ['kv'],
   params: keyParams,
+  headers: {
+    type: 'object',
+    properties: {
+      'if-match': { type: 'string', description: 'The version (<author>/<seq>) the key must have here; quotes around it are allowed.' },
+      'if-none-match': { type: 'string', enum: ['*'], description: '`*`: the key must have no value.' }
+    }
+  },
   body: jsonValue,
   response: {
     200: { type: 'object', required: ['key', 'dot', 'hlc'], properties: { key: { type: 'string' }, dot, hlc } },

@@ -121,3 +121,20 @@ export class ReplicaNotStartedError extends ReplicaError {
   override readonly code = ReplicaNotStartedError.code
   override name = 'ReplicaNotStartedError'
 }
+
+/**
+ * A conditional write (`ifVersion` / `ifAbsent`) found the key elsewhere. A local check: two
+ * peers can both accept concurrent conditional writes, which then become siblings.
+ */
+export class VersionMismatchError extends ReplicaError {
+  static readonly code = 'ERR_VERSION_MISMATCH'
+  override readonly code = VersionMismatchError.code
+  override name = 'VersionMismatchError'
+  /** The key's current version here (`<author>/<seq>` of its winner), or undefined when it has none. */
+  readonly current: string | undefined
+
+  constructor (message: string, current: string | undefined) {
+    super(message)
+    this.current = current
+  }
+}

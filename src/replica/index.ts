@@ -6,8 +6,9 @@
 export { Replication } from './service.js'
 export type {
   ReplicationComponents, ReplicationInit, ReplicationNet, ReplicationStats, KvChange, KvEvents, RemoteVector, WriteReceipt,
-  AppliedBatch, ArrivalPath
+  AppliedBatch, ArrivalPath, PutOptions, ListPage
 } from './service.js'
+export { formatVersion, parseVersion } from './version.js'
 export { decodeSyncFrame, encodeSyncFrame, horizonFrames, MalformedSyncMessageError, SYNC_LIMITS } from './sync-codec.js'
 export type { DotList, SyncFrame } from './sync-codec.js'
 export { ReplicaState, compareRecords } from './store.js'

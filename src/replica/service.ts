@@ -3,7 +3,8 @@
  * its edges — the durable log (opened in `start()`), gossip of new writes, anti-entropy and
  * the GC horizon, each in its own module. This file is the lifecycle and the KV API.
  */
-import { NotAWriterError, ReplicaNotStartedError } from './errors.js'
+import { NotAWriterError, ReplicaNotStartedError, VersionMismatchError } from './errors.js'
+import { formatVersion, parseVersion } from './version.js'
 import { TypedEventTarget } from '../events.js'
 import { rateLimited, silentLog, type Log } from '../log.js'
 import type { NetNode } from '../net/index.js'
@@ -19,7 +20,7 @@ import { Gossip } from './gossip.js'
 import { Provenance } from './seal.js'
 import { AntiEntropy, type RemoteVector } from './sync.js'
 import { newCounters, type ReplicationStats } from './stats.js'
-import type { Dot, Hlc, Json, Version, VectorClock, WriteRecord } from './types.js'
+import type { Dot, Hlc, Json, ValueType, Version, VectorClock, WriteRecord } from './types.js'
 
 export type ReplicationNet = Pick<NetNode,
 'peerId' | 'protocol' | 'handle' | 'unhandle' | 'openStream' | 'subscribe' | 'unsubscribe' | 'publish' |
@@ -70,6 +71,20 @@ export interface KvChange {
 
 export interface KvEvents extends Record<string, unknown> {
   change: KvChange
+}
+
+/** A conditional write: it happens only when the key is as the caller last saw it, here. */
+export interface PutOptions {
+  /** The key's current version (`<author>/<seq>`, or its dot) must be this one. */
+  ifVersion?: string | Dot
+  /** The key must have no value. */
+  ifAbsent?: boolean
+}
+
+/** A page of a listing: at most `limit` keys, strictly after `after`, in key order. */
+export interface ListPage {
+  limit?: number
+  after?: string
 }
 
 /** What a write answers once it is durable: the dot that names it and its clock. */
@@ -211,9 +226,30 @@ export class Replication extends TypedEventTarget<KvEvents> {
 
   // --- the key-value API ---------------------------------------------------------------
 
-  async put (key: string, value: Json): Promise<WriteReceipt> {
+  /**
+   * Writes a value; resolves once durable. With `ifVersion` / `ifAbsent` the write happens only
+   * when the key is, on this peer, as given (else VersionMismatchError): a local check in an
+   * AP store, so conditional writes made concurrently on two peers both succeed and become
+   * siblings, which `versions` shows.
+   */
+  async put (key: string, value: Json, options: PutOptions = {}): Promise<WriteReceipt> {
     this.assertWriter()
+    if (options.ifVersion !== undefined || options.ifAbsent === true) this.checkCondition(key, options)
     return this.commit(this.state.put(key, value))
+  }
+
+  private checkCondition (key: string, options: PutOptions): void {
+    const winner = this.state.versions(key)[0]?.dot
+    const current = winner === undefined ? undefined : formatVersion(winner)
+    if (options.ifAbsent === true && this.state.get(key) !== undefined) {
+      throw new VersionMismatchError(`key ${JSON.stringify(key)} has a value here (version ${current ?? 'of another type'}): the write was not made`, current)
+    }
+    if (options.ifVersion !== undefined) {
+      const wanted = typeof options.ifVersion === 'string' ? parseVersion(options.ifVersion) : options.ifVersion
+      if (winner === undefined || winner.replica !== wanted.replica || winner.seq !== wanted.seq) {
+        throw new VersionMismatchError(`key ${JSON.stringify(key)} is at version ${current ?? '(none)'} here, not ${formatVersion(wanted)}: the write was not made`, current)
+      }
+    }
   }
 
   async delete (key: string): Promise<WriteReceipt | undefined> {
@@ -251,8 +287,25 @@ export class Replication extends TypedEventTarget<KvEvents> {
     return this.state.versions(key)
   }
 
-  list (prefix = ''): Array<{ key: string, value: Json }> {
-    return this.state.list(prefix).map(([key, value]) => ({ key, value }))
+  /** Entries under `prefix` in key order: all, or one page. The cost follows the page, not the store. */
+  list (prefix = '', page: ListPage = {}): Array<{ key: string, value: Json }> {
+    return this.state.list(prefix, page).map(([key, value]) => ({ key, value }))
+  }
+
+  /** Names of the keys with a value under `prefix`, in order: all, or one page. */
+  keys (prefix = '', page: ListPage = {}): string[] {
+    return this.state.list(prefix, page).map(([key]) => key)
+  }
+
+  /** The key's current version (`<author>/<seq>` of its register winner), or undefined. */
+  version (key: string): string | undefined {
+    const winner = this.state.versions(key)[0]
+    return winner === undefined ? undefined : formatVersion(winner.dot)
+  }
+
+  /** What the key holds (`register`, `counter` or `set`), or undefined when it has no value. */
+  typeOf (key: string): ValueType | undefined {
+    return this.state.typeOf(key)
   }
 
   size (): number {

@@ -6,6 +6,7 @@ import { HybridClock } from './hlc.js'
 import { canonicalJson } from './json.js'
 import { compareDots, compareRecords, computeView, firstAbove, freezeRecord, link, unlink } from './keystate.js'
 import type { KeyState, View } from './keystate.js'
+import { KeyIndex } from './key-index.js'
 import { dotKey, isSeq, isValueRecord, resolveRecordLimits, validateKey, validateRecord, validateReplicaId, validateValue } from './validate.js'
 
 import type { RecordLimits, ResolvedRecordLimits } from './validate.js'
@@ -58,6 +59,8 @@ export class ReplicaState {
   /** Records of each author sorted by seq: "everything of r after n" is a binary search and a slice. */
   private readonly logs = new Map<string, WriteRecord[]>()
   private readonly keys = new Map<string, KeyState>()
+  /** The same keys in order, for listings and pages. */
+  private readonly order = new KeyIndex()
   private readonly dotDigest = new SetDigest()
   /** The adopted GC horizon: this replica holds or has collected every dot at or below it. */
   private horizonVector: VectorClock = {}
@@ -187,15 +190,24 @@ export class ReplicaState {
     return puts.map((r) => ({ value: (r.op as { value: Json }).value, clock: r.clock, author: r.dot.replica, hlc: r.hlc, dot: r.dot }))
   }
 
-  /** `[key, value]` of every key under `prefix` that has a value, sorted by key (UTF-16 order). */
-  list (prefix = ''): Array<[string, Json]> {
+  /**
+   * `[key, value]` of the keys under `prefix` that have a value, sorted by key (UTF-16 order):
+   * every one, or a page of at most `limit` strictly after `after`. Costs the page (and the
+   * deleted keys it steps over), not the store.
+   */
+  list (prefix = '', page: { after?: string, limit?: number } = {}): Array<[string, Json]> {
     const out: Array<[string, Json]> = []
-    for (const [key, state] of this.keys) {
-      if (state.live.size === 0 || !key.startsWith(prefix)) continue
+    const limit = page.limit ?? Number.POSITIVE_INFINITY
+    if (!(limit > 0)) return out
+    for (const key of this.order.range(prefix, page.after)) {
+      const state = this.keys.get(key) as KeyState
+      if (state.live.size === 0) continue
       const value = this.view(state).value
-      if (value !== undefined) out.push([key, value])
+      if (value === undefined) continue
+      out.push([key, value])
+      if (out.length >= limit) break
     }
-    return out.sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)
+    return out
   }
 
   /** Keys with a value. */
@@ -439,6 +451,7 @@ export class ReplicaState {
     if (state === undefined) {
       state = { live: new Set(), held: 0 }
       this.keys.set(record.key, state)
+      this.order.add(record.key)
     }
     state.held++
     const wasLive = state.live.size > 0
@@ -568,7 +581,10 @@ export class ReplicaState {
         this.onChange?.({ key: record.key, record, origin })
       }
       // Nothing held names a dot still to come: what was superseded here went with its records.
-      if (state.held === 0) this.keys.delete(record.key)
+      if (state.held === 0) {
+        this.keys.delete(record.key)
+        this.order.delete(record.key)
+      }
     }
   }
 

@@ -20,29 +20,42 @@ export function checkKey (key: string): void {
 
 /** /v1/kv, /v1/kv/:key (GET, PUT, DELETE), /v1/watch */
 export function registerKvRoutes ({ app, peer, watch }: RouteContext): void {
-  app.get<{ Querystring: { prefix?: string, limit?: number } }>('/v1/kv', { schema: listSchema }, async (request) => {
-    const { prefix = '', limit } = request.query
-    const entries = peer.kv.list(prefix)
-    return { entries: limit === undefined ? entries : entries.slice(0, limit) }
+  app.get<{ Querystring: { prefix?: string, limit?: number, after?: string, keys?: boolean } }>('/v1/kv', { schema: listSchema }, async (request) => {
+    const { prefix = '', limit, after, keys } = request.query
+    const page = { ...(limit === undefined ? {} : { limit }), ...(after === undefined ? {} : { after }) }
+    const names = keys === true ? peer.kv.keys(prefix, page) : undefined
+    const entries = names === undefined ? peer.kv.list(prefix, page) : undefined
+    const last = names?.at(-1) ?? entries?.at(-1)?.key
+    const next = limit !== undefined && (names ?? entries ?? []).length === limit ? last : undefined
+    return { ...(names === undefined ? { entries } : { keys: names }), ...(next === undefined ? {} : { next }) }
   })
 
-  app.get<{ Params: KeyParams, Querystring: { versions?: boolean } }>('/v1/kv/:key', { schema: getSchema }, async (request) => {
+  app.get<{ Params: KeyParams, Querystring: { versions?: boolean } }>('/v1/kv/:key', { schema: getSchema }, async (request, reply) => {
     const { key } = request.params
     checkKey(key)
     const value = peer.kv.get(key)
     if (value === undefined) throw new KeyNotFoundError(key)
-    return request.query.versions === true ? { key, value, versions: peer.kv.versions(key) } : { key, value }
+    const version = peer.kv.version(key)
+    if (version !== undefined) void reply.header('etag', `"${version}"`)
+    const type = peer.kv.typeOf(key)
+    return { key, value, type, ...(version === undefined ? {} : { version }), ...(request.query.versions === true ? { versions: peer.kv.versions(key) } : {}) }
   })
 
-  app.put<{ Params: KeyParams, Body: Json | undefined }>('/v1/kv/:key', { schema: putSchema }, async (request) => {
+  app.put<{ Params: KeyParams, Body: Json | undefined, Headers: { 'if-match'?: string, 'if-none-match'?: string } }>('/v1/kv/:key', { schema: putSchema }, async (request) => {
     const { key } = request.params
     checkKey(key)
     const value = request.body
     if (value === undefined) {
       throw new BadJsonError('PUT needs the value as a JSON body with "content-type: application/json" (for example "text", 42, null or {"a":1})')
     }
+    const ifMatch = request.headers['if-match']
+    const options = {
+      // An ETag comes quoted; a version pasted from `get` may not be.
+      ...(ifMatch === undefined ? {} : { ifVersion: ifMatch.replace(/^W\//, '').replace(/^"(.*)"$/, '$1') }),
+      ...(request.headers['if-none-match'] === '*' ? { ifAbsent: true } : {})
+    }
     // Resolves once the write is in the durable log.
-    return await peer.kv.put(key, value)
+    return await peer.kv.put(key, value, options)
   })
 
   app.delete<{ Params: KeyParams }>('/v1/kv/:key', { schema: deleteSchema }, async (request) => {
