@@ -1,5 +1,5 @@
 export { createPeer } from './peer.js'
-export type { Peer, PeerEvents, StopOptions } from './peer.js'
+export type { Peer, PeerEvents, StopOptions, KvLimits } from './peer.js'
 export type { PeerOptions } from './options.js'
 export type { Member, MemberState, MembershipTiming, MembershipStats } from './membership/index.js'
 export { LOCAL_MEMBERSHIP, LAN_MEMBERSHIP } from './membership/index.js'

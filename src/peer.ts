@@ -4,7 +4,7 @@ import { TypedEventTarget } from './events.js'
 import { createNetNode, type NetNode } from './net/index.js'
 import { Membership, MEMBER_EVENTS, type Member, type MembershipEvents } from './membership/index.js'
 import { lockDataDir, openLog, type DataDirLock } from './storage/index.js'
-import { Replication, type KvEvents } from './replica/index.js'
+import { DEFAULT_MAX_KEY_BYTES, DEFAULT_MAX_VALUE_BYTES, Replication, type KvEvents } from './replica/index.js'
 import { ElectionService, type Leader } from './election/index.js'
 import { defineMaintenance, Jobs } from './jobs/index.js'
 import { Observer } from './observe/index.js'
@@ -49,6 +49,15 @@ export interface Peer extends TypedEventTarget<PeerEvents> {
   readonly kv: Kv
   /** Seeing the network: convergence lag per member, write traces, the graph of links. */
   readonly observe: Observe
+  /** The store's limits as this peer applies them (its options, or the defaults). */
+  readonly limits: KvLimits
+}
+
+export interface KvLimits {
+  /** Longest key, in UTF-8 bytes. */
+  maxKeyBytes: number
+  /** Largest value, in bytes of its JSON. */
+  maxValueBytes: number
 }
 
 /** The observer's public face on a peer (see Observer). */
@@ -94,6 +103,7 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
   readonly jobs: Jobs
   readonly metrics: Registry
   readonly observe: Observer
+  readonly limits: KvLimits
   private running = false
   private lock: DataDirLock | undefined
   private transition: Promise<void> = Promise.resolve()
@@ -105,6 +115,10 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
     this.dataDir = options.dataDir
     this.options = options
     this.logger = options.logger ?? silentLog
+    this.limits = {
+      maxKeyBytes: options.replication?.maxKeyBytes ?? DEFAULT_MAX_KEY_BYTES,
+      maxValueBytes: options.replication?.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES
+    }
     this.membership = new Membership({ net, logger: this.component('membership') }, {
       dataDir: options.dataDir,
       priority: options.priority,

@@ -37,13 +37,8 @@ export interface ElectionOptions {
   coordinatorTimeout: number
 }
 
-/** Version part of the stream protocol id; bump it when the wire messages change incompatibly. */
-export const ELECTION_PROTOCOL_VERSION = '1.0.0'
-
-/** The direct stream protocol the election speaks: `/hearsay/<network>/election/1.0.0`. */
-export function electionProtocol (network: string): string {
-  return `/hearsay/${network}/election/${ELECTION_PROTOCOL_VERSION}`
-}
+/** File in the data dir that keeps the highest term seen, so a restarted peer never goes back. */
+export const TERM_FILE = 'election.json'
 
 /**
  * The highest term there is: 2^52. A term only grows by one per election, so no real network
@@ -94,6 +89,3 @@ export const ELECTION_PROFILES: Readonly<Record<'local' | 'lan', Readonly<Electi
   local: LOCAL_ELECTION_OPTIONS,
   lan: LAN_ELECTION_OPTIONS
 })
-
-/** The profile used when none is chosen. */
-export const DEFAULT_ELECTION_OPTIONS = LAN_ELECTION_OPTIONS

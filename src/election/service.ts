@@ -1,12 +1,11 @@
 import { rateLimited, silentLog, type Log, type LogFn } from '../log.js'
-import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { TypedEventTarget } from '../events.js'
-import { writeFileDurably } from '../storage/index.js'
+import { CounterFile } from '../counter-file.js'
 import type { NetNode } from '../net/index.js'
 import { Election, type Candidate, type ElectionMessage, type ElectionOptions, type Leader, type Step } from './state.js'
 import { decodeElectionMessage, encodeElectionMessage, MAX_ELECTION_MESSAGE_BYTES } from './codec.js'
-import { ELECTION_PROFILES, MAX_TERM } from './constants.js'
+import { ELECTION_PROFILES, MAX_TERM, TERM_FILE } from './constants.js'
 
 export type ElectionNet = Pick<NetNode, 'peerId' | 'protocol' | 'handle' | 'unhandle' | 'openStream'>
 
@@ -51,8 +50,6 @@ export interface ElectionStats {
   sendFailures: number
 }
 
-const TERM_FILE = 'election.json'
-
 /**
  * Runs the pure bully state machine over `/hearsay/<network>/election/1.0.0`: feeds it
  * membership changes, messages and timer ticks, persists its term before anything that
@@ -64,6 +61,8 @@ export class ElectionService extends TypedEventTarget<ElectionEvents> {
   private readonly init: ElectionInit
   private readonly options: ElectionOptions
   private readonly protocol: string
+  /** Where the highest seen term is kept; none for an in-memory peer. */
+  private readonly termFile: CounterFile | undefined
   private machine: Election | undefined
   private timer: NodeJS.Timeout | undefined
   private startTimer: NodeJS.Timeout | undefined
@@ -86,13 +85,15 @@ export class ElectionService extends TypedEventTarget<ElectionEvents> {
     this.init = init
     this.options = { ...ELECTION_PROFILES[init.profile ?? 'lan'], ...init.options }
     this.protocol = this.net.protocol('election')
+    this.termFile = init.dataDir === undefined ? undefined : new CounterFile(join(init.dataDir, TERM_FILE), 'term', MAX_TERM)
     this.logger = components.logger ?? silentLog
     this.logDropped = rateLimited(this.logger, 'warn')
   }
 
   async start (): Promise<void> {
     if (this.running) return
-    this.persistedTerm = await this.loadTerm()
+    // Clamped: a file from before MAX_TERM existed may hold more, which the machine refuses.
+    this.persistedTerm = this.termFile === undefined ? 0 : await this.termFile.read()
     this.durableTerm = Math.max(this.durableTerm, this.persistedTerm)
     this.machine = new Election({
       selfId: this.net.peerId,
@@ -219,22 +220,10 @@ export class ElectionService extends TypedEventTarget<ElectionEvents> {
     }
   }
 
-  private async loadTerm (): Promise<number> {
-    if (this.init.dataDir === undefined) return 0
-    try {
-      const parsed: unknown = JSON.parse(await readFile(join(this.init.dataDir, TERM_FILE), 'utf8'))
-      const term = (parsed as { term?: unknown }).term
-      // Clamped: a file from before MAX_TERM existed may hold more, which the machine refuses.
-      return typeof term === 'number' && Number.isSafeInteger(term) && term >= 0 ? Math.min(term, MAX_TERM) : 0
-    } catch {
-      return 0
-    }
-  }
-
   private async saveTerm (term: number): Promise<void> {
     if (term <= this.persistedTerm) return
     this.persistedTerm = term
-    if (this.init.dataDir !== undefined) await writeFileDurably(join(this.init.dataDir, TERM_FILE), new TextEncoder().encode(JSON.stringify({ term })), 0o600)
+    await this.termFile?.write(term)
     if (term > this.durableTerm) this.durableTerm = term
   }
 }

@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { TypedEventTarget, type DetailEvent } from '../events.js'
 import { rateLimited, silentLog, type Log, type LogFn } from '../log.js'
-import { writeFileDurably } from '../storage/index.js'
+import { Backoff } from '../backoff.js'
+import { CounterFile } from '../counter-file.js'
 import { MAX_INCARNATION, MemberTable, type Member, type MemberUpdate, type Outcome } from './state.js'
 import { BroadcastQueue } from './broadcasts.js'
 import type { MembershipMessage } from './codec.js'
@@ -79,7 +79,7 @@ export class Membership extends TypedEventTarget<MembershipEvents> {
   private readonly rounds = new Rounds()
   private table: MemberTable | undefined
   private broadcasts: BroadcastQueue
-  private readonly reconnects = new Map<string, { next: number, delay: number }>()
+  private readonly reconnects = new Map<string, { next: number, backoff: Backoff }>()
   private readonly inFlightSyncs = new Set<string>()
   private running = false
   private readonly counters = { malformed: 0, syncs: 0 }
@@ -188,11 +188,6 @@ export class Membership extends TypedEventTarget<MembershipEvents> {
     return { malformed: this.counters.malformed, probes: probes.probes, probeFailures: probes.probeFailures, indirectProbes: probes.indirectProbes, syncs: this.counters.syncs }
   }
 
-  /** Local health for diagnostics: 0 is healthy. */
-  health (): { awareness: number, loopLagMs: number } {
-    return this.detector.health()
-  }
-
   /** Exchange whole views with a peer now (join through it). */
   async sync (peerId: string, addresses: string[] = []): Promise<void> {
     if (this.inFlightSyncs.has(peerId) || peerId === this.net.peerId) return
@@ -266,11 +261,10 @@ export class Membership extends TypedEventTarget<MembershipEvents> {
     // libp2p 2 does not reconnect after a long partition: redial members we lost, with backoff.
     for (const m of table.members()) {
       if (m.self || m.state !== 'dead') continue
-      const entry = this.reconnects.get(m.peerId) ?? { next: now, delay: this.timing.reconnectMinDelay }
+      const entry = this.reconnects.get(m.peerId) ?? { next: now, backoff: new Backoff(this.timing.reconnectMinDelay, this.timing.reconnectMaxDelay) }
       this.reconnects.set(m.peerId, entry)
       if (now < entry.next || this.inFlightSyncs.has(m.peerId)) continue
-      entry.next = now + entry.delay
-      entry.delay = Math.min(entry.delay * 2, this.timing.reconnectMaxDelay)
+      entry.next = now + entry.backoff.next()
       void this.sync(m.peerId, m.addresses).catch(() => {})
     }
   }
@@ -345,18 +339,11 @@ export class Membership extends TypedEventTarget<MembershipEvents> {
 
   private async nextIncarnation (): Promise<number> {
     if (this.init.dataDir === undefined) return 1
-    const path = join(this.init.dataDir, INCARNATION_FILE)
-    let previous = 0
-    try {
-      const parsed: unknown = JSON.parse(await readFile(path, 'utf8'))
-      const value = (parsed as { incarnation?: unknown }).incarnation
-      if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) previous = value
-    } catch {
-      // Missing or unreadable: start at 1; a peer that remembers us newer makes us refute.
-    }
-    // Never past what the wire carries, or the table would refuse our own incarnation.
-    const next = Math.min(previous + 1, MAX_INCARNATION)
-    await writeFileDurably(path, new TextEncoder().encode(JSON.stringify({ incarnation: next })), 0o600)
+    const file = new CounterFile(join(this.init.dataDir, INCARNATION_FILE), 'incarnation', MAX_INCARNATION)
+    // Missing or unreadable reads as 0, so we start at 1; a peer that remembers us newer makes
+    // us refute. Never past what the wire carries, or the table would refuse our own incarnation.
+    const next = Math.min(await file.read() + 1, MAX_INCARNATION)
+    await file.write(next)
     return next
   }
 }

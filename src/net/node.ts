@@ -99,10 +99,6 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
     return protocolId(this.network, part, version)
   }
 
-  isStarted (): boolean {
-    return this.libp2p !== undefined
-  }
-
   async start (): Promise<void> {
     if (this.libp2p !== undefined) return
     const local = this.profile === 'local'
@@ -255,10 +251,6 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
     return connection.remotePeer.toString()
   }
 
-  async hangUp (peerId: string): Promise<void> {
-    await this.libp2p?.hangUp(parsePeerId(peerId))
-  }
-
   connections (): ConnectionInfo[] {
     return (this.libp2p?.getConnections() ?? []).map((c) => ({
       peerId: c.remotePeer.toString(),
@@ -271,17 +263,6 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
     const node = this.libp2p
     if (node === undefined) return false
     return node.getConnections(parsePeerId(peerId)).some((c) => c.status === 'open')
-  }
-
-  async peerAddresses (peerId: string): Promise<string[]> {
-    const node = this.libp2p
-    if (node === undefined) return []
-    try {
-      const peer = await node.peerStore.get(parsePeerId(peerId))
-      return peer.addresses.map((a) => a.multiaddr.toString())
-    } catch {
-      return []
-    }
   }
 
   async lookupMembers (timeout: number): Promise<DiscoveredPeer[]> {

@@ -95,7 +95,6 @@ export interface NetNode extends TypedEventTarget<NetEvents> {
   readonly profile: Profile
   start (): Promise<void>
   stop (): Promise<void>
-  isStarted (): boolean
   /** The addresses others can dial, each ending in /p2p/<peerId>. */
   addresses (): string[]
   protocol (part: string, version?: string): string
@@ -105,11 +104,8 @@ export interface NetNode extends TypedEventTarget<NetEvents> {
   connect (peerId: string, addresses: string[], signal?: AbortSignal): Promise<void>
   /** Dial a multiaddr (with or without /p2p/); resolves with the remote's PeerId. */
   dial (address: string, signal?: AbortSignal): Promise<string>
-  hangUp (peerId: string): Promise<void>
   connections (): ConnectionInfo[]
   isConnected (peerId: string): boolean
-  /** Known addresses of a peer (from identify, the DHT or membership). */
-  peerAddresses (peerId: string): Promise<string[]>
   /** Look up the members of this network in the DHT now. */
   lookupMembers (timeout: number): Promise<DiscoveredPeer[]>
   /** With `signed`, only messages sealed by `publish(..., { signed: true })` whose signature verifies reach `handler`. */

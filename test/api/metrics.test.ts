@@ -84,8 +84,9 @@ describe('jobs and metrics on a single peer that leads itself', () => {
       return sample(response.body, 'hearsay_job_runs_total{job="tick",outcome="ok"}') ?? -1
     }
     const first = await read()
-    await new Promise((resolve) => setTimeout(resolve, 300))
-    const second = await read()
+    // The job runs every 50 ms: wait for a scrape that differs rather than a fixed time, then check it grew.
+    let second = first
+    await expect.poll(async () => (second = await read()), { timeout: 10_000 }).not.toBe(first)
     expect(first).toBeGreaterThanOrEqual(1)
     expect(second).toBeGreaterThan(first)
   })
