@@ -203,10 +203,10 @@ async function discoveryRound (log, defer, r) {
  * the store and the election joined it), with the few members of Peer this benchmark uses.
  */
 async function createMembershipPeer (options) {
-  const net = await createNetNode({
+  const net = await createNetNode({}, {
     network: options.network, profile: options.profile, bootstrap: options.bootstrap, discovery: options.discovery
   })
-  const membership = new Membership({ net }, { profile: options.profile, timing: options.membership })
+  const membership = new Membership({ net }, { ...options.membership, profile: options.profile })
   let running = false
   return {
     net,
@@ -238,7 +238,7 @@ async function createMembershipPeer (options) {
  * explicit lookupMembers() call's duration and result.
  */
 async function dhtNewcomer (log, defer, network, bootstrap, ids) {
-  const node = await createNetNode({ network, profile: 'local', bootstrap, ...(overrides.discovery === undefined ? {} : { discovery: overrides.discovery }) })
+  const node = await createNetNode({}, { network, profile: 'local', bootstrap, ...(overrides.discovery === undefined ? {} : { discovery: overrides.discovery }) })
   defer(async () => { await node.stop().catch(() => {}) })
   const want = new Set(ids)
   const foundAt = new Map()

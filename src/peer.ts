@@ -10,6 +10,7 @@ import { defineMaintenance, Jobs } from './jobs/index.js'
 import { Observer } from './observe/index.js'
 import type { PeerOptions } from './options.js'
 import { silentLog, type Component, type Log } from './log.js'
+import { DEFAULT_PROFILE, type Profile } from './profile.js'
 
 export interface PeerEvents extends MembershipEvents {
   /** The coordinator changed; `undefined` while an election runs. */
@@ -78,14 +79,12 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
   if (options.dataDir !== undefined) await mkdir(options.dataDir, { recursive: true, mode: 0o700 })
   const metrics = new Registry()
   const logger = options.logger ?? silentLog
-  const net = await createNetNode({
-    logger: logger.child({ component: 'net' }),
-    metricsRegistry: metrics,
+  const net = await createNetNode({ logger: logger.child({ component: 'net' }), metricsRegistry: metrics }, {
     network: options.network,
     dataDir: options.dataDir,
     listen: options.listen,
     bootstrap: options.bootstrap,
-    profile: options.profile,
+    profile: options.profile ?? DEFAULT_PROFILE,
     discovery: options.discovery,
     psk: options.psk
   })
@@ -119,31 +118,32 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
       maxKeyBytes: options.replication?.maxKeyBytes ?? DEFAULT_MAX_KEY_BYTES,
       maxValueBytes: options.replication?.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES
     }
+    const profile = options.profile ?? DEFAULT_PROFILE
     this.membership = new Membership({ net, logger: this.component('membership') }, {
+      ...options.membership,
       dataDir: options.dataDir,
       priority: options.priority,
       tags: options.tags,
-      profile: options.profile,
-      timing: options.membership
+      profile
     })
     const membership = this.membership
-    this.replication = this.createReplication()
+    this.replication = this.createReplication(profile)
     this.observe = new Observer({
       net,
       store: this.replication,
       members: () => membership.members(),
       logger: this.component('observe')
-    }, { profile: options.profile, ...options.observe })
+    }, { ...options.observe, profile })
     this.election = new ElectionService({
       net,
       members: () => membership.members(),
       onMembersChanged: (listener) => membership.onChange(listener),
       logger: this.component('election')
     }, {
+      ...options.election,
       dataDir: options.dataDir,
       priority: options.priority,
-      profile: options.profile,
-      options: options.election
+      profile
     })
     this.election.addEventListener('leader', (event) => { this.emit('leader', event.detail) })
     const election = this.election
@@ -159,10 +159,11 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
       onMembersChanged: (listener) => membership.onChange(listener),
       store: this.replication
     }, options.jobs)
-    defineMaintenance(this.jobs, {
+    defineMaintenance({
+      jobs: this.jobs,
       store: this.replication,
       members: () => membership.members()
-    }, { ...options.maintenance, profile: options.profile ?? 'lan' })
+    }, { ...options.maintenance, profile })
     for (const type of MEMBER_EVENTS) {
       this.membership.addEventListener(type, (event) => { this.emit(type, event.detail) })
     }
@@ -176,7 +177,7 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
     return this.replication
   }
 
-  private createReplication (): Replication {
+  private createReplication (profile: Profile): Replication {
     const dataDir = this.dataDir
     const storage = this.component('storage')
     // The store opens its log in start() and replays it before anyone can talk to it.
@@ -195,7 +196,7 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
     }, {
       ...this.options.replication,
       ...(this.options.writers === undefined ? {} : { writers: this.options.writers }),
-      profile: this.options.profile ?? 'lan'
+      profile
     })
   }
 

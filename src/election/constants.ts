@@ -7,6 +7,8 @@
  * time to finish its own election before we try again.
  */
 
+import type { Profile } from '../profile.js'
+
 /** The election's timers (see the profiles below). */
 export interface ElectionOptions {
   /**
@@ -85,7 +87,7 @@ export const LAN_ELECTION_OPTIONS: Readonly<ElectionOptions> = Object.freeze({
 })
 
 /** Profiles by the name the config and CLI use. */
-export const ELECTION_PROFILES: Readonly<Record<'local' | 'lan', Readonly<ElectionOptions>>> = Object.freeze({
+export const ELECTION_PROFILES: Readonly<Record<Profile, Readonly<ElectionOptions>>> = Object.freeze({
   local: LOCAL_ELECTION_OPTIONS,
   lan: LAN_ELECTION_OPTIONS
 })

@@ -6,6 +6,7 @@ import type { NetNode } from '../net/index.js'
 import { Election, type Candidate, type ElectionMessage, type ElectionOptions, type Leader, type Step } from './state.js'
 import { decodeElectionMessage, encodeElectionMessage, MAX_ELECTION_MESSAGE_BYTES } from './codec.js'
 import { ELECTION_PROFILES, MAX_TERM, TERM_FILE } from './constants.js'
+import { forProfile, type Profile } from '../profile.js'
 
 export type ElectionNet = Pick<NetNode, 'peerId' | 'protocol' | 'handle' | 'unhandle' | 'openStream'>
 
@@ -27,14 +28,14 @@ export interface ElectionComponents {
   logger?: Log
 }
 
-export interface ElectionInit {
+/** The election timers of the profile can be overridden one by one (`PeerOptions.election`). */
+export interface ElectionInit extends Partial<ElectionOptions> {
   /** Where the highest seen term is kept; `undefined` for an in-memory peer. */
   dataDir?: string
   /** @default 0 */
   priority?: number
-  /** @default 'lan' */
-  profile?: 'local' | 'lan'
-  options?: Partial<ElectionOptions>
+  /** @default DEFAULT_PROFILE ('lan') */
+  profile?: Profile
 }
 
 export interface ElectionEvents extends Record<string, unknown> {
@@ -83,7 +84,8 @@ export class ElectionService extends TypedEventTarget<ElectionEvents> {
     this.net = components.net
     this.components = components
     this.init = init
-    this.options = { ...ELECTION_PROFILES[init.profile ?? 'lan'], ...init.options }
+    const { dataDir, priority, profile, ...timers } = init
+    this.options = { ...forProfile(ELECTION_PROFILES, profile), ...timers }
     this.protocol = this.net.protocol('election')
     this.termFile = init.dataDir === undefined ? undefined : new CounterFile(join(init.dataDir, TERM_FILE), 'term', MAX_TERM)
     this.logger = components.logger ?? silentLog

@@ -9,13 +9,14 @@ import { API_TOKEN_FILE } from '../api/constants.js'
 import type { Member } from '../membership/index.js'
 import type { ClusterControl, ConvergedOptions } from './types.js'
 import { ConvergenceTimeoutError, NoSuchPeerError, PeerApiError, PeerStateError, ProcessStartError } from './errors.js'
+import type { Profile } from '../profile.js'
 
 /** What `hearsay start` takes per peer in a process cluster. */
 export interface ProcessPeerOptions {
   /** @default 0 */
   priority?: number
   /** @default 'local' */
-  profile?: 'local' | 'lan'
+  profile?: Profile
   /** @default 'always' */
   sync?: 'always' | 'interval' | 'none'
 }

@@ -6,10 +6,11 @@ import { CounterFile } from '../counter-file.js'
 import { MAX_INCARNATION, MemberTable, type Member, type MemberUpdate, type Outcome } from './state.js'
 import { BroadcastQueue } from './broadcasts.js'
 import type { MembershipMessage } from './codec.js'
-import { INCARNATION_FILE, LAN_MEMBERSHIP, LOCAL_MEMBERSHIP, MAX_PIGGYBACK, type MembershipTiming } from './constants.js'
+import { INCARNATION_FILE, MAX_PIGGYBACK, MEMBERSHIP_PROFILES, type MembershipTiming } from './constants.js'
 import { MembershipTransport, type MembershipNet } from './transport.js'
 import { FailureDetector } from './probe.js'
 import { Rounds, shuffle } from './rounds.js'
+import { forProfile, type Profile } from '../profile.js'
 
 export type { MembershipNet } from './transport.js'
 
@@ -21,15 +22,15 @@ export interface MembershipComponents {
   logger?: Log
 }
 
-export interface MembershipInit {
+/** The membership timers of the profile can be overridden one by one (`PeerOptions.membership`). */
+export interface MembershipInit extends Partial<MembershipTiming> {
   /** Where the incarnation is kept; `undefined` for an in-memory peer. */
   dataDir?: string
   /** Election priority announced to others. @default 0 */
   priority?: number
   tags?: Record<string, string>
-  /** @default 'lan' */
-  profile?: 'local' | 'lan'
-  timing?: Partial<MembershipTiming>
+  /** @default DEFAULT_PROFILE ('lan') */
+  profile?: Profile
 }
 
 export interface MembershipEvents extends Record<string, unknown> {
@@ -95,7 +96,8 @@ export class Membership extends TypedEventTarget<MembershipEvents> {
     this.now = components.now ?? Date.now
     this.log = components.logger ?? silentLog
     this.logDropped = rateLimited(this.log, 'warn')
-    this.timing = { ...(init.profile === 'local' ? LOCAL_MEMBERSHIP : LAN_MEMBERSHIP), ...init.timing }
+    const { dataDir, priority, tags, profile, ...timing } = init
+    this.timing = { ...forProfile(MEMBERSHIP_PROFILES, profile), ...timing }
     this.broadcasts = new BroadcastQueue(this.timing.retransmitMult)
     this.transport = new MembershipTransport(this.net, (from, reason, what) => {
       this.counters.malformed++

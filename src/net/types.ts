@@ -1,11 +1,10 @@
 import type { Registry } from 'prom-client'
 import type { Log } from '../log.js'
+import type { Profile } from '../profile.js'
 import type { TypedEventTarget } from '../events.js'
 import type { DiscoveryTiming } from './constants.js'
 import type { DiscoveredPeer } from './discovery.js'
 import type { MessageStream } from './stream.js'
-
-export type Profile = 'local' | 'lan'
 
 export interface NetInit {
   /** Network name; part of every protocol id. @default 'default' */
@@ -24,6 +23,10 @@ export interface NetInit {
   psk?: Uint8Array
   /** Largest message on a hearsay stream protocol. @default 1_114_112 (bytes) */
   maxMessageBytes?: number
+}
+
+/** What the node is given to work with, as every part is (options go in `NetInit`). */
+export interface NetComponents {
   /** Register libp2p's own metrics here (one registry per peer: several peers share a process). */
   metricsRegistry?: Registry
   /** Where this part logs (a pino logger, or any with the same methods). @default silent */

@@ -14,6 +14,7 @@ import { buildTraceReport, type PeerAnswer, type TraceReport } from './trace-rep
 import { traceId, type TraceAnswer, type TraceEntry } from './types.js'
 import { OtlpExporter, type OtlpOptions, type OtlpStats } from './otlp.js'
 import type { Dot, OpType } from '../replica/index.js'
+import { forProfile, type Profile } from '../profile.js'
 
 export type ObserveNet = Pick<NetNode,
 'peerId' | 'network' | 'protocol' | 'handle' | 'unhandle' | 'openStream' | 'subscribe' | 'unsubscribe' | 'publish' | 'connections' | 'gossipMesh'>
@@ -40,7 +41,7 @@ export interface ObserveComponents {
 
 export interface ObserveInit {
   /** @default 'lan' */
-  profile?: 'local' | 'lan'
+  profile?: Profile
   /** Override the beacon timers of the profile (ms). */
   beacon?: Partial<BeaconTiming>
   /** Writes remembered in the trace buffer. @default 4_096 */
@@ -113,7 +114,7 @@ export class Observer {
   constructor (components: ObserveComponents, init: ObserveInit = {}) {
     this.net = components.net
     this.components = components
-    this.timing = { ...BEACON_TIMING[init.profile ?? 'lan'], ...init.beacon }
+    this.timing = { ...forProfile(BEACON_TIMING, init.profile), ...init.beacon }
     for (const [name, value] of Object.entries(this.timing)) {
       if (!Number.isFinite(value) || value <= 0) throw new InvalidObserveOptionsError(`beacon.${name} must be a positive number of ms, not ${value}`)
     }

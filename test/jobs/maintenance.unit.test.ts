@@ -26,7 +26,7 @@ function harness (init: { own: VectorClock, remotes: Record<string, VectorClock>
     retire: async (replica, seq, term) => { puts.push([`${RETIRED_PREFIX}${replica}`, { seq, term }]) }
   }
   const jobs = new Map<string, { options: JobOptions, run: JobFunction }>()
-  defineMaintenance({ define: (name, options, run) => { jobs.set(name, { options, run }) } }, { store, members: () => init.members, now: () => time }, { profile: 'local', pruneAfter: 5_000 })
+  defineMaintenance({ jobs: { define: (name, options, run) => { jobs.set(name, { options, run }) } }, store, members: () => init.members, now: () => time }, { profile: 'local', pruneAfter: 5_000 })
   const run = async (name: string): Promise<unknown> => jobs.get(name)!.run({ term: 7, signal: new AbortController().signal })
   return { jobs, puts, synced, run, advance: (ms: number) => { time += ms }, at: () => time }
 }

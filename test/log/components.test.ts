@@ -39,7 +39,7 @@ describe('logs: one pino logger per component', () => {
     expect(has('membership', new RegExp(`^member ${cluster.peers[1]!.peerId} joined`))).toBe(true)
     expect(first.lines.filter((l) => l.component === undefined)).toEqual([])
 
-    attacker = await createNetNode({ network: cluster.network, profile: 'local' })
+    attacker = await createNetNode({}, { network: cluster.network, profile: 'local' })
     await attacker.start()
     const protocol = attacker.protocol('membership')
     const garbage = 25

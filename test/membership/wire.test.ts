@@ -101,7 +101,7 @@ describe('a live peer and bad membership input', () => {
     await cluster.converged({ timeout: 20_000 })
     const target = cluster.peers[0]!
     const before = target.members().map((m) => [m.peerId, m.state, m.incarnation])
-    attacker = await createNetNode({ network: cluster.network, profile: 'local' })
+    attacker = await createNetNode({}, { network: cluster.network, profile: 'local' })
     await attacker.start()
     const protocol = attacker.protocol('membership')
     const garbage = [

@@ -121,7 +121,7 @@ describe('forged and malformed writes', () => {
     await cluster.converged({ timeout: 30_000 })
     const c = cluster
     const victim = c.peers[1]!
-    const attacker: NetNode = await createNetNode({ network: c.network, profile: 'local' })
+    const attacker: NetNode = await createNetNode({}, { network: c.network, profile: 'local' })
     extra.push(attacker)
     await attacker.start()
     const topic = attacker.protocol('kv', KV_PROTOCOL_VERSION)

@@ -16,7 +16,7 @@ afterEach(async () => {
 
 /** A real libp2p node with no store, speaking the store's protocols by hand: what a hostile member can do. */
 async function intruder (c: Cluster): Promise<{ node: NetNode, topic: string, heard: Uint8Array[] }> {
-  const node = await createNetNode({ network: c.network, profile: 'local' })
+  const node = await createNetNode({}, { network: c.network, profile: 'local' })
   extra.push(node)
   await node.start()
   const topic = node.protocol('kv', KV_PROTOCOL_VERSION)
