@@ -2,12 +2,16 @@ import { mkdir } from 'node:fs/promises'
 import { Registry } from 'prom-client'
 import { TypedEventTarget } from './events.js'
 import { createNetNode, type NetNode } from './net/index.js'
-import { Membership, MEMBER_EVENTS, type Member, type MembershipEvents } from './membership/index.js'
+import {
+  createMembership, MEMBER_EVENTS, type Member, type Membership, type MembershipEvents, type MembershipStats, type MembershipView
+} from './membership/index.js'
 import { lockDataDir, openLog, type DataDirLock } from './storage/index.js'
-import { DEFAULT_MAX_KEY_BYTES, DEFAULT_MAX_VALUE_BYTES, Replication, type KvEvents } from './replica/index.js'
-import { ElectionService, type Leader } from './election/index.js'
-import { defineMaintenance, Jobs } from './jobs/index.js'
-import { Observer } from './observe/index.js'
+import {
+  DEFAULT_MAX_KEY_BYTES, DEFAULT_MAX_VALUE_BYTES, Replication, type KvEvents, type RemoteVector, type ReplicationStats, type VectorClock
+} from './replica/index.js'
+import { createElection, type ElectionService, type ElectionStats, type ElectionView, type Leader } from './election/index.js'
+import { createJobs, defineMaintenance, type Jobs, type JobsView } from './jobs/index.js'
+import { createObserver, type Observe, type Observer, type ObserveStats } from './observe/index.js'
 import type { PeerOptions } from './options.js'
 import { silentLog, type Component, type Log } from './log.js'
 import { DEFAULT_PROFILE, type Profile } from './profile.js'
@@ -38,18 +42,22 @@ export interface Peer extends TypedEventTarget<PeerEvents> {
   members (): Member[]
   /** The coordinator this peer follows, with its term (the fencing token). */
   leader (): Leader | undefined
-  readonly election: ElectionService
+  /** The highest term seen, and this peer's role in the election. */
+  readonly election: ElectionView
   /** Leader-only scheduled jobs: `define(name, { every, quorum?, timeout? }, run)`, `list()`. */
-  readonly jobs: Pick<Jobs, 'define' | 'list' | 'runs' | 'hasQuorum'>
+  readonly jobs: JobsView
   /** A prom-client registry holding libp2p's metrics; the API adds hearsay's own to its output. */
   readonly metrics: Registry
   /** The libp2p side, for the harness and diagnostics: connections, blocks, lookups. */
-  readonly net: NetNode
-  readonly membership: Membership
+  readonly net: PeerNet
+  /** The membership view, its changes, and joining through a peer. */
+  readonly membership: MembershipView
   /** The replicated key-value store: put/get/versions/delete/list, counters, sets, `change` events. */
   readonly kv: Kv
   /** Seeing the network: convergence lag per member, write traces, the graph of links. */
   readonly observe: Observe
+  /** Every part's counters, and the store's repair handles: for operators, the API, the harness and tests. */
+  readonly diagnostics: Diagnostics
   /** The store's limits as this peer applies them (its options, or the defaults). */
   readonly limits: KvLimits
 }
@@ -61,15 +69,36 @@ export interface KvLimits {
   maxValueBytes: number
 }
 
-/** The observer's public face on a peer (see Observer). */
-export type Observe = Pick<Observer, 'convergence' | 'graph' | 'trace' | 'recentTraces' | 'stats'>
+/** The network side of a peer: its connections, dialling, DHT lookups, and the blocks the harness sets. */
+export type PeerNet = Pick<NetNode,
+'connections' | 'isConnected' | 'connect' | 'dial' | 'lookupMembers' | 'gossipMesh' | 'block' | 'unblock' | 'blocked' |
+'addEventListener' | 'removeEventListener'>
 
-/** The store's public face on a peer (see Replication for the whole API). */
+/** The store's public face on a peer: data and its `change` events (figures are in `Diagnostics`). */
 export type Kv = Pick<Replication,
 'put' | 'get' | 'versions' | 'delete' | 'list' | 'increment' | 'decrement' | 'setAdd' | 'setRemove' |
-'digest' | 'size' | 'versionVector' | 'recordCount' | 'stats' | 'syncWith' | 'horizon' | 'remoteVectors' |
+'digest' | 'size' | 'versionVector' | 'recordCount' |
 'addEventListener' | 'removeEventListener' | 'once'>
 export type { KvEvents }
+
+/** Every part's counters at one moment. */
+export interface PeerStats {
+  kv: ReplicationStats
+  membership: MembershipStats
+  election: ElectionStats
+  observe: ObserveStats
+}
+
+/** What a peer reports about itself, and the store's repair handles; none of it is data. */
+export interface Diagnostics {
+  stats (): PeerStats
+  /** Run one anti-entropy round with a peer now, and wait for it. */
+  syncWith (peerId: string, addresses: string[]): Promise<void>
+  /** The GC horizon this replica has adopted. */
+  horizon (): VectorClock
+  /** The last version vector (and horizon and digest) each peer sent in anti-entropy. */
+  remoteVectors (): Map<string, RemoteVector>
+}
 
 /**
  * Creates a peer. Its identity is loaded (or created) at once, so `peerId` is known before
@@ -103,6 +132,7 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
   readonly metrics: Registry
   readonly observe: Observer
   readonly limits: KvLimits
+  readonly diagnostics: Diagnostics
   private running = false
   private lock: DataDirLock | undefined
   private transition: Promise<void> = Promise.resolve()
@@ -119,7 +149,7 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
       maxValueBytes: options.replication?.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES
     }
     const profile = options.profile ?? DEFAULT_PROFILE
-    this.membership = new Membership({ net, logger: this.component('membership') }, {
+    this.membership = createMembership({ net, logger: this.component('membership') }, {
       ...options.membership,
       dataDir: options.dataDir,
       priority: options.priority,
@@ -128,13 +158,13 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
     })
     const membership = this.membership
     this.replication = this.createReplication(profile)
-    this.observe = new Observer({
+    this.observe = createObserver({
       net,
       store: this.replication,
       members: () => membership.members(),
       logger: this.component('observe')
     }, { ...options.observe, profile })
-    this.election = new ElectionService({
+    this.election = createElection({
       net,
       members: () => membership.members(),
       onMembersChanged: (listener) => membership.onChange(listener),
@@ -147,7 +177,7 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
     })
     this.election.addEventListener('leader', (event) => { this.emit('leader', event.detail) })
     const election = this.election
-    this.jobs = new Jobs({
+    this.jobs = createJobs({
       selfId: net.peerId,
       logger: this.component('jobs'),
       leader: () => election.leader(),
@@ -166,6 +196,14 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
     }, { ...options.maintenance, profile })
     for (const type of MEMBER_EVENTS) {
       this.membership.addEventListener(type, (event) => { this.emit(type, event.detail) })
+    }
+    const replication = this.replication
+    const observe = this.observe
+    this.diagnostics = {
+      stats: () => ({ kv: replication.stats(), membership: membership.stats(), election: election.stats(), observe: observe.stats() }),
+      syncWith: async (peerId, addresses) => { await replication.syncWith(peerId, addresses) },
+      horizon: () => replication.horizon(),
+      remoteVectors: () => replication.remoteVectors()
     }
   }
 

@@ -78,8 +78,6 @@ export class WatchHub {
   private readonly maxQueuedBytes: number
   private readonly clients = new Set<Client>()
   private timer: NodeJS.Timeout | undefined
-  /** The store we listen to (a durable peer makes a new one at each start). */
-  private subscribed: Peer['kv'] | undefined
   private readonly counters = { opened: 0, dropped: 0, eventsSent: 0, keepAlivesSent: 0, maxQueuedEventsSeen: 0 }
 
   private readonly onChange = (event: DetailEvent<KvChange>): void => {
@@ -110,8 +108,7 @@ export class WatchHub {
     res.on('error', () => { this.remove(client) })
     res.on('drain', () => { this.flush(client) })
     if (this.clients.size === 0) {
-      this.subscribed = this.peer.kv
-      this.subscribed.addEventListener('change', this.onChange)
+      this.peer.kv.addEventListener('change', this.onChange)
       this.timer = setInterval(() => { this.keepAlive() }, this.keepAliveMs)
       this.timer.unref()
     }
@@ -161,8 +158,8 @@ export class WatchHub {
 
   private keepAlive (): void {
     for (const client of [...this.clients]) {
-      if (!this.peer.isRunning() || this.subscribed !== this.peer.kv) {
-        // The peer stopped (or restarted with a new store): no more changes will come here.
+      if (!this.peer.isRunning()) {
+        // The peer stopped: no more changes will come here.
         this.remove(client)
         client.res.end()
       } else if (!client.blocked) {
@@ -186,8 +183,7 @@ export class WatchHub {
     client.queuedBytes = 0
     this.clients.delete(client)
     if (this.clients.size === 0) {
-      this.subscribed?.removeEventListener('change', this.onChange)
-      this.subscribed = undefined
+      this.peer.kv.removeEventListener('change', this.onChange)
       clearInterval(this.timer)
       this.timer = undefined
     }

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { TypedEventTarget } from '../events.js'
 import { CounterFile } from '../counter-file.js'
 import type { NetNode } from '../net/index.js'
-import { Election, type Candidate, type ElectionMessage, type ElectionOptions, type Leader, type Step } from './state.js'
+import { Election, type Candidate, type ElectionMessage, type ElectionOptions, type Leader, type Role, type Step } from './state.js'
 import { decodeElectionMessage, encodeElectionMessage, MAX_ELECTION_MESSAGE_BYTES } from './codec.js'
 import { ELECTION_PROFILES, MAX_TERM, TERM_FILE } from './constants.js'
 import { forProfile, type Profile } from '../profile.js'
@@ -51,12 +51,35 @@ export interface ElectionStats {
   sendFailures: number
 }
 
+/** `stopped` before `start()` and after `stop()`. */
+export type ElectionRole = Role | 'stopped'
+
+/** What a peer's users see of the election (`peer.election`); the leader itself is `peer.leader()`. */
+export interface ElectionView {
+  /** The highest term this peer has seen and saved: it never goes back, not even across a crash. */
+  term (): number
+  role (): ElectionRole
+}
+
+/** The part as the peer wires it: the view, the leader, its lifecycle, `leader` events and its figures. */
+export interface ElectionService extends ElectionView, TypedEventTarget<ElectionEvents> {
+  start (): Promise<void>
+  stop (): Promise<void>
+  /** The leader as last announced by the `leader` event (after its term was persisted). */
+  leader (): Leader | undefined
+  stats (): ElectionStats
+}
+
+export function createElection (components: ElectionComponents, init: ElectionInit = {}): ElectionService {
+  return new BullyElection(components, init)
+}
+
 /**
  * Runs the pure bully state machine over `/hearsay/<network>/election/1.0.0`: feeds it
  * membership changes, messages and timer ticks, persists its term before anything that
  * carries the term leaves, and sends what it asks to send.
  */
-export class ElectionService extends TypedEventTarget<ElectionEvents> {
+class BullyElection extends TypedEventTarget<ElectionEvents> implements ElectionService {
   private readonly net: ElectionNet
   private readonly components: ElectionComponents
   private readonly init: ElectionInit
@@ -161,7 +184,7 @@ export class ElectionService extends TypedEventTarget<ElectionEvents> {
     return this.durableTerm
   }
 
-  role (): 'follower' | 'candidate' | 'coordinator' | 'stopped' {
+  role (): ElectionRole {
     return this.running && this.machine !== undefined ? this.machine.role() : 'stopped'
   }
 

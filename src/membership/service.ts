@@ -61,6 +61,34 @@ const CHANGE_EVENT = {
   reap: 'member:reap'
 } as const
 
+/** What a peer's users see of membership (`peer.membership`): the view, and joining through a peer. */
+export interface MembershipView {
+  /** The whole view, this peer included (marked `self`). */
+  members (): Member[]
+  member (peerId: string): Member | undefined
+  self (): Member | undefined
+  /** Calls `listener` on every change of the view; returns the unsubscribe function. */
+  onChange (listener: () => void): () => void
+  /** Exchange whole views with a peer now (join through it). */
+  sync (peerId: string, addresses?: string[]): Promise<void>
+}
+
+/** The part as the peer wires it: the view, its lifecycle, its events and its figures. */
+export interface Membership extends MembershipView, TypedEventTarget<MembershipEvents> {
+  /** The timers in force: the profile's, with the overrides of the init. */
+  readonly timing: MembershipTiming
+  start (): Promise<void>
+  /** With `announce` (a graceful stop) every alive member is told at once that this peer has left. */
+  stop (options?: { announce?: boolean }): Promise<void>
+  stats (): MembershipStats
+  /** Announce new addresses, priority or tags under a new incarnation. */
+  updateSelf (patch: { addresses?: string[], priority?: number, tags?: Record<string, string> }): void
+}
+
+export function createMembership (components: MembershipComponents, init: MembershipInit = {}): Membership {
+  return new SwimMembership(components, init)
+}
+
 /**
  * SWIM-style failure detection and dissemination over a libp2p stream protocol
  * (`/hearsay/<network>/membership/1.0.0`), with push-pull view exchange on every new
@@ -68,7 +96,7 @@ const CHANGE_EVENT = {
  * the lifecycle, answers inbound messages and spreads updates; probing is the
  * FailureDetector's, the streams the MembershipTransport's.
  */
-export class Membership extends TypedEventTarget<MembershipEvents> {
+class SwimMembership extends TypedEventTarget<MembershipEvents> implements Membership {
   readonly timing: MembershipTiming
   private readonly net: MembershipNet
   private readonly init: MembershipInit

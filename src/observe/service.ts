@@ -79,13 +79,38 @@ export interface TraceOptions {
 
 interface Write { traceId: string, key: string, dot: Dot, hlc: Hlc, op: OpType }
 
+/** What a peer's users see of the observer (`peer.observe`): convergence, the graph, write traces. */
+export interface Observe {
+  /** How far behind each member's replica is, and whether the network has converged. */
+  convergence (): ConvergenceReport
+  /** This peer's connections and gossip mesh, and those the other members last reported. */
+  graph (): MeshGraph
+  /** When each member applied the newest write of `key` this peer knows; undefined when it knows none. */
+  trace (key: string, options?: TraceOptions): Promise<TraceReport | undefined>
+  /** The last `limit` writes to reach this peer, each traced across the members. */
+  recentTraces (limit: number, options?: TraceOptions): Promise<TraceReport[]>
+}
+
+/** The part as the peer wires it: the view, its lifecycle, what the store tells it and its figures. */
+export interface Observer extends Observe {
+  start (): Promise<void>
+  stop (): Promise<void>
+  /** The store applied these writes (called on its write path: cheap, never throws). */
+  recordApplied (batch: AppliedBatch): void
+  stats (): ObserveStats
+}
+
+export function createObserver (components: ObserveComponents, init: ObserveInit = {}): Observer {
+  return new NetworkObserver(components, init)
+}
+
 /**
  * Seeing the network: remembers how each write reached this peer (a bounded trace buffer),
  * asks the other members about a write over `/hearsay/<network>/trace/1.0.0`, publishes a
  * beacon with this replica's vector, digest and links on `/hearsay/<network>/beacon/1.0.0`,
  * and keeps what it learns of every member's replica to tell how far behind each one is.
  */
-export class Observer {
+class NetworkObserver implements Observer {
   private readonly net: ObserveNet
   private readonly components: ObserveComponents
   private readonly logDropped: LogFn

@@ -126,9 +126,9 @@ describe('HTTP API over one peer, through inject()', () => {
     expect(status.clock).toEqual(f.peer.kv.versionVector())
     expect(status.clock[f.peer.peerId]).toBeGreaterThan(0)
     expect(status.uptimeMs).toBeGreaterThanOrEqual(0)
-    expect(status.stats.kv.writesLocal).toBe(f.peer.kv.stats().writesLocal)
-    expect(status.stats.membership).toEqual(f.peer.membership.stats())
-    expect(status.stats.election).toEqual(f.peer.election.stats())
+    expect(status.stats.kv.writesLocal).toBe(f.peer.diagnostics.stats().kv.writesLocal)
+    expect(status.stats.membership).toEqual(f.peer.diagnostics.stats().membership)
+    expect(status.stats.election).toEqual(f.peer.diagnostics.stats().election)
   })
 
   it('GET /v1/members is the membership view, self included', async () => {

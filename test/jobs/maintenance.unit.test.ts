@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { defineMaintenance, GC_JOB, Jobs, PRUNE_JOB, StaleVectorError } from '../../src/jobs/index.js'
+import { createJobs, defineMaintenance, GC_JOB, PRUNE_JOB, StaleVectorError } from '../../src/jobs/index.js'
 import type { JobFunction, JobOptions, MaintenanceMember, MaintenanceStore } from '../../src/jobs/index.js'
 import type { Json, RemoteVector, VectorClock } from '../../src/replica/index.js'
 import { GC_KEY, RETIRED_PREFIX } from '../../src/replica/index.js'
@@ -104,7 +104,7 @@ describe('hearsay.prune decisions', () => {
 describe('jobs: idle runs', () => {
   it('a run that resolves to "idle" is not recorded; others are', async () => {
     const recorded: string[] = []
-    const jobs = new Jobs({
+    const jobs = createJobs({
       selfId: 'me',
       leader: () => ({ peerId: 'me', term: 1 }),
       onLeaderChange: () => () => {},

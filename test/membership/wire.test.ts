@@ -115,7 +115,7 @@ describe('a live peer and bad membership input', () => {
       await stream.next({ timeout: 5_000 }).catch(() => undefined)
       stream.abort()
     }
-    await expect.poll(() => target.membership.stats().malformed, { timeout: 10_000 }).toBeGreaterThanOrEqual(garbage.length)
+    await expect.poll(() => target.diagnostics.stats().membership.malformed, { timeout: 10_000 }).toBeGreaterThanOrEqual(garbage.length)
     expect(target.members().map((m) => [m.peerId, m.state, m.incarnation])).toEqual(before)
     // Still serving: a well-formed ping gets an ack.
     const stream = await attacker.openStream(target.peerId, protocol, { addresses: target.addresses() })
