@@ -18,8 +18,8 @@ async function writeMany (peer, prefix, count) {
   }
 }
 
-const aeBytes = (peers) => peers.reduce((sum, p) => sum + p.kv.stats().antiEntropyBytesSent, 0)
-const aeRecords = (peers) => peers.reduce((sum, p) => sum + p.kv.stats().antiEntropyRecordsSent, 0)
+const aeBytes = (peers) => peers.reduce((sum, p) => sum + p.diagnostics.stats().kv.antiEntropyBytesSent, 0)
+const aeRecords = (peers) => peers.reduce((sum, p) => sum + p.diagnostics.stats().kv.antiEntropyRecordsSent, 0)
 
 await runBenchmark('anti-entropy', async ({ log, defer, partial }) => {
   const options = (network) => ({
@@ -62,13 +62,13 @@ await runBenchmark('anti-entropy', async ({ log, defer, partial }) => {
   await b.converged({ timeout: 60_000 })
   log(`writing ${args.store} keys and syncing them`)
   await writeMany(b.peers[0], 'big/', args.store)
-  await b.peers[1].kv.syncWith(b.peers[0].peerId, b.peers[0].addresses())
+  await b.peers[1].diagnostics.syncWith(b.peers[0].peerId, b.peers[0].addresses())
   await waitFor(() => b.peers[1].kv.size() === args.store, { interval: 50, timeout: args.timeout, describe: () => String(b.peers[1].kv.size()) })
   await b.partition([0], [1])
   await waitFor(() => b.peers.every((p) => p.members().filter((m) => m.state === 'alive').length === 1), { interval: 50, timeout: 60_000, describe: () => 'partition' })
   await b.peers[0].kv.put('the-one', value(-1))
   const before = aeBytes(b.peers)
-  const rounds = b.peers.reduce((s, p) => s + p.kv.stats().antiEntropyRounds, 0)
+  const rounds = b.peers.reduce((s, p) => s + p.diagnostics.stats().kv.antiEntropyRounds, 0)
   const t1 = now()
   await b.heal()
   await waitFor(() => b.peers[1].kv.get('the-one') !== undefined, { targets: [b.peers[1].kv], events: ['change'], interval: 20, timeout: args.timeout })
@@ -76,7 +76,7 @@ await runBenchmark('anti-entropy', async ({ log, defer, partial }) => {
     store_keys: args.store,
     repair_ms: ms(now() - t1),
     bytes_sent: aeBytes(b.peers) - before,
-    sessions: b.peers.reduce((s, p) => s + p.kv.stats().antiEntropyRounds, 0) - rounds
+    sessions: b.peers.reduce((s, p) => s + p.diagnostics.stats().kv.antiEntropyRounds, 0) - rounds
   }
   log(`one missing of ${args.store}: ${oneMissing.bytes_sent} bytes in ${oneMissing.sessions} session sides`)
   return { divergent, one_missing: oneMissing }

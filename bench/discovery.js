@@ -20,7 +20,7 @@
 
 import { createPeer } from '../dist/src/index.js'
 import { createNetNode } from '../dist/src/net/index.js'
-import { Membership } from '../dist/src/membership/index.js'
+import { createMembership } from '../dist/src/membership/index.js'
 import {
   loopDelay, median, ms, now, parseArgs, rssSampler, runBenchmark, sleep, summary, uniqueNetwork, waitFor
 } from './lib.js'
@@ -174,7 +174,7 @@ async function discoveryRound (log, defer, r) {
       if (found !== undefined && found <= at) viaDhtFirst++
     }
   }
-  const stats = peers.map((p) => p.membership.stats())
+  const stats = peers.map((p) => p.diagnostics.stats().membership)
   const incarnations = peers.map((p) => p.membership.self()?.incarnation ?? 0)
   const round = {
     converged,
@@ -203,10 +203,10 @@ async function discoveryRound (log, defer, r) {
  * the store and the election joined it), with the few members of Peer this benchmark uses.
  */
 async function createMembershipPeer (options) {
-  const net = await createNetNode({
+  const net = await createNetNode({}, {
     network: options.network, profile: options.profile, bootstrap: options.bootstrap, discovery: options.discovery
   })
-  const membership = new Membership({ net }, { profile: options.profile, timing: options.membership })
+  const membership = createMembership({ net }, { ...options.membership, profile: options.profile })
   let running = false
   return {
     net,
@@ -214,6 +214,7 @@ async function createMembershipPeer (options) {
     get peerId () { return net.peerId },
     addresses: () => net.addresses(),
     members: () => membership.members(),
+    diagnostics: { stats: () => ({ membership: membership.stats() }) },
     isRunning: () => running,
     addEventListener: (type, listener) => { membership.addEventListener(type, listener) },
     removeEventListener: (type, listener) => { membership.removeEventListener(type, listener) },
@@ -238,7 +239,7 @@ async function createMembershipPeer (options) {
  * explicit lookupMembers() call's duration and result.
  */
 async function dhtNewcomer (log, defer, network, bootstrap, ids) {
-  const node = await createNetNode({ network, profile: 'local', bootstrap, ...(overrides.discovery === undefined ? {} : { discovery: overrides.discovery }) })
+  const node = await createNetNode({}, { network, profile: 'local', bootstrap, ...(overrides.discovery === undefined ? {} : { discovery: overrides.discovery }) })
   defer(async () => { await node.stop().catch(() => {}) })
   const want = new Set(ids)
   const foundAt = new Map()

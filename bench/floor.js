@@ -22,8 +22,8 @@ const toMicros = (value) => value * 1000
 
 await runBenchmark('floor', async ({ log, defer }) => {
   const network = uniqueNetwork('bench-floor')
-  const a = await createNetNode({ network, profile: 'local' })
-  const b = await createNetNode({ network, profile: 'local' })
+  const a = await createNetNode({}, { network, profile: 'local' })
+  const b = await createNetNode({}, { network, profile: 'local' })
   await a.start()
   await b.start()
   defer(async () => { await a.stop(); await b.stop() })
@@ -117,7 +117,7 @@ async function gossipFloor (count, rounds, log) {
   const nodes = []
   try {
     for (let i = 0; i < count; i++) {
-      const node = await createNetNode({ network, profile: 'local' })
+      const node = await createNetNode({}, { network, profile: 'local' })
       await node.start()
       nodes.push(node)
     }

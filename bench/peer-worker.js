@@ -85,7 +85,7 @@ const ops = {
     return { start, end: clock(), latencies }
   },
   stats () {
-    return peer.kv.stats()
+    return peer.diagnostics.stats().kv
   },
   async stop () {
     await peer?.stop()

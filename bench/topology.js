@@ -71,7 +71,7 @@ async function inProcess ({ peers: size, network, profile = 'local' }) {
       }
       return { start, end: clock(), latencies }
     },
-    stats: async (i) => cluster.peers[i].kv.stats(),
+    stats: async (i) => cluster.peers[i].diagnostics.stats().kv,
     stop: async () => cluster.stop()
   }
 }

@@ -1,5 +1,6 @@
 import type { Log } from './log.js'
-import type { DiscoveryTiming, Profile } from './net/index.js'
+import type { DiscoveryTiming } from './net/index.js'
+import type { Profile } from './profile.js'
 import type { MembershipTiming } from './membership/index.js'
 import type { ReplicationInit } from './replica/index.js'
 import type { SyncPolicy } from './storage/index.js'

@@ -2,14 +2,19 @@ import { mkdir } from 'node:fs/promises'
 import { Registry } from 'prom-client'
 import { TypedEventTarget } from './events.js'
 import { createNetNode, type NetNode } from './net/index.js'
-import { Membership, MEMBER_EVENTS, type Member, type MembershipEvents } from './membership/index.js'
+import {
+  createMembership, MEMBER_EVENTS, type Member, type Membership, type MembershipEvents, type MembershipStats, type MembershipView
+} from './membership/index.js'
 import { lockDataDir, openLog, type DataDirLock } from './storage/index.js'
-import { Replication, type KvEvents } from './replica/index.js'
-import { ElectionService, type Leader } from './election/index.js'
-import { defineMaintenance, Jobs } from './jobs/index.js'
-import { Observer } from './observe/index.js'
+import {
+  DEFAULT_MAX_KEY_BYTES, DEFAULT_MAX_VALUE_BYTES, Replication, type KvEvents, type RemoteVector, type ReplicationStats, type VectorClock
+} from './replica/index.js'
+import { createElection, type ElectionService, type ElectionStats, type ElectionView, type Leader } from './election/index.js'
+import { createJobs, defineMaintenance, type Jobs, type JobsView } from './jobs/index.js'
+import { createObserver, type Observe, type Observer, type ObserveStats } from './observe/index.js'
 import type { PeerOptions } from './options.js'
 import { silentLog, type Component, type Log } from './log.js'
+import { DEFAULT_PROFILE, type Profile } from './profile.js'
 
 export interface PeerEvents extends MembershipEvents {
   /** The coordinator changed; `undefined` while an election runs. */
@@ -37,29 +42,63 @@ export interface Peer extends TypedEventTarget<PeerEvents> {
   members (): Member[]
   /** The coordinator this peer follows, with its term (the fencing token). */
   leader (): Leader | undefined
-  readonly election: ElectionService
+  /** The highest term seen, and this peer's role in the election. */
+  readonly election: ElectionView
   /** Leader-only scheduled jobs: `define(name, { every, quorum?, timeout? }, run)`, `list()`. */
-  readonly jobs: Pick<Jobs, 'define' | 'list' | 'runs' | 'hasQuorum'>
+  readonly jobs: JobsView
   /** A prom-client registry holding libp2p's metrics; the API adds hearsay's own to its output. */
   readonly metrics: Registry
   /** The libp2p side, for the harness and diagnostics: connections, blocks, lookups. */
-  readonly net: NetNode
-  readonly membership: Membership
+  readonly net: PeerNet
+  /** The membership view, its changes, and joining through a peer. */
+  readonly membership: MembershipView
   /** The replicated key-value store: put/get/versions/delete/list, counters, sets, `change` events. */
   readonly kv: Kv
   /** Seeing the network: convergence lag per member, write traces, the graph of links. */
   readonly observe: Observe
+  /** Every part's counters, and the store's repair handles: for operators, the API, the harness and tests. */
+  readonly diagnostics: Diagnostics
+  /** The store's limits as this peer applies them (its options, or the defaults). */
+  readonly limits: KvLimits
 }
 
-/** The observer's public face on a peer (see Observer). */
-export type Observe = Pick<Observer, 'convergence' | 'graph' | 'trace' | 'recentTraces' | 'stats'>
+export interface KvLimits {
+  /** Longest key, in UTF-8 bytes. */
+  maxKeyBytes: number
+  /** Largest value, in bytes of its JSON. */
+  maxValueBytes: number
+}
 
-/** The store's public face on a peer (see Replication for the whole API). */
+/** The network side of a peer: its connections, dialling, DHT lookups, and the blocks the harness sets. */
+export type PeerNet = Pick<NetNode,
+'connections' | 'isConnected' | 'connect' | 'dial' | 'lookupMembers' | 'gossipMesh' | 'block' | 'unblock' | 'blocked' |
+'addEventListener' | 'removeEventListener'>
+
+/** The store's public face on a peer: data and its `change` events (figures are in `Diagnostics`). */
 export type Kv = Pick<Replication,
 'put' | 'get' | 'versions' | 'version' | 'typeOf' | 'keys' | 'delete' | 'list' | 'increment' | 'decrement' | 'setAdd' | 'setRemove' |
-'digest' | 'size' | 'versionVector' | 'recordCount' | 'stats' | 'syncWith' | 'horizon' | 'remoteVectors' |
+'digest' | 'size' | 'versionVector' | 'recordCount' |
 'addEventListener' | 'removeEventListener' | 'once'>
 export type { KvEvents }
+
+/** Every part's counters at one moment. */
+export interface PeerStats {
+  kv: ReplicationStats
+  membership: MembershipStats
+  election: ElectionStats
+  observe: ObserveStats
+}
+
+/** What a peer reports about itself, and the store's repair handles; none of it is data. */
+export interface Diagnostics {
+  stats (): PeerStats
+  /** Run one anti-entropy round with a peer now, and wait for it. */
+  syncWith (peerId: string, addresses: string[]): Promise<void>
+  /** The GC horizon this replica has adopted. */
+  horizon (): VectorClock
+  /** The last version vector (and horizon and digest) each peer sent in anti-entropy. */
+  remoteVectors (): Map<string, RemoteVector>
+}
 
 /**
  * Creates a peer. Its identity is loaded (or created) at once, so `peerId` is known before
@@ -69,14 +108,12 @@ export async function createPeer (options: PeerOptions = {}): Promise<Peer> {
   if (options.dataDir !== undefined) await mkdir(options.dataDir, { recursive: true, mode: 0o700 })
   const metrics = new Registry()
   const logger = options.logger ?? silentLog
-  const net = await createNetNode({
-    logger: logger.child({ component: 'net' }),
-    metricsRegistry: metrics,
+  const net = await createNetNode({ logger: logger.child({ component: 'net' }), metricsRegistry: metrics }, {
     network: options.network,
     dataDir: options.dataDir,
     listen: options.listen,
     bootstrap: options.bootstrap,
-    profile: options.profile,
+    profile: options.profile ?? DEFAULT_PROFILE,
     discovery: options.discovery,
     psk: options.psk
   })
@@ -94,6 +131,8 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
   readonly jobs: Jobs
   readonly metrics: Registry
   readonly observe: Observer
+  readonly limits: KvLimits
+  readonly diagnostics: Diagnostics
   private running = false
   private lock: DataDirLock | undefined
   private transition: Promise<void> = Promise.resolve()
@@ -105,35 +144,40 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
     this.dataDir = options.dataDir
     this.options = options
     this.logger = options.logger ?? silentLog
-    this.membership = new Membership({ net, logger: this.component('membership') }, {
+    this.limits = {
+      maxKeyBytes: options.replication?.maxKeyBytes ?? DEFAULT_MAX_KEY_BYTES,
+      maxValueBytes: options.replication?.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES
+    }
+    const profile = options.profile ?? DEFAULT_PROFILE
+    this.membership = createMembership({ net, logger: this.component('membership') }, {
+      ...options.membership,
       dataDir: options.dataDir,
       priority: options.priority,
       tags: options.tags,
-      profile: options.profile,
-      timing: options.membership
+      profile
     })
     const membership = this.membership
-    this.replication = this.createReplication()
-    this.observe = new Observer({
+    this.replication = this.createReplication(profile)
+    this.observe = createObserver({
       net,
       store: this.replication,
       members: () => membership.members(),
       logger: this.component('observe')
-    }, { profile: options.profile, ...options.observe })
-    this.election = new ElectionService({
+    }, { ...options.observe, profile })
+    this.election = createElection({
       net,
       members: () => membership.members(),
       onMembersChanged: (listener) => membership.onChange(listener),
       logger: this.component('election')
     }, {
+      ...options.election,
       dataDir: options.dataDir,
       priority: options.priority,
-      profile: options.profile,
-      options: options.election
+      profile
     })
     this.election.addEventListener('leader', (event) => { this.emit('leader', event.detail) })
     const election = this.election
-    this.jobs = new Jobs({
+    this.jobs = createJobs({
       selfId: net.peerId,
       logger: this.component('jobs'),
       leader: () => election.leader(),
@@ -145,12 +189,21 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
       onMembersChanged: (listener) => membership.onChange(listener),
       store: this.replication
     }, options.jobs)
-    defineMaintenance(this.jobs, {
+    defineMaintenance({
+      jobs: this.jobs,
       store: this.replication,
       members: () => membership.members()
-    }, { ...options.maintenance, profile: options.profile ?? 'lan' })
+    }, { ...options.maintenance, profile })
     for (const type of MEMBER_EVENTS) {
       this.membership.addEventListener(type, (event) => { this.emit(type, event.detail) })
+    }
+    const replication = this.replication
+    const observe = this.observe
+    this.diagnostics = {
+      stats: () => ({ kv: replication.stats(), membership: membership.stats(), election: election.stats(), observe: observe.stats() }),
+      syncWith: async (peerId, addresses) => { await replication.syncWith(peerId, addresses) },
+      horizon: () => replication.horizon(),
+      remoteVectors: () => replication.remoteVectors()
     }
   }
 
@@ -162,7 +215,7 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
     return this.replication
   }
 
-  private createReplication (): Replication {
+  private createReplication (profile: Profile): Replication {
     const dataDir = this.dataDir
     const storage = this.component('storage')
     // The store opens its log in start() and replays it before anyone can talk to it.
@@ -181,7 +234,7 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
     }, {
       ...this.options.replication,
       ...(this.options.writers === undefined ? {} : { writers: this.options.writers }),
-      profile: this.options.profile ?? 'lan'
+      profile
     })
   }
 

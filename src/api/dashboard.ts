@@ -11,7 +11,7 @@ import type { Member } from '../membership/index.js'
 import type { JobInfo } from '../jobs/index.js'
 import type { ConvergenceReport, MeshGraph, TraceReport } from '../observe/index.js'
 import type { Peer } from '../peer.js'
-import { InvalidApiOptionsError } from './errors.js'
+import { InvalidApiOptionsError, requirePositive } from './errors.js'
 
 export interface DashboardOptions {
   /** How often a snapshot goes out while anyone watches. @default 1_000 (ms) */
@@ -82,9 +82,7 @@ export class DashboardHub {
     this.maxKeys = options.maxKeys ?? 200
     this.previewChars = options.previewChars ?? 160
     this.traceTimeoutMs = options.traceTimeoutMs ?? 1_000
-    for (const [name, value] of Object.entries({ intervalMs: this.intervalMs, tracesEveryMs: this.tracesEveryMs, traceTimeoutMs: this.traceTimeoutMs })) {
-      if (!Number.isFinite(value) || value <= 0) throw new InvalidApiOptionsError(`dashboard.${name} must be a positive number, not ${value}`)
-    }
+    requirePositive('dashboard', { intervalMs: this.intervalMs, tracesEveryMs: this.tracesEveryMs, traceTimeoutMs: this.traceTimeoutMs })
     for (const [name, value] of Object.entries({ recentWrites: this.recentWrites, maxKeys: this.maxKeys, previewChars: this.previewChars })) {
       if (!Number.isSafeInteger(value) || value < 0 || value > 100_000) throw new InvalidApiOptionsError(`dashboard.${name} must be an integer from 0, not ${value}`)
     }

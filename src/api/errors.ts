@@ -1,4 +1,4 @@
-import { HearsayError } from '../errors.js'
+import { HearsayError, codedError } from '../errors.js'
 
 /**
  * Every error code the HTTP API answers with, and its status. One table: the error handler
@@ -152,11 +152,12 @@ export class InternalError extends ApiError {
 }
 
 /** `buildApi` was given an option it cannot use (the message names it). */
-export class InvalidApiOptionsError extends HearsayError {
-  static readonly code = 'ERR_INVALID_API_OPTIONS'
+export class InvalidApiOptionsError extends codedError('ERR_INVALID_API_OPTIONS') {}
 
-  constructor (message: string) {
-    super(InvalidApiOptionsError.code, message)
+/** Refuses any of `values` that is not a positive number, naming it as `<group>.<name>`. */
+export function requirePositive (group: string, values: Record<string, number>): void {
+  for (const [name, value] of Object.entries(values)) {
+    if (!Number.isFinite(value) || value <= 0) throw new InvalidApiOptionsError(`${group}.${name} must be a positive number, not ${value}`)
   }
 }
 

@@ -5,7 +5,7 @@
  * followed by this one.
  */
 import { Counter, Gauge, Registry } from 'prom-client'
-import type { Peer } from '../peer.js'
+import type { Peer, PeerStats } from '../peer.js'
 
 /** What the watch route reports into the metrics. */
 export interface WatchMetricsSource {
@@ -18,32 +18,28 @@ type Sample<L extends string> = readonly [labels: Partial<Record<L, string>>, va
 /** A counter whose samples are totals some part already keeps (monotonic while the part runs). */
 function counter<L extends string> (registry: Registry, name: string, help: string, labelNames: readonly L[], read: () => ReadonlyArray<Sample<L>>): void {
   new Counter<L>({
-    name,
-    help,
-    labelNames,
-    registers: [registry],
+    name, help, labelNames, registers: [registry],
     collect () {
       this.reset()
-      for (const [labels, value] of read()) {
-        if (Number.isFinite(value) && value >= 0) this.inc(labels, value)
-      }
+      for (const [labels, value] of read()) if (Number.isFinite(value) && value >= 0) this.inc(labels, value)
     }
   })
 }
 
+/** A gauge whose samples are values some part reports now. */
 function gauge<L extends string> (registry: Registry, name: string, help: string, labelNames: readonly L[], read: () => ReadonlyArray<Sample<L>>): void {
   new Gauge<L>({
-    name,
-    help,
-    labelNames,
-    registers: [registry],
+    name, help, labelNames, registers: [registry],
     collect () {
       this.reset()
-      for (const [labels, value] of read()) {
-        if (Number.isFinite(value)) this.set(labels, value)
-      }
+      for (const [labels, value] of read()) if (Number.isFinite(value)) this.set(labels, value)
     }
   })
+}
+
+/** Samples of a counter by `direction`. */
+function sentAndReceived (sent: number, received: number): ReadonlyArray<Sample<'direction'>> {
+  return [[{ direction: 'sent' }, sent], [{ direction: 'received' }, received]]
 }
 
 const MEMBER_STATES = ['alive', 'suspect', 'dead', 'left'] as const
@@ -59,35 +55,23 @@ export interface ApiMetrics {
 
 export function createMetrics (peer: Peer, watch: WatchMetricsSource): ApiMetrics {
   const registry = new Registry()
-  const kv = (): ReturnType<Peer['kv']['stats']> => peer.kv.stats()
+  const kv = (): PeerStats['kv'] => peer.diagnostics.stats().kv
 
   counter(registry, 'hearsay_writes_total', 'Writes applied to this replica: local (made here), remote (received and applied), rejected (refused: bad signature or content).',
     ['origin'], () => {
       const s = kv()
       return [[{ origin: 'local' }, s.writesLocal], [{ origin: 'remote' }, s.writesRemote], [{ origin: 'rejected' }, s.rejected]]
     })
-  counter(registry, 'hearsay_gossip_messages_total', 'Gossip batches of writes sent and received.', ['direction'], () => {
-    const s = kv()
-    return [[{ direction: 'sent' }, s.gossipMessagesSent], [{ direction: 'received' }, s.gossipMessagesReceived]]
-  })
-  counter(registry, 'hearsay_gossip_bytes_total', 'Bytes of gossip batches sent and received.', ['direction'], () => {
-    const s = kv()
-    return [[{ direction: 'sent' }, s.gossipBytesSent], [{ direction: 'received' }, s.gossipBytesReceived]]
-  })
+  counter(registry, 'hearsay_gossip_messages_total', 'Gossip batches of writes sent and received.', ['direction'], () => sentAndReceived(kv().gossipMessagesSent, kv().gossipMessagesReceived))
+  counter(registry, 'hearsay_gossip_bytes_total', 'Bytes of gossip batches sent and received.', ['direction'], () => sentAndReceived(kv().gossipBytesSent, kv().gossipBytesReceived))
   counter(registry, 'hearsay_gossip_unsent_total', 'Gossip batches that had nobody to go to (anti-entropy repairs them).', [], () => [[{}, kv().gossipUnsent]])
   counter(registry, 'hearsay_anti_entropy_rounds_total', 'Anti-entropy exchanges completed (either side started them).', [], () => [[{}, kv().antiEntropyRounds]])
-  counter(registry, 'hearsay_anti_entropy_bytes_total', 'Bytes of anti-entropy frames sent and received.', ['direction'], () => {
-    const s = kv()
-    return [[{ direction: 'sent' }, s.antiEntropyBytesSent], [{ direction: 'received' }, s.antiEntropyBytesReceived]]
-  })
-  counter(registry, 'hearsay_anti_entropy_records_total', 'Write records sent by anti-entropy, and received ones that were new.', ['direction'], () => {
-    const s = kv()
-    return [[{ direction: 'sent' }, s.antiEntropyRecordsSent], [{ direction: 'received' }, s.antiEntropyRecordsReceived]]
-  })
+  counter(registry, 'hearsay_anti_entropy_bytes_total', 'Bytes of anti-entropy frames sent and received.', ['direction'], () => sentAndReceived(kv().antiEntropyBytesSent, kv().antiEntropyBytesReceived))
+  counter(registry, 'hearsay_anti_entropy_records_total', 'Write records sent by anti-entropy, and received ones that were new.', ['direction'], () => sentAndReceived(kv().antiEntropyRecordsSent, kv().antiEntropyRecordsReceived))
   counter(registry, 'hearsay_malformed_messages_total', 'Messages from the network dropped because they did not decode or broke a limit, by part.', ['part'], () => [
-    [{ part: 'membership' }, peer.membership.stats().malformed],
+    [{ part: 'membership' }, peer.diagnostics.stats().membership.malformed],
     [{ part: 'replica' }, kv().malformed],
-    [{ part: 'election' }, peer.election.stats().malformed]
+    [{ part: 'election' }, peer.diagnostics.stats().election.malformed]
   ])
   gauge(registry, 'hearsay_keys', 'Keys with a live value in this replica.', [], () => [[{}, peer.kv.size()]])
   gauge(registry, 'hearsay_members', 'Members in this peer\'s view by state, itself included.', ['state'], () => {
@@ -96,7 +80,7 @@ export function createMetrics (peer: Peer, watch: WatchMetricsSource): ApiMetric
   })
   gauge(registry, 'hearsay_leader_term', 'The highest election term this peer has seen (the coordinator\'s fencing token).', [], () => [[{}, peer.election.term()]])
   gauge(registry, 'hearsay_leader', '1 while this peer knows a coordinator, 0 during an election.', [], () => [[{}, peer.leader() === undefined ? 0 : 1]])
-  counter(registry, 'hearsay_leader_changes_total', 'Times the coordinator this peer follows changed (none known counts as a change).', [], () => [[{}, peer.election.stats().leaderChanges]])
+  counter(registry, 'hearsay_leader_changes_total', 'Times the coordinator this peer follows changed (none known counts as a change).', [], () => [[{}, peer.diagnostics.stats().election.leaderChanges]])
   counter(registry, 'hearsay_job_runs_total', 'Job runs recorded in the replicated store (by any coordinator) since this API started, by job and outcome.',
     ['job', 'outcome'], jobRunCounter(peer))
   gauge(registry, 'hearsay_storage_fsync_seconds', 'How long the last fsync of the durable log took (0 for an in-memory peer).', [], () => [[{}, (kv().log?.lastFsyncMs ?? 0) / 1000]])

@@ -74,6 +74,13 @@ export const hlc = {
   properties: { wall: { type: 'integer' }, logical: { type: 'integer' } }
 } as const satisfies JsonSchema
 
+/** What a write answers once it is durable: the key and the write's dot and HLC. */
+export const receipt = {
+  type: 'object',
+  required: ['key', 'dot', 'hlc'],
+  properties: { key: { type: 'string' }, dot, hlc }
+} as const satisfies JsonSchema
+
 export const clock = {
   type: 'object',
   description: 'A version vector: PeerId → highest sequence number seen without a gap.',
@@ -302,10 +309,7 @@ export const putSchema: RouteSchema = {
     }
   },
   body: jsonValue,
-  response: {
-    200: { type: 'object', required: ['key', 'dot', 'hlc'], properties: { key: { type: 'string' }, dot, hlc } },
-    ...errors
-  }
+  response: { 200: receipt, ...errors }
 }
 
 export const deleteSchema: RouteSchema = {

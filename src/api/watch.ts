@@ -9,7 +9,7 @@ import type { DetailEvent } from '../events.js'
 import type { Json, KvChange } from '../replica/index.js'
 import type { Peer } from '../peer.js'
 import { DEFAULT_WATCH_KEEP_ALIVE_MS, DEFAULT_WATCH_MAX_QUEUED_BYTES, DEFAULT_WATCH_MAX_QUEUED_EVENTS } from './constants.js'
-import { InvalidApiOptionsError } from './errors.js'
+import { requirePositive } from './errors.js'
 
 export interface WatchOptions {
   /** How often an idle stream gets a keep-alive comment line. @default 15_000 (ms) */
@@ -30,6 +30,8 @@ export interface WatchStats {
   dropped: number
   /** Change events written to sockets. */
   eventsSent: number
+  /** Keep-alive comment lines written to idle streams. */
+  keepAlivesSent: number
   /** Events waiting in all clients' queues now. */
   queuedEvents: number
   /** The most events one client ever had waiting at once. */
@@ -76,9 +78,7 @@ export class WatchHub {
   private readonly maxQueuedBytes: number
   private readonly clients = new Set<Client>()
   private timer: NodeJS.Timeout | undefined
-  /** The store we listen to (a durable peer makes a new one at each start). */
-  private subscribed: Peer['kv'] | undefined
-  private readonly counters = { opened: 0, dropped: 0, eventsSent: 0, maxQueuedEventsSeen: 0 }
+  private readonly counters = { opened: 0, dropped: 0, eventsSent: 0, keepAlivesSent: 0, maxQueuedEventsSeen: 0 }
 
   private readonly onChange = (event: DetailEvent<KvChange>): void => {
     const change = event.detail
@@ -95,9 +95,7 @@ export class WatchHub {
     this.keepAliveMs = options.keepAliveMs ?? DEFAULT_WATCH_KEEP_ALIVE_MS
     this.maxQueuedEvents = options.maxQueuedEvents ?? DEFAULT_WATCH_MAX_QUEUED_EVENTS
     this.maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_WATCH_MAX_QUEUED_BYTES
-    for (const [name, value] of Object.entries({ keepAliveMs: this.keepAliveMs, maxQueuedEvents: this.maxQueuedEvents, maxQueuedBytes: this.maxQueuedBytes })) {
-      if (!Number.isFinite(value) || value <= 0) throw new InvalidApiOptionsError(`watch.${name} must be a positive number, not ${value}`)
-    }
+    requirePositive('watch', { keepAliveMs: this.keepAliveMs, maxQueuedEvents: this.maxQueuedEvents, maxQueuedBytes: this.maxQueuedBytes })
   }
 
   /** Start streaming changes under `prefix` to this response (headers not sent yet). */
@@ -110,8 +108,7 @@ export class WatchHub {
     res.on('error', () => { this.remove(client) })
     res.on('drain', () => { this.flush(client) })
     if (this.clients.size === 0) {
-      this.subscribed = this.peer.kv
-      this.subscribed.addEventListener('change', this.onChange)
+      this.peer.kv.addEventListener('change', this.onChange)
       this.timer = setInterval(() => { this.keepAlive() }, this.keepAliveMs)
       this.timer.unref()
     }
@@ -161,12 +158,13 @@ export class WatchHub {
 
   private keepAlive (): void {
     for (const client of [...this.clients]) {
-      if (!this.peer.isRunning() || this.subscribed !== this.peer.kv) {
-        // The peer stopped (or restarted with a new store): no more changes will come here.
+      if (!this.peer.isRunning()) {
+        // The peer stopped: no more changes will come here.
         this.remove(client)
         client.res.end()
       } else if (!client.blocked) {
         client.res.write(': keep-alive\n\n')
+        this.counters.keepAlivesSent++
       }
     }
   }
@@ -185,8 +183,7 @@ export class WatchHub {
     client.queuedBytes = 0
     this.clients.delete(client)
     if (this.clients.size === 0) {
-      this.subscribed?.removeEventListener('change', this.onChange)
-      this.subscribed = undefined
+      this.peer.kv.removeEventListener('change', this.onChange)
       clearInterval(this.timer)
       this.timer = undefined
     }

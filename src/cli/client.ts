@@ -1,11 +1,10 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { API_TOKEN_FILE } from '../api/constants.js'
 import { ClientApiError, NoApiError } from './errors.js'
 
 /** File `hearsay start` writes in its data dir so client commands find its API. */
 export const API_URL_FILE = 'api.url'
-/** File holding the API's bearer token (mode 0600). */
-export const API_TOKEN_FILE = 'api.token'
 
 /** The flags every client command takes. */
 export interface ClientFlags {

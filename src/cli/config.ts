@@ -3,6 +3,7 @@ import { parseDocument } from 'yaml'
 import { errorMessage } from '../errors.js'
 import { ConfigError } from './errors.js'
 import { LOG_LEVELS, type LogLevel } from './output.js'
+import { DEFAULT_PROFILE, PROFILES, type Profile } from '../profile.js'
 
 /** Everything `hearsay start` can be configured with, after precedence is applied. */
 export interface StartConfig {
@@ -14,7 +15,7 @@ export interface StartConfig {
   /** HOST:PORT the HTTP API listens on. */
   api: string
   priority: number
-  profile: 'local' | 'lan'
+  profile: Profile
   logLevel: LogLevel
   psk: string | undefined
   writers: string | undefined
@@ -31,7 +32,7 @@ export const DEFAULTS: StartConfig = {
   bootstrap: [],
   api: '127.0.0.1:0',
   priority: 0,
-  profile: 'lan',
+  profile: DEFAULT_PROFILE,
   logLevel: 'info',
   psk: undefined,
   writers: undefined,
@@ -55,7 +56,7 @@ const FIELDS: Record<keyof StartConfig, (value: unknown, source: string, field: 
   bootstrap: strList,
   api: str,
   priority: int,
-  profile: (v, s, f) => oneOf(v, s, f, ['local', 'lan']),
+  profile: (v, s, f) => oneOf(v, s, f, PROFILES),
   logLevel: (v, s, f) => oneOf(v, s, f, LOG_LEVELS),
   psk: str,
   writers: str,

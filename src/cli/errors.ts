@@ -1,4 +1,4 @@
-import { HearsayError } from '../errors.js'
+import { HearsayError, codedError } from '../errors.js'
 
 /** A flag, `HEARSAY_*` variable or config file setting is wrong: the message names it. */
 export class ConfigError extends HearsayError {
@@ -15,11 +15,7 @@ export class FileExistsError extends HearsayError {
 }
 
 /** A client command found no peer API to talk to, or could not reach it. */
-export class NoApiError extends HearsayError {
-  constructor (detail: string) {
-    super('ERR_NO_API', detail)
-  }
-}
+export class NoApiError extends codedError('ERR_NO_API') {}
 
 /** The peer's API answered a client command with an error: its code and message, and the HTTP status. */
 export class ClientApiError extends HearsayError {

@@ -7,6 +7,7 @@ import type { ClientFlags } from './client.js'
 import { configFromEnv, loadConfigFile, resolveConfig, type StartConfig } from './config.js'
 import { collect, parseHttpUrl, parseInteger, parseLogLevel, parseProfile } from './parse.js'
 import { processOutput, type Output } from './output.js'
+import type { Profile } from '../profile.js'
 
 export const EXIT_OK = 0
 export const EXIT_FAILURE = 1
@@ -20,7 +21,7 @@ interface StartOptions {
   bootstrap?: string[]
   api?: string
   priority?: number
-  profile?: 'local' | 'lan'
+  profile?: Profile
   logLevel?: StartConfig['logLevel']
   psk?: string
   writers?: string

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from 'commander'
 import { LOG_LEVELS, type LogLevel } from './output.js'
+import { isProfile, PROFILES, type Profile } from '../profile.js'
 
 export function parseInteger (name: string) {
   return (value: string): number => {
@@ -15,8 +16,8 @@ export function parseLogLevel (value: string): LogLevel {
   return value as LogLevel
 }
 
-export function parseProfile (value: string): 'local' | 'lan' {
-  if (value !== 'local' && value !== 'lan') throw new InvalidArgumentError('profile must be local or lan')
+export function parseProfile (value: string): Profile {
+  if (!isProfile(value)) throw new InvalidArgumentError(`profile must be ${PROFILES.join(' or ')}`)
   return value
 }
 

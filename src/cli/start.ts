@@ -3,14 +3,15 @@ import { collectDefaultMetrics } from 'prom-client'
 import { join } from 'node:path'
 import { createPeer, type Peer } from '../peer.js'
 import type { Member } from '../membership/index.js'
-import { startApi, loadOrCreateToken, createToken } from '../api/index.js'
+import { startApi, loadOrCreateToken, createToken, API_TOKEN_FILE } from '../api/index.js'
 import { validatePsk } from '../net/index.js'
 import { writeFileDurably } from '../storage/index.js'
 import { levelEnabled, type Output } from './output.js'
 import { createCliLogger } from './logger.js'
-import { API_URL_FILE, API_TOKEN_FILE } from './client.js'
+import { API_URL_FILE } from './client.js'
 import type { StartConfig } from './config.js'
 import { ConfigError } from './errors.js'
+import { DEFAULT_PROFILE } from '../profile.js'
 
 export interface StartFlags {
   json?: boolean
@@ -108,7 +109,7 @@ function printBanner (peer: Peer, config: StartConfig, flags: StartFlags, output
   if (first !== undefined) {
     output.out('join a second peer to it with:')
     const net = peer.network === 'default' ? '' : ` --network ${peer.network}`
-    const profile = config.profile === 'lan' ? '' : ` --profile ${config.profile}`
+    const profile = config.profile === DEFAULT_PROFILE ? '' : ` --profile ${config.profile}`
     output.out(`  npx hearsay start --data ./.hearsay-2${net}${profile} --bootstrap ${first}`)
   }
   output.out('press Ctrl-C to stop')

@@ -7,6 +7,8 @@
  * time to finish its own election before we try again.
  */
 
+import type { Profile } from '../profile.js'
+
 /** The election's timers (see the profiles below). */
 export interface ElectionOptions {
   /**
@@ -37,13 +39,8 @@ export interface ElectionOptions {
   coordinatorTimeout: number
 }
 
-/** Version part of the stream protocol id; bump it when the wire messages change incompatibly. */
-export const ELECTION_PROTOCOL_VERSION = '1.0.0'
-
-/** The direct stream protocol the election speaks: `/hearsay/<network>/election/1.0.0`. */
-export function electionProtocol (network: string): string {
-  return `/hearsay/${network}/election/${ELECTION_PROTOCOL_VERSION}`
-}
+/** File in the data dir that keeps the highest term seen, so a restarted peer never goes back. */
+export const TERM_FILE = 'election.json'
 
 /**
  * The highest term there is: 2^52. A term only grows by one per election, so no real network
@@ -90,10 +87,7 @@ export const LAN_ELECTION_OPTIONS: Readonly<ElectionOptions> = Object.freeze({
 })
 
 /** Profiles by the name the config and CLI use. */
-export const ELECTION_PROFILES: Readonly<Record<'local' | 'lan', Readonly<ElectionOptions>>> = Object.freeze({
+export const ELECTION_PROFILES: Readonly<Record<Profile, Readonly<ElectionOptions>>> = Object.freeze({
   local: LOCAL_ELECTION_OPTIONS,
   lan: LAN_ELECTION_OPTIONS
 })
-
-/** The profile used when none is chosen. */
-export const DEFAULT_ELECTION_OPTIONS = LAN_ELECTION_OPTIONS

@@ -1,12 +1,12 @@
 import { rateLimited, silentLog, type Log, type LogFn } from '../log.js'
-import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { TypedEventTarget } from '../events.js'
-import { writeFileDurably } from '../storage/index.js'
+import { CounterFile } from '../counter-file.js'
 import type { NetNode } from '../net/index.js'
-import { Election, type Candidate, type ElectionMessage, type ElectionOptions, type Leader, type Step } from './state.js'
+import { Election, type Candidate, type ElectionMessage, type ElectionOptions, type Leader, type Role, type Step } from './state.js'
 import { decodeElectionMessage, encodeElectionMessage, MAX_ELECTION_MESSAGE_BYTES } from './codec.js'
-import { ELECTION_PROFILES, MAX_TERM } from './constants.js'
+import { ELECTION_PROFILES, MAX_TERM, TERM_FILE } from './constants.js'
+import { forProfile, type Profile } from '../profile.js'
 
 export type ElectionNet = Pick<NetNode, 'peerId' | 'protocol' | 'handle' | 'unhandle' | 'openStream'>
 
@@ -28,14 +28,14 @@ export interface ElectionComponents {
   logger?: Log
 }
 
-export interface ElectionInit {
+/** The election timers of the profile can be overridden one by one (`PeerOptions.election`). */
+export interface ElectionInit extends Partial<ElectionOptions> {
   /** Where the highest seen term is kept; `undefined` for an in-memory peer. */
   dataDir?: string
   /** @default 0 */
   priority?: number
-  /** @default 'lan' */
-  profile?: 'local' | 'lan'
-  options?: Partial<ElectionOptions>
+  /** @default DEFAULT_PROFILE ('lan') */
+  profile?: Profile
 }
 
 export interface ElectionEvents extends Record<string, unknown> {
@@ -51,19 +51,42 @@ export interface ElectionStats {
   sendFailures: number
 }
 
-const TERM_FILE = 'election.json'
+/** `stopped` before `start()` and after `stop()`. */
+export type ElectionRole = Role | 'stopped'
+
+/** What a peer's users see of the election (`peer.election`); the leader itself is `peer.leader()`. */
+export interface ElectionView {
+  /** The highest term this peer has seen and saved: it never goes back, not even across a crash. */
+  term (): number
+  role (): ElectionRole
+}
+
+/** The part as the peer wires it: the view, the leader, its lifecycle, `leader` events and its figures. */
+export interface ElectionService extends ElectionView, TypedEventTarget<ElectionEvents> {
+  start (): Promise<void>
+  stop (): Promise<void>
+  /** The leader as last announced by the `leader` event (after its term was persisted). */
+  leader (): Leader | undefined
+  stats (): ElectionStats
+}
+
+export function createElection (components: ElectionComponents, init: ElectionInit = {}): ElectionService {
+  return new BullyElection(components, init)
+}
 
 /**
  * Runs the pure bully state machine over `/hearsay/<network>/election/1.0.0`: feeds it
  * membership changes, messages and timer ticks, persists its term before anything that
  * carries the term leaves, and sends what it asks to send.
  */
-export class ElectionService extends TypedEventTarget<ElectionEvents> {
+class BullyElection extends TypedEventTarget<ElectionEvents> implements ElectionService {
   private readonly net: ElectionNet
   private readonly components: ElectionComponents
   private readonly init: ElectionInit
   private readonly options: ElectionOptions
   private readonly protocol: string
+  /** Where the highest seen term is kept; none for an in-memory peer. */
+  private readonly termFile: CounterFile | undefined
   private machine: Election | undefined
   private timer: NodeJS.Timeout | undefined
   private startTimer: NodeJS.Timeout | undefined
@@ -84,15 +107,18 @@ export class ElectionService extends TypedEventTarget<ElectionEvents> {
     this.net = components.net
     this.components = components
     this.init = init
-    this.options = { ...ELECTION_PROFILES[init.profile ?? 'lan'], ...init.options }
+    const { dataDir, priority, profile, ...timers } = init
+    this.options = { ...forProfile(ELECTION_PROFILES, profile), ...timers }
     this.protocol = this.net.protocol('election')
+    this.termFile = init.dataDir === undefined ? undefined : new CounterFile(join(init.dataDir, TERM_FILE), 'term', MAX_TERM)
     this.logger = components.logger ?? silentLog
     this.logDropped = rateLimited(this.logger, 'warn')
   }
 
   async start (): Promise<void> {
     if (this.running) return
-    this.persistedTerm = await this.loadTerm()
+    // Clamped: a file from before MAX_TERM existed may hold more, which the machine refuses.
+    this.persistedTerm = this.termFile === undefined ? 0 : await this.termFile.read()
     this.durableTerm = Math.max(this.durableTerm, this.persistedTerm)
     this.machine = new Election({
       selfId: this.net.peerId,
@@ -158,7 +184,7 @@ export class ElectionService extends TypedEventTarget<ElectionEvents> {
     return this.durableTerm
   }
 
-  role (): 'follower' | 'candidate' | 'coordinator' | 'stopped' {
+  role (): ElectionRole {
     return this.running && this.machine !== undefined ? this.machine.role() : 'stopped'
   }
 
@@ -219,22 +245,10 @@ export class ElectionService extends TypedEventTarget<ElectionEvents> {
     }
   }
 
-  private async loadTerm (): Promise<number> {
-    if (this.init.dataDir === undefined) return 0
-    try {
-      const parsed: unknown = JSON.parse(await readFile(join(this.init.dataDir, TERM_FILE), 'utf8'))
-      const term = (parsed as { term?: unknown }).term
-      // Clamped: a file from before MAX_TERM existed may hold more, which the machine refuses.
-      return typeof term === 'number' && Number.isSafeInteger(term) && term >= 0 ? Math.min(term, MAX_TERM) : 0
-    } catch {
-      return 0
-    }
-  }
-
   private async saveTerm (term: number): Promise<void> {
     if (term <= this.persistedTerm) return
     this.persistedTerm = term
-    if (this.init.dataDir !== undefined) await writeFileDurably(join(this.init.dataDir, TERM_FILE), new TextEncoder().encode(JSON.stringify({ term })), 0o600)
+    await this.termFile?.write(term)
     if (term > this.durableTerm) this.durableTerm = term
   }
 }

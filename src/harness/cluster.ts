@@ -5,7 +5,7 @@ import { createPeer, type Peer } from '../peer.js'
 import type { PeerOptions } from '../options.js'
 import { ConvergenceTimeoutError, NoSuchPeerError, UnsupportedOptionError } from './errors.js'
 import { createProcessCluster, type ProcessCluster, type ProcessPeerOptions } from './processes.js'
-import type { ConvergedOptions } from './types.js'
+import type { ClusterControl, ConvergedOptions } from './types.js'
 import { createHostCluster, type HostCluster } from './hosts/index.js'
 
 export interface ClusterOptions {
@@ -41,30 +41,15 @@ export interface ClusterOptions {
  * partition is a connection-gater rule, a kill is an abrupt stop; healing only lifts the
  * rule, and the peers reconnect by themselves.
  */
-export interface Cluster {
+export interface Cluster extends ClusterControl {
   /** Peer i, also while it is killed (the last instance). */
   readonly peers: Peer[]
-  readonly network: string
-  readonly size: number
-  /** The indices of running peers. */
-  live (): number[]
-  /** Cut the network into groups of indices; peers in different groups cannot talk. */
-  partition (...groups: number[][]): Promise<void>
-  /** Lift every partition. */
-  heal (): Promise<void>
   /** Stop peer i abruptly: no goodbye, its connections just drop. */
   kill (index: number): Promise<void>
   /** Start peer i again with the same identity and data dir. */
   restart (index: number): Promise<Peer>
   /** Start one more peer, joined through a live one. */
   add (options?: Omit<PeerOptions, 'network' | 'dataDir' | 'bootstrap'>): Promise<Peer>
-  /** Stop every peer gracefully (and remove the temporary data dirs). */
-  stop (): Promise<void>
-  /**
-   * Resolves once every live peer's view agrees (all live peers alive at their current
-   * incarnation, no one else alive) and every live replica holds the same writes.
-   */
-  converged (options?: ConvergedOptions): Promise<void>
   /** Why the cluster has not converged yet, or undefined if it has. */
   divergence (): string | undefined
 }

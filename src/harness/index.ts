@@ -1,6 +1,6 @@
 export { createCluster } from './cluster.js'
 export type { Cluster, ClusterOptions } from './cluster.js'
-export type { ConvergedOptions } from './types.js'
+export type { ClusterControl, ConvergedOptions } from './types.js'
 export { createProcessCluster } from './processes.js'
 export type {
   ApiCallOptions, ProcessCluster, ProcessPlacement, ProcessClusterOptions, ProcessLine, ProcessPeer, ProcessPeerOptions, ProcessState, UnexpectedExit

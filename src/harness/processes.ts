@@ -7,15 +7,16 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { API_TOKEN_FILE } from '../api/constants.js'
 import type { Member } from '../membership/index.js'
-import type { ConvergedOptions } from './types.js'
+import type { ClusterControl, ConvergedOptions } from './types.js'
 import { ConvergenceTimeoutError, NoSuchPeerError, PeerApiError, PeerStateError, ProcessStartError } from './errors.js'
+import type { Profile } from '../profile.js'
 
 /** What `hearsay start` takes per peer in a process cluster. */
 export interface ProcessPeerOptions {
   /** @default 0 */
   priority?: number
   /** @default 'local' */
-  profile?: 'local' | 'lan'
+  profile?: Profile
   /** @default 'always' */
   sync?: 'always' | 'interval' | 'none'
 }
@@ -98,16 +99,10 @@ export interface ApiCallOptions {
  * SIGKILL, a pause is SIGSTOP; a partition is a rule in each peer's connection gater, set
  * through the `--test-faults` routes.
  */
-export interface ProcessCluster {
+export interface ProcessCluster extends ClusterControl {
   readonly peers: readonly ProcessPeer[]
-  readonly network: string
-  readonly size: number
   /** Peers whose process runs and is not paused: the ones that answer. */
   live (): number[]
-  /** Cut the network into groups of indices; peers in different groups cannot talk. */
-  partition (...groups: number[][]): Promise<void>
-  /** Lift every partition. */
-  heal (): Promise<void>
   /** SIGKILL peer i and wait until it is gone. */
   kill (index: number): Promise<void>
   /** Start peer i again with the same data dir (and so the same identity). */
@@ -118,8 +113,6 @@ export interface ProcessCluster {
   resume (index: number): Promise<void>
   /** Stop every process gracefully (SIGTERM; SIGKILL after a while) and remove temporary dirs. */
   stop (): Promise<void>
-  /** Resolves once every live peer sees exactly the live peers alive, at their incarnations, and all digests are equal. */
-  converged (options?: ConvergedOptions): Promise<void>
   /** Why the live peers have not converged yet, or undefined if they have. */
   divergence (): Promise<string | undefined>
   /** Call peer i's API with its token; errors are `PeerApiError` with the API's code. */

@@ -85,12 +85,33 @@ export function jobKey (name: string): string {
 
 const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9._:-]{0,127}$/
 
+/** What a peer's users see of the jobs (`peer.jobs`): defining them and reading their runs. */
+export interface JobsView {
+  /** Registers a job on this peer; only the coordinator runs it. Throws InvalidJobError or JobExistsError. */
+  define (name: string, options: JobOptions, run: JobFunction): void
+  list (): JobInfo[]
+  /** Recorded runs of a job, from every coordinator that ran it (siblings merged). */
+  runs (name: string): JobRun[]
+  /** Whether this peer reaches a majority of the members it knows (left members excluded). */
+  hasQuorum (): boolean
+}
+
+/** The part as the peer wires it: the view and its lifecycle. */
+export interface Jobs extends JobsView {
+  start (): void
+  stop (): void
+}
+
+export function createJobs (components: JobsComponents, init: JobsInit = {}): Jobs {
+  return new LeaderJobs(components, init)
+}
+
 /**
  * Leader-only scheduled jobs. Every peer defines the same jobs; only the coordinator runs
  * them, with its term as the fencing token, and a run's signal aborts as soon as this peer
  * stops being coordinator (or loses its quorum, for quorum jobs).
  */
-export class Jobs {
+class LeaderJobs implements Jobs {
   private readonly components: JobsComponents
   private readonly keepRuns: number
   private readonly logger: Log

@@ -18,6 +18,7 @@ import { GC_KEY, joinVectors, meetVectors, seqOf, vectorLeq } from '../replica/i
 import type { RemoteVector, VectorClock } from '../replica/index.js'
 import { StaleVectorError } from './errors.js'
 import { jobKey, type Jobs, type JobResult } from './jobs.js'
+import { forProfile, type Profile } from '../profile.js'
 
 export const GC_JOB = 'hearsay.gc'
 export const PRUNE_JOB = 'hearsay.prune'
@@ -33,10 +34,15 @@ export interface MaintenanceOptions {
   maxVectorAge?: number
 }
 
-const DEFAULTS = {
+export interface MaintenanceInit extends MaintenanceOptions {
+  /** @default DEFAULT_PROFILE ('lan') */
+  profile?: Profile
+}
+
+const DEFAULTS: Readonly<Record<Profile, { gcEvery: number, pruneEvery: number, pruneAfter: number }>> = {
   local: { gcEvery: 1_000, pruneEvery: 1_000, pruneAfter: 5_000 },
   lan: { gcEvery: 60_000, pruneEvery: 60_000, pruneAfter: 600_000 }
-} as const
+}
 
 /** A run may take this long at least: it can wait for an anti-entropy round with each member. */
 const MIN_TIMEOUT = 15_000
@@ -65,6 +71,8 @@ export interface MaintenanceStore {
 }
 
 export interface MaintenanceComponents {
+  /** Where the jobs are defined: the peer's jobs. */
+  jobs: Pick<Jobs, 'define'>
   store: MaintenanceStore
   members: () => MaintenanceMember[]
   /** @default Date.now */
@@ -101,8 +109,9 @@ async function freshVectors (store: MaintenanceStore, members: MaintenanceMember
 }
 
 /** Defines `hearsay.gc` and `hearsay.prune` on a peer's jobs. */
-export function defineMaintenance (jobs: Pick<Jobs, 'define'>, components: MaintenanceComponents, options: MaintenanceOptions & { profile?: 'local' | 'lan' } = {}): void {
-  const defaults = DEFAULTS[options.profile ?? 'lan']
+export function defineMaintenance (components: MaintenanceComponents, options: MaintenanceInit = {}): void {
+  const jobs = components.jobs
+  const defaults = forProfile(DEFAULTS, options.profile)
   const gcEvery = options.gcEvery ?? defaults.gcEvery
   const pruneEvery = options.pruneEvery ?? defaults.pruneEvery
   const pruneAfter = options.pruneAfter ?? defaults.pruneAfter

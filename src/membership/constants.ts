@@ -1,3 +1,5 @@
+import type { Profile } from '../profile.js'
+
 /** Timers of the membership protocol. Every field is in milliseconds unless it says otherwise. */
 export interface MembershipTiming {
   /** How often this peer probes one member (round-robin over the members). */
@@ -56,6 +58,9 @@ export const LAN_MEMBERSHIP: MembershipTiming = {
   reconnectMaxDelay: 30_000,
   retransmitMult: 4
 }
+
+/** Profiles by the name the config and CLI use. */
+export const MEMBERSHIP_PROFILES: Readonly<Record<Profile, MembershipTiming>> = { local: LOCAL_MEMBERSHIP, lan: LAN_MEMBERSHIP }
 
 /** Limits on what a membership message may hold; anything past them is dropped and counted. */
 export const MEMBERSHIP_LIMITS = {

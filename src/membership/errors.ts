@@ -1,4 +1,7 @@
-import { HearsayError } from '../errors.js'
+import { codedError, malformedError } from '../errors.js'
+
+/** Bytes that are not a membership message, or break one of MEMBERSHIP_LIMITS: dropped and counted. */
+export class MalformedMembershipMessageError extends malformedError('ERR_MALFORMED_MEMBERSHIP_MESSAGE', 'membership message') {}
 
 /**
  * Thrown by `MemberTable` when the local node describes itself with values the rest of the
@@ -6,19 +9,4 @@ import { HearsayError } from '../errors.js'
  * non-negative integer, a non-finite priority, addresses or tags that are not strings).
  * Updates heard from the network never throw: they are ignored instead.
  */
-/** Bytes that are not a membership message, or break one of MEMBERSHIP_LIMITS: dropped and counted. */
-export class MalformedMembershipMessageError extends HearsayError {
-  static readonly code = 'ERR_MALFORMED_MEMBERSHIP_MESSAGE'
-
-  constructor (detail: string, options?: { cause?: unknown }) {
-    super(MalformedMembershipMessageError.code, `malformed membership message: ${detail}`, options)
-  }
-}
-
-export class InvalidSelfError extends HearsayError {
-  static readonly code = 'ERR_INVALID_SELF'
-
-  constructor (message: string) {
-    super(InvalidSelfError.code, message)
-  }
-}
+export class InvalidSelfError extends codedError('ERR_INVALID_SELF') {}

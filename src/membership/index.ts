@@ -1,5 +1,5 @@
-export { Membership, MEMBER_EVENTS } from './service.js'
-export type { MembershipComponents, MembershipInit, MembershipEvents, MembershipStats, MembershipNet } from './service.js'
+export { createMembership, MEMBER_EVENTS } from './service.js'
+export type { Membership, MembershipView, MembershipComponents, MembershipInit, MembershipEvents, MembershipStats, MembershipNet } from './service.js'
 export type { Member, MemberState, MemberUpdate } from './state.js'
 export { LOCAL_MEMBERSHIP, LAN_MEMBERSHIP, MEMBERSHIP_LIMITS } from './constants.js'
 export type { MembershipTiming } from './constants.js'

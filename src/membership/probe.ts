@@ -67,11 +67,6 @@ export class FailureDetector {
     this.awareness = Math.min(MAX_AWARENESS, this.awareness + 1)
   }
 
-  /** Local health for diagnostics: 0 is healthy. */
-  health (): { awareness: number, loopLagMs: number } {
-    return { awareness: this.awareness, loopLagMs: this.loopLag }
-  }
-
   /** One probe round. */
   async probeNext (): Promise<void> {
     const { table: getTable, now, request, receive, piggyback, running } = this.components

@@ -1,15 +1,16 @@
-import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { TypedEventTarget, type DetailEvent } from '../events.js'
 import { rateLimited, silentLog, type Log, type LogFn } from '../log.js'
-import { writeFileDurably } from '../storage/index.js'
+import { Backoff } from '../backoff.js'
+import { CounterFile } from '../counter-file.js'
 import { MAX_INCARNATION, MemberTable, type Member, type MemberUpdate, type Outcome } from './state.js'
 import { BroadcastQueue } from './broadcasts.js'
 import type { MembershipMessage } from './codec.js'
-import { INCARNATION_FILE, LAN_MEMBERSHIP, LOCAL_MEMBERSHIP, MAX_PIGGYBACK, type MembershipTiming } from './constants.js'
+import { INCARNATION_FILE, MAX_PIGGYBACK, MEMBERSHIP_PROFILES, type MembershipTiming } from './constants.js'
 import { MembershipTransport, type MembershipNet } from './transport.js'
 import { FailureDetector } from './probe.js'
 import { Rounds, shuffle } from './rounds.js'
+import { forProfile, type Profile } from '../profile.js'
 
 export type { MembershipNet } from './transport.js'
 
@@ -21,15 +22,15 @@ export interface MembershipComponents {
   logger?: Log
 }
 
-export interface MembershipInit {
+/** The membership timers of the profile can be overridden one by one (`PeerOptions.membership`). */
+export interface MembershipInit extends Partial<MembershipTiming> {
   /** Where the incarnation is kept; `undefined` for an in-memory peer. */
   dataDir?: string
   /** Election priority announced to others. @default 0 */
   priority?: number
   tags?: Record<string, string>
-  /** @default 'lan' */
-  profile?: 'local' | 'lan'
-  timing?: Partial<MembershipTiming>
+  /** @default DEFAULT_PROFILE ('lan') */
+  profile?: Profile
 }
 
 export interface MembershipEvents extends Record<string, unknown> {
@@ -60,6 +61,34 @@ const CHANGE_EVENT = {
   reap: 'member:reap'
 } as const
 
+/** What a peer's users see of membership (`peer.membership`): the view, and joining through a peer. */
+export interface MembershipView {
+  /** The whole view, this peer included (marked `self`). */
+  members (): Member[]
+  member (peerId: string): Member | undefined
+  self (): Member | undefined
+  /** Calls `listener` on every change of the view; returns the unsubscribe function. */
+  onChange (listener: () => void): () => void
+  /** Exchange whole views with a peer now (join through it). */
+  sync (peerId: string, addresses?: string[]): Promise<void>
+}
+
+/** The part as the peer wires it: the view, its lifecycle, its events and its figures. */
+export interface Membership extends MembershipView, TypedEventTarget<MembershipEvents> {
+  /** The timers in force: the profile's, with the overrides of the init. */
+  readonly timing: MembershipTiming
+  start (): Promise<void>
+  /** With `announce` (a graceful stop) every alive member is told at once that this peer has left. */
+  stop (options?: { announce?: boolean }): Promise<void>
+  stats (): MembershipStats
+  /** Announce new addresses, priority or tags under a new incarnation. */
+  updateSelf (patch: { addresses?: string[], priority?: number, tags?: Record<string, string> }): void
+}
+
+export function createMembership (components: MembershipComponents, init: MembershipInit = {}): Membership {
+  return new SwimMembership(components, init)
+}
+
 /**
  * SWIM-style failure detection and dissemination over a libp2p stream protocol
  * (`/hearsay/<network>/membership/1.0.0`), with push-pull view exchange on every new
@@ -67,7 +96,7 @@ const CHANGE_EVENT = {
  * the lifecycle, answers inbound messages and spreads updates; probing is the
  * FailureDetector's, the streams the MembershipTransport's.
  */
-export class Membership extends TypedEventTarget<MembershipEvents> {
+class SwimMembership extends TypedEventTarget<MembershipEvents> implements Membership {
   readonly timing: MembershipTiming
   private readonly net: MembershipNet
   private readonly init: MembershipInit
@@ -79,7 +108,7 @@ export class Membership extends TypedEventTarget<MembershipEvents> {
   private readonly rounds = new Rounds()
   private table: MemberTable | undefined
   private broadcasts: BroadcastQueue
-  private readonly reconnects = new Map<string, { next: number, delay: number }>()
+  private readonly reconnects = new Map<string, { next: number, backoff: Backoff }>()
   private readonly inFlightSyncs = new Set<string>()
   private running = false
   private readonly counters = { malformed: 0, syncs: 0 }
@@ -95,7 +124,8 @@ export class Membership extends TypedEventTarget<MembershipEvents> {
     this.now = components.now ?? Date.now
     this.log = components.logger ?? silentLog
     this.logDropped = rateLimited(this.log, 'warn')
-    this.timing = { ...(init.profile === 'local' ? LOCAL_MEMBERSHIP : LAN_MEMBERSHIP), ...init.timing }
+    const { dataDir, priority, tags, profile, ...timing } = init
+    this.timing = { ...forProfile(MEMBERSHIP_PROFILES, profile), ...timing }
     this.broadcasts = new BroadcastQueue(this.timing.retransmitMult)
     this.transport = new MembershipTransport(this.net, (from, reason, what) => {
       this.counters.malformed++
@@ -188,11 +218,6 @@ export class Membership extends TypedEventTarget<MembershipEvents> {
     return { malformed: this.counters.malformed, probes: probes.probes, probeFailures: probes.probeFailures, indirectProbes: probes.indirectProbes, syncs: this.counters.syncs }
   }
 
-  /** Local health for diagnostics: 0 is healthy. */
-  health (): { awareness: number, loopLagMs: number } {
-    return this.detector.health()
-  }
-
   /** Exchange whole views with a peer now (join through it). */
   async sync (peerId: string, addresses: string[] = []): Promise<void> {
     if (this.inFlightSyncs.has(peerId) || peerId === this.net.peerId) return
@@ -266,11 +291,10 @@ export class Membership extends TypedEventTarget<MembershipEvents> {
     // libp2p 2 does not reconnect after a long partition: redial members we lost, with backoff.
     for (const m of table.members()) {
       if (m.self || m.state !== 'dead') continue
-      const entry = this.reconnects.get(m.peerId) ?? { next: now, delay: this.timing.reconnectMinDelay }
+      const entry = this.reconnects.get(m.peerId) ?? { next: now, backoff: new Backoff(this.timing.reconnectMinDelay, this.timing.reconnectMaxDelay) }
       this.reconnects.set(m.peerId, entry)
       if (now < entry.next || this.inFlightSyncs.has(m.peerId)) continue
-      entry.next = now + entry.delay
-      entry.delay = Math.min(entry.delay * 2, this.timing.reconnectMaxDelay)
+      entry.next = now + entry.backoff.next()
       void this.sync(m.peerId, m.addresses).catch(() => {})
     }
   }
@@ -345,18 +369,11 @@ export class Membership extends TypedEventTarget<MembershipEvents> {
 
   private async nextIncarnation (): Promise<number> {
     if (this.init.dataDir === undefined) return 1
-    const path = join(this.init.dataDir, INCARNATION_FILE)
-    let previous = 0
-    try {
-      const parsed: unknown = JSON.parse(await readFile(path, 'utf8'))
-      const value = (parsed as { incarnation?: unknown }).incarnation
-      if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) previous = value
-    } catch {
-      // Missing or unreadable: start at 1; a peer that remembers us newer makes us refute.
-    }
-    // Never past what the wire carries, or the table would refuse our own incarnation.
-    const next = Math.min(previous + 1, MAX_INCARNATION)
-    await writeFileDurably(path, new TextEncoder().encode(JSON.stringify({ incarnation: next })), 0o600)
+    const file = new CounterFile(join(this.init.dataDir, INCARNATION_FILE), 'incarnation', MAX_INCARNATION)
+    // Missing or unreadable reads as 0, so we start at 1; a peer that remembers us newer makes
+    // us refute. Never past what the wire carries, or the table would refuse our own incarnation.
+    const next = Math.min(await file.read() + 1, MAX_INCARNATION)
+    await file.write(next)
     return next
   }
 }

@@ -1,3 +1,5 @@
+import { Backoff } from '../backoff.js'
+
 /**
  * Keeps dialling the bootstrap addresses, with backoff, until the node has a connection.
  * libp2p 2's bootstrap module dials once and never retries, so a peer started before its
@@ -7,11 +9,10 @@ export class BootstrapDialer {
   private readonly addresses: string[]
   private readonly dial: (address: string, signal: AbortSignal) => Promise<void>
   private readonly connectionCount: () => number
-  private readonly minDelay: number
   private readonly maxDelay: number
+  private readonly backoff: Backoff
   private timer: NodeJS.Timeout | undefined
   private controller: AbortController | undefined
-  private delay: number
   private running = false
   private readonly onFailure: ((errors: unknown[], retryIn: number) => void) | undefined
 
@@ -27,9 +28,8 @@ export class BootstrapDialer {
     this.addresses = init.addresses
     this.dial = init.dial
     this.connectionCount = init.connectionCount
-    this.minDelay = init.minDelay
     this.maxDelay = init.maxDelay
-    this.delay = init.minDelay
+    this.backoff = new Backoff(init.minDelay, init.maxDelay)
     this.onFailure = init.onFailure
   }
 
@@ -56,15 +56,19 @@ export class BootstrapDialer {
     if (this.connectionCount() > 0) {
       // Connected: membership and the DHT take it from here. Check again later in case the
       // node ends up alone (every member gone at once).
-      this.delay = this.minDelay
+      this.backoff.reset()
       this.schedule(this.maxDelay)
       return
     }
     const signal = this.controller?.signal ?? AbortSignal.abort()
     const results = await Promise.allSettled(this.addresses.map(async (addr) => this.dial(addr, signal)))
-    const ok = results.some((r) => r.status === 'fulfilled')
-    this.delay = ok ? this.minDelay : Math.min(this.delay * 2, this.maxDelay)
-    if (!ok && this.running) this.onFailure?.(results.map((r) => r.status === 'rejected' ? r.reason : undefined), this.delay)
-    this.schedule(ok ? this.maxDelay : this.delay)
+    if (results.some((r) => r.status === 'fulfilled')) {
+      this.backoff.reset()
+      this.schedule(this.maxDelay)
+      return
+    }
+    const retryIn = this.backoff.next()
+    if (this.running) this.onFailure?.(results.map((r) => r.status === 'rejected' ? r.reason : undefined), retryIn)
+    this.schedule(retryIn)
   }
 }

@@ -1,3 +1,5 @@
+import type { Profile } from '../profile.js'
+
 /** Every protocol id carries the network name, so peers of different networks never mix. */
 export function protocolId (network: string, part: string, version = '1.0.0'): string {
   return `/hearsay/${network}/${part}/${version}`
@@ -45,4 +47,13 @@ export const LAN_DISCOVERY: DiscoveryTiming = {
   initialInterval: 1_000,
   initialRounds: 5,
   initialQuerySelfInterval: 1_000
+}
+
+/** Discovery timers by profile. */
+export const DISCOVERY_PROFILES: Readonly<Record<Profile, DiscoveryTiming>> = { local: LOCAL_DISCOVERY, lan: LAN_DISCOVERY }
+
+/** First and longest wait between rounds of dialling the bootstrap addresses while none answers (ms). */
+export const BOOTSTRAP_BACKOFF: Readonly<Record<Profile, { minDelay: number, maxDelay: number }>> = {
+  local: { minDelay: 100, maxDelay: 2_000 },
+  lan: { minDelay: 1_000, maxDelay: 30_000 }
 }

@@ -13,10 +13,11 @@ import type { PingService } from '@libp2p/ping'
 import type { PeerId, PrivateKey, PubSub } from '@libp2p/interface'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { TypedEventTarget } from '../events.js'
+import { DEFAULT_PROFILE, forProfile, type Profile } from '../profile.js'
 import { rateLimited, silentLog, type Log, type LogFn } from '../log.js'
 import {
   protocolId, NETWORK_NAME_PATTERN, DEFAULT_LISTEN, DEFAULT_MAX_MESSAGE_BYTES,
-  DEFAULT_DIAL_TIMEOUT, LOCAL_DISCOVERY, LAN_DISCOVERY
+  DEFAULT_DIAL_TIMEOUT, DISCOVERY_PROFILES, BOOTSTRAP_BACKOFF
 } from './constants.js'
 import { InvalidMultiaddrError, InvalidNetworkNameError, InvalidPeerIdError, NotStartedError, UnsupportedKeyTypeError } from './errors.js'
 import { loadOrCreateKey, generateKey, withCachedSigner, SignatureVerifier } from './identity.js'
@@ -28,19 +29,19 @@ import { validatePsk } from './pnet.js'
 import { lanAnnounceFilter } from './announce.js'
 import { GossipTopics, MESHSUB_VERSION, gossipService, olderMeshProtocols, useMeshProtocol } from './pubsub.js'
 import type {
-  ConnectionInfo, NetEvents, NetInit, NetNode, OpenStreamOptions, Profile, PubsubMessage, StreamHandlerOptions, TopicMesh, TopicOptions
+  ConnectionInfo, NetComponents, NetEvents, NetInit, NetNode, OpenStreamOptions, PubsubMessage, StreamHandlerOptions, TopicMesh, TopicOptions
 } from './types.js'
 
 type Services = { identify: Identify, ping: PingService, dht: KadDHT, pubsub: PubSub<GossipsubEvents> }
 
-export async function createNetNode (init: NetInit = {}): Promise<NetNode> {
+export async function createNetNode (components: NetComponents = {}, init: NetInit = {}): Promise<NetNode> {
   const network = init.network ?? 'default'
   if (!NETWORK_NAME_PATTERN.test(network)) throw new InvalidNetworkNameError(network)
   const listen = init.listen ?? DEFAULT_LISTEN
   for (const addr of [...listen, ...(init.bootstrap ?? [])]) parseMultiaddr(addr)
   if (init.psk !== undefined) validatePsk(init.psk)
   const privateKey = init.dataDir === undefined ? await generateKey() : await loadOrCreateKey(init.dataDir)
-  return new Libp2pNetNode(network, withCachedSigner(privateKey), init)
+  return new Libp2pNetNode(network, withCachedSigner(privateKey), components, init)
 }
 
 export function parseMultiaddr (addr: string): Multiaddr {
@@ -65,6 +66,7 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
   readonly profile: Profile
   private readonly privateKey: PrivateKey
   private readonly init: NetInit
+  private readonly components: NetComponents
   private readonly gater = new PartitionGater()
   private readonly maxMessageBytes: number
   private readonly logger: Log
@@ -75,15 +77,16 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
   private discovery: DhtDiscovery | undefined
   private bootstrapDialer: BootstrapDialer | undefined
 
-  constructor (network: string, privateKey: PrivateKey, init: NetInit) {
+  constructor (network: string, privateKey: PrivateKey, components: NetComponents, init: NetInit) {
     super()
     this.network = network
     this.privateKey = privateKey
+    this.components = components
     this.init = init
-    this.profile = init.profile ?? 'lan'
+    this.profile = init.profile ?? DEFAULT_PROFILE
     this.maxMessageBytes = init.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
     this.peerId = privateKey.publicKey.toString()
-    this.logger = init.logger ?? silentLog
+    this.logger = components.logger ?? silentLog
     this.logDropped = rateLimited(this.logger, 'warn')
     this.topics = new GossipTopics({
       peerId: this.peerId,
@@ -99,29 +102,24 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
     return protocolId(this.network, part, version)
   }
 
-  isStarted (): boolean {
-    return this.libp2p !== undefined
-  }
-
   async start (): Promise<void> {
     if (this.libp2p !== undefined) return
-    const local = this.profile === 'local'
-    const timing = { ...(local ? LOCAL_DISCOVERY : LAN_DISCOVERY), ...this.init.discovery }
+    const timing = { ...forProfile(DISCOVERY_PROFILES, this.profile), ...this.init.discovery }
     const protector = this.init.psk === undefined ? undefined : await loadPnet(this.init.psk)
     const node = await createLibp2p<Services>({
       start: false,
       privateKey: this.privateKey,
       addresses: {
         listen: this.init.listen ?? DEFAULT_LISTEN,
-        ...(local ? {} : { announceFilter: lanAnnounceFilter })
+        ...(this.profile === 'local' ? {} : { announceFilter: lanAnnounceFilter })
       },
       transports: [tcp()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       connectionGater: this.gater,
-      ...(this.init.metricsRegistry === undefined
+      ...(this.components.metricsRegistry === undefined
         ? {}
-        : { metrics: prometheusMetrics({ registry: this.init.metricsRegistry, collectDefaultMetrics: false, preserveExistingMetrics: true }) }),
+        : { metrics: prometheusMetrics({ registry: this.components.metricsRegistry, collectDefaultMetrics: false, preserveExistingMetrics: true }) }),
       ...(protector === undefined ? {} : { connectionProtector: protector }),
       connectionManager: {
         // Every peer on this machine is one host: without this, libp2p's per-host inbound
@@ -188,8 +186,7 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
       addresses: this.init.bootstrap ?? [],
       dial: async (address, signal) => { await this.dial(address, signal) },
       connectionCount: () => this.libp2p?.getConnections().length ?? 0,
-      minDelay: local ? 100 : 1_000,
-      maxDelay: local ? 2_000 : 30_000,
+      ...forProfile(BOOTSTRAP_BACKOFF, this.profile),
       onFailure: (errors, retryIn) => {
         const reasons = errors.map((e) => e instanceof Error ? e.message : String(e))
         logger.warn({ bootstrap: this.init.bootstrap, reasons, retryIn }, `no bootstrap address answered; trying again in ${retryIn} ms`)
@@ -255,10 +252,6 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
     return connection.remotePeer.toString()
   }
 
-  async hangUp (peerId: string): Promise<void> {
-    await this.libp2p?.hangUp(parsePeerId(peerId))
-  }
-
   connections (): ConnectionInfo[] {
     return (this.libp2p?.getConnections() ?? []).map((c) => ({
       peerId: c.remotePeer.toString(),
@@ -271,17 +264,6 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
     const node = this.libp2p
     if (node === undefined) return false
     return node.getConnections(parsePeerId(peerId)).some((c) => c.status === 'open')
-  }
-
-  async peerAddresses (peerId: string): Promise<string[]> {
-    const node = this.libp2p
-    if (node === undefined) return []
-    try {
-      const peer = await node.peerStore.get(parsePeerId(peerId))
-      return peer.addresses.map((a) => a.multiaddr.toString())
-    } catch {
-      return []
-    }
   }
 
   async lookupMembers (timeout: number): Promise<DiscoveredPeer[]> {

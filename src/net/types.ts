@@ -1,11 +1,10 @@
 import type { Registry } from 'prom-client'
 import type { Log } from '../log.js'
+import type { Profile } from '../profile.js'
 import type { TypedEventTarget } from '../events.js'
 import type { DiscoveryTiming } from './constants.js'
 import type { DiscoveredPeer } from './discovery.js'
 import type { MessageStream } from './stream.js'
-
-export type Profile = 'local' | 'lan'
 
 export interface NetInit {
   /** Network name; part of every protocol id. @default 'default' */
@@ -24,6 +23,10 @@ export interface NetInit {
   psk?: Uint8Array
   /** Largest message on a hearsay stream protocol. @default 1_114_112 (bytes) */
   maxMessageBytes?: number
+}
+
+/** What the node is given to work with, as every part is (options go in `NetInit`). */
+export interface NetComponents {
   /** Register libp2p's own metrics here (one registry per peer: several peers share a process). */
   metricsRegistry?: Registry
   /** Where this part logs (a pino logger, or any with the same methods). @default silent */
@@ -95,7 +98,6 @@ export interface NetNode extends TypedEventTarget<NetEvents> {
   readonly profile: Profile
   start (): Promise<void>
   stop (): Promise<void>
-  isStarted (): boolean
   /** The addresses others can dial, each ending in /p2p/<peerId>. */
   addresses (): string[]
   protocol (part: string, version?: string): string
@@ -105,11 +107,8 @@ export interface NetNode extends TypedEventTarget<NetEvents> {
   connect (peerId: string, addresses: string[], signal?: AbortSignal): Promise<void>
   /** Dial a multiaddr (with or without /p2p/); resolves with the remote's PeerId. */
   dial (address: string, signal?: AbortSignal): Promise<string>
-  hangUp (peerId: string): Promise<void>
   connections (): ConnectionInfo[]
   isConnected (peerId: string): boolean
-  /** Known addresses of a peer (from identify, the DHT or membership). */
-  peerAddresses (peerId: string): Promise<string[]>
   /** Look up the members of this network in the DHT now. */
   lookupMembers (timeout: number): Promise<DiscoveredPeer[]>
   /** With `signed`, only messages sealed by `publish(..., { signed: true })` whose signature verifies reach `handler`. */

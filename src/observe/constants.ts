@@ -2,7 +2,7 @@
  * Named defaults of the observe part (write tracing, convergence, the beacon). Options that
  * take them document them with `@default`; they are applied with `??` where options are read.
  */
-import type { Profile } from '../net/index.js'
+import type { Profile } from '../profile.js'
 
 /** Timers of the beacon: how often a peer tells the others how far its replica is. */
 export interface BeaconTiming {

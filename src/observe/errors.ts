@@ -1,22 +1,10 @@
-import { HearsayError } from '../errors.js'
+import { HearsayError, codedError, malformedError } from '../errors.js'
 
 /** A beacon or trace message that does not decode or breaks a limit: dropped, and counted. */
-export class MalformedObserveMessageError extends HearsayError {
-  static readonly code = 'ERR_MALFORMED_OBSERVE_MESSAGE'
-
-  constructor (detail: string, options?: { cause?: unknown }) {
-    super(MalformedObserveMessageError.code, `malformed observe message: ${detail}`, options)
-  }
-}
+export class MalformedObserveMessageError extends malformedError('ERR_MALFORMED_OBSERVE_MESSAGE', 'observe message') {}
 
 /** An observer option it cannot use (beacon timers, trace buffer, OTLP endpoint): the message names it. */
-export class InvalidObserveOptionsError extends HearsayError {
-  static readonly code = 'ERR_INVALID_OBSERVE_OPTIONS'
-
-  constructor (message: string) {
-    super(InvalidObserveOptionsError.code, message)
-  }
-}
+export class InvalidObserveOptionsError extends codedError('ERR_INVALID_OBSERVE_OPTIONS') {}
 
 /** A member closed a trace request's stream without answering. */
 export class NoTraceAnswerError extends HearsayError {

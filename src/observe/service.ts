@@ -14,6 +14,7 @@ import { buildTraceReport, type PeerAnswer, type TraceReport } from './trace-rep
 import { traceId, type TraceAnswer, type TraceEntry } from './types.js'
 import { OtlpExporter, type OtlpOptions, type OtlpStats } from './otlp.js'
 import type { Dot, OpType } from '../replica/index.js'
+import { forProfile, type Profile } from '../profile.js'
 
 export type ObserveNet = Pick<NetNode,
 'peerId' | 'network' | 'protocol' | 'handle' | 'unhandle' | 'openStream' | 'subscribe' | 'unsubscribe' | 'publish' | 'connections' | 'gossipMesh'>
@@ -40,7 +41,7 @@ export interface ObserveComponents {
 
 export interface ObserveInit {
   /** @default 'lan' */
-  profile?: 'local' | 'lan'
+  profile?: Profile
   /** Override the beacon timers of the profile (ms). */
   beacon?: Partial<BeaconTiming>
   /** Writes remembered in the trace buffer. @default 4_096 */
@@ -78,13 +79,38 @@ export interface TraceOptions {
 
 interface Write { traceId: string, key: string, dot: Dot, hlc: Hlc, op: OpType }
 
+/** What a peer's users see of the observer (`peer.observe`): convergence, the graph, write traces. */
+export interface Observe {
+  /** How far behind each member's replica is, and whether the network has converged. */
+  convergence (): ConvergenceReport
+  /** This peer's connections and gossip mesh, and those the other members last reported. */
+  graph (): MeshGraph
+  /** When each member applied the newest write of `key` this peer knows; undefined when it knows none. */
+  trace (key: string, options?: TraceOptions): Promise<TraceReport | undefined>
+  /** The last `limit` writes to reach this peer, each traced across the members. */
+  recentTraces (limit: number, options?: TraceOptions): Promise<TraceReport[]>
+}
+
+/** The part as the peer wires it: the view, its lifecycle, what the store tells it and its figures. */
+export interface Observer extends Observe {
+  start (): Promise<void>
+  stop (): Promise<void>
+  /** The store applied these writes (called on its write path: cheap, never throws). */
+  recordApplied (batch: AppliedBatch): void
+  stats (): ObserveStats
+}
+
+export function createObserver (components: ObserveComponents, init: ObserveInit = {}): Observer {
+  return new NetworkObserver(components, init)
+}
+
 /**
  * Seeing the network: remembers how each write reached this peer (a bounded trace buffer),
  * asks the other members about a write over `/hearsay/<network>/trace/1.0.0`, publishes a
  * beacon with this replica's vector, digest and links on `/hearsay/<network>/beacon/1.0.0`,
  * and keeps what it learns of every member's replica to tell how far behind each one is.
  */
-export class Observer {
+class NetworkObserver implements Observer {
   private readonly net: ObserveNet
   private readonly components: ObserveComponents
   private readonly logDropped: LogFn
@@ -113,7 +139,7 @@ export class Observer {
   constructor (components: ObserveComponents, init: ObserveInit = {}) {
     this.net = components.net
     this.components = components
-    this.timing = { ...BEACON_TIMING[init.profile ?? 'lan'], ...init.beacon }
+    this.timing = { ...forProfile(BEACON_TIMING, init.profile), ...init.beacon }
     for (const [name, value] of Object.entries(this.timing)) {
       if (!Number.isFinite(value) || value <= 0) throw new InvalidObserveOptionsError(`beacon.${name} must be a positive number of ms, not ${value}`)
     }

@@ -126,9 +126,9 @@ describe('HTTP API over one peer, through inject()', () => {
     expect(status.clock).toEqual(f.peer.kv.versionVector())
     expect(status.clock[f.peer.peerId]).toBeGreaterThan(0)
     expect(status.uptimeMs).toBeGreaterThanOrEqual(0)
-    expect(status.stats.kv.writesLocal).toBe(f.peer.kv.stats().writesLocal)
-    expect(status.stats.membership).toEqual(f.peer.membership.stats())
-    expect(status.stats.election).toEqual(f.peer.election.stats())
+    expect(status.stats.kv.writesLocal).toBe(f.peer.diagnostics.stats().kv.writesLocal)
+    expect(status.stats.membership).toEqual(f.peer.diagnostics.stats().membership)
+    expect(status.stats.election).toEqual(f.peer.diagnostics.stats().election)
   })
 
   it('GET /v1/members is the membership view, self included', async () => {
@@ -393,6 +393,40 @@ describe('a peer that is not running', () => {
       expect(response.statusCode).toBe(401)
     } finally {
       await f.app.close()
+    }
+  })
+})
+
+describe('the API checks keys against the peer\'s own maxKeyBytes', () => {
+  it('a larger limit lets longer keys through every route; a smaller one refuses them with the peer\'s number', async () => {
+    const large = await startPeerWithApi({}, { replication: { maxKeyBytes: 2_048 } })
+    try {
+      const key = 'k'.repeat(1_500)
+      const put = await large.app.inject({ method: 'PUT', url: `/v1/kv/${key}`, headers: json, payload: '1' })
+      expect(put.statusCode).toBe(200)
+      const get = await large.app.inject({ method: 'GET', url: `/v1/kv/${key}`, headers: auth })
+      expect(get.statusCode).toBe(200)
+      expect(body<{ value: unknown }>(get).value).toBe(1)
+      const tooLong = await large.app.inject({ method: 'GET', url: `/v1/kv/${'k'.repeat(2_049)}`, headers: auth })
+      expect(body<ErrorBody>(tooLong).error.code).toBe('ERR_KEY_TOO_LONG')
+      expect(body<ErrorBody>(tooLong).error.message).toContain('2048')
+    } finally {
+      await large.close()
+    }
+    const small = await startPeerWithApi({}, { replication: { maxKeyBytes: 16 } })
+    try {
+      for (const url of [`/v1/kv/${'k'.repeat(17)}`, `/v1/trace/${'k'.repeat(17)}`]) {
+        const response = await small.app.inject({ method: 'GET', url, headers: auth })
+        expect(response.statusCode, url).toBe(400)
+        expect(body<ErrorBody>(response).error).toMatchObject({ code: 'ERR_KEY_TOO_LONG', message: expect.stringContaining('16 bytes') })
+      }
+      const digest = small.peer.kv.digest()
+      const put = await small.app.inject({ method: 'PUT', url: `/v1/kv/${'k'.repeat(17)}`, headers: json, payload: '1' })
+      expect(body<ErrorBody>(put).error.code).toBe('ERR_KEY_TOO_LONG')
+      expect(small.peer.kv.digest()).toBe(digest)
+      expect((await small.app.inject({ method: 'PUT', url: `/v1/kv/${'k'.repeat(16)}`, headers: json, payload: '1' })).statusCode).toBe(200)
+    } finally {
+      await small.close()
     }
   })
 })

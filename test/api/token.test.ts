@@ -76,10 +76,10 @@ describe('API tokens', () => {
       const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
       const put = await fetch(`${api.url}/v1/kv/durable`, { method: 'PUT', headers, body: '"on disk"' })
       expect(put.status).toBe(200)
-      expect(peer.kv.stats().log?.fsyncs).toBeGreaterThanOrEqual(1)
+      expect(peer.diagnostics.stats().kv.log?.fsyncs).toBeGreaterThanOrEqual(1)
       const metrics = await (await fetch(`${api.url}/metrics`, { headers })).text()
       const fsyncs = /^hearsay_storage_fsyncs_total (\d+)$/m.exec(metrics)?.[1]
-      expect(Number(fsyncs)).toBe(peer.kv.stats().log?.fsyncs)
+      expect(Number(fsyncs)).toBe(peer.diagnostics.stats().kv.log?.fsyncs)
       expect(metrics).toMatch(/^hearsay_storage_fsync_seconds \d/m)
       const wrong = await fetch(`${api.url}/v1/kv/durable`, { headers: { authorization: `Bearer ${createToken()}` } })
       expect(wrong.status).toBe(401)

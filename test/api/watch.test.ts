@@ -30,7 +30,10 @@ describe('GET /v1/watch through inject()', () => {
     await f.peer.kv.put('elsewhere', 2)
     await f.peer.kv.put('w/2', 'two')
     await f.peer.kv.delete('w/1')
-    await new Promise((resolve) => setTimeout(resolve, 60))
+    // Every change written, and an idle moment long enough for a keep-alive line after them.
+    await expect.poll(() => f.app.hearsay.watchStats().eventsSent).toBe(3)
+    const keepAlives = f.app.hearsay.watchStats().keepAlivesSent
+    await expect.poll(() => f.app.hearsay.watchStats().keepAlivesSent).toBeGreaterThan(keepAlives)
     await f.app.close()
     const response = await streaming
     expect(response.statusCode).toBe(200)

@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { ELECTION_PROFILES, LAN_ELECTION_OPTIONS, LOCAL_ELECTION_OPTIONS, MAX_TERM, electionProtocol } from '../../src/election/constants.js'
+import { ELECTION_PROFILES, LAN_ELECTION_OPTIONS, LOCAL_ELECTION_OPTIONS, MAX_TERM } from '../../src/election/constants.js'
+import { protocolId } from '../../src/net/index.js'
 import { InvalidElectionInitError, InvalidElectionOptionsError } from '../../src/election/errors.js'
 import { HearsayError } from '../../src/errors.js'
 import { Election, compareRank, outranks } from '../../src/election/state.js'
@@ -531,6 +532,6 @@ describe('stop and guards', () => {
     expect(() => new Election({ selfId: 'x', priority: 0, term: 0, options: LAN_ELECTION_OPTIONS }, 0)).not.toThrow()
     expect(ELECTION_PROFILES.local).toBe(LOCAL_ELECTION_OPTIONS)
     expect(LOCAL_ELECTION_OPTIONS.heartbeatInterval).toBeLessThan(LAN_ELECTION_OPTIONS.heartbeatInterval)
-    expect(electionProtocol('demo')).toBe('/hearsay/demo/election/1.0.0')
+    expect(protocolId('demo', 'election')).toBe('/hearsay/demo/election/1.0.0')
   })
 })

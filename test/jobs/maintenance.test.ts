@@ -40,21 +40,21 @@ describe('GC of delete metadata', () => {
     await c.converged({ timeout: 30_000 })
 
     // The coordinator publishes a horizon covering the deletes; every peer collects.
-    await expect.poll(() => c.peers.every((p) => seqOf(p.kv.horizon(), writer.peerId) >= lastSeq), { timeout: 30_000 }).toBe(true)
+    await expect.poll(() => c.peers.every((p) => seqOf(p.diagnostics.horizon(), writer.peerId) >= lastSeq), { timeout: 30_000 }).toBe(true)
     // 40 writes: 10 overwritten values, 10 deleted values and 10 deletes go; 10 values stay,
     // plus a few records of the jobs themselves.
-    await expect.poll(() => c.peers.map((p) => p.kv.recordCount() <= 15 && p.kv.stats().recordsCollected >= 30), { timeout: 30_000 }).toEqual([true, true, true])
+    await expect.poll(() => c.peers.map((p) => p.kv.recordCount() <= 15 && p.diagnostics.stats().kv.recordsCollected >= 30), { timeout: 30_000 }).toEqual([true, true, true])
     expect(c.peers[0]!.kv.get(GC_KEY)).toMatchObject({ term: c.peers[0]!.leader()!.term })
     for (const p of c.peers) expect(p.kv.list('k/')).toEqual(view)
     await c.converged({ timeout: 30_000 })
-    await expect.poll(() => writer.kv.stats().compactions, { timeout: 30_000 }).toBeGreaterThanOrEqual(1)
-    const logRecords = writer.kv.stats().log!.records
+    await expect.poll(() => writer.diagnostics.stats().kv.compactions, { timeout: 30_000 }).toBeGreaterThanOrEqual(1)
+    const logRecords = writer.diagnostics.stats().kv.log!.records
     expect(logRecords).toBeLessThan(40)
 
     await c.kill(1)
     const restarted = await c.restart(1)
     expect(restarted.kv.list('k/')).toEqual(view)
-    expect(seqOf(restarted.kv.horizon(), writer.peerId)).toBeGreaterThanOrEqual(lastSeq)
+    expect(seqOf(restarted.diagnostics.horizon(), writer.peerId)).toBeGreaterThanOrEqual(lastSeq)
     expect(restarted.kv.recordCount()).toBeLessThanOrEqual(15)
     for (let i = 10; i < 20; i++) expect(restarted.kv.get(`k/${i}`)).toBeUndefined()
     const next = await restarted.kv.put('after-restart', true)
@@ -91,8 +91,8 @@ describe('GC of delete metadata', () => {
     acknowledged.set('d/0', 'rewritten while cut off')
 
     // GC collects the deletes on the majority side while the isolated peer still holds the old values.
-    await expect.poll(() => [leader, other].every((p) => seqOf(p.kv.horizon(), other.peerId) >= lastDelete), { timeout: 30_000 }).toBe(true)
-    expect(leader.kv.stats().recordsCollected).toBeGreaterThanOrEqual(20)
+    await expect.poll(() => [leader, other].every((p) => seqOf(p.diagnostics.horizon(), other.peerId) >= lastDelete), { timeout: 30_000 }).toBe(true)
+    expect(leader.diagnostics.stats().kv.recordsCollected).toBeGreaterThanOrEqual(20)
     expect(isolated.kv.get('d/5')).toBe('old-5')
 
     await c.heal()
@@ -117,7 +117,7 @@ describe('GC of delete metadata', () => {
     let lastDelete = 0
     for (let i = 0; i < 10; i++) lastDelete = (await leader.kv.delete(`d/${i}`))!.dot.seq
     await leader.kv.put('while-dead', 1)
-    await expect.poll(() => seqOf(other.kv.horizon(), leader.peerId) >= lastDelete, { timeout: 30_000 }).toBe(true)
+    await expect.poll(() => seqOf(other.diagnostics.horizon(), leader.peerId) >= lastDelete, { timeout: 30_000 }).toBe(true)
 
     const back = await c.restart(2)
     // Its log still has the values, and nothing that removed them.
@@ -128,7 +128,7 @@ describe('GC of delete metadata', () => {
       expect(p.kv.get('while-dead')).toBe(1)
     }
     // It caught up by dropping what the others had collected, not by replaying the deletes.
-    expect(back.kv.stats().recordsDropped).toBeGreaterThanOrEqual(10)
+    expect(back.diagnostics.stats().kv.recordsDropped).toBeGreaterThanOrEqual(10)
   }, 120_000)
 })
 
@@ -147,8 +147,8 @@ describe('retiring departed members', () => {
 
     // HELLOs now leave it out, and the receiver fills it back in (same retirements on both sides).
     await expect.poll(async () => {
-      await leader.kv.syncWith(other.peerId, other.addresses())
-      return leader.kv.remoteVectors().get(other.peerId)?.vector[id]
+      await leader.diagnostics.syncWith(other.peerId, other.addresses())
+      return leader.diagnostics.remoteVectors().get(other.peerId)?.vector[id]
     }, { timeout: 10_000 }).toBe(seq)
     await other.kv.put('after-retirement', 1)
     await expect.poll(() => leader.kv.versions('after-retirement').length, { timeout: 10_000 }).toBe(1)

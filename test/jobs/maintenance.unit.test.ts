@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { defineMaintenance, GC_JOB, Jobs, PRUNE_JOB, StaleVectorError } from '../../src/jobs/index.js'
+import { createJobs, defineMaintenance, GC_JOB, PRUNE_JOB, StaleVectorError } from '../../src/jobs/index.js'
 import type { JobFunction, JobOptions, MaintenanceMember, MaintenanceStore } from '../../src/jobs/index.js'
 import type { Json, RemoteVector, VectorClock } from '../../src/replica/index.js'
 import { GC_KEY, RETIRED_PREFIX } from '../../src/replica/index.js'
@@ -26,7 +26,7 @@ function harness (init: { own: VectorClock, remotes: Record<string, VectorClock>
     retire: async (replica, seq, term) => { puts.push([`${RETIRED_PREFIX}${replica}`, { seq, term }]) }
   }
   const jobs = new Map<string, { options: JobOptions, run: JobFunction }>()
-  defineMaintenance({ define: (name, options, run) => { jobs.set(name, { options, run }) } }, { store, members: () => init.members, now: () => time }, { profile: 'local', pruneAfter: 5_000 })
+  defineMaintenance({ jobs: { define: (name, options, run) => { jobs.set(name, { options, run }) } }, store, members: () => init.members, now: () => time }, { profile: 'local', pruneAfter: 5_000 })
   const run = async (name: string): Promise<unknown> => jobs.get(name)!.run({ term: 7, signal: new AbortController().signal })
   return { jobs, puts, synced, run, advance: (ms: number) => { time += ms }, at: () => time }
 }
@@ -104,7 +104,7 @@ describe('hearsay.prune decisions', () => {
 describe('jobs: idle runs', () => {
   it('a run that resolves to "idle" is not recorded; others are', async () => {
     const recorded: string[] = []
-    const jobs = new Jobs({
+    const jobs = createJobs({
       selfId: 'me',
       leader: () => ({ peerId: 'me', term: 1 }),
       onLeaderChange: () => () => {},

@@ -39,7 +39,7 @@ describe('logs: one pino logger per component', () => {
     expect(has('membership', new RegExp(`^member ${cluster.peers[1]!.peerId} joined`))).toBe(true)
     expect(first.lines.filter((l) => l.component === undefined)).toEqual([])
 
-    attacker = await createNetNode({ network: cluster.network, profile: 'local' })
+    attacker = await createNetNode({}, { network: cluster.network, profile: 'local' })
     await attacker.start()
     const protocol = attacker.protocol('membership')
     const garbage = 25
@@ -49,7 +49,7 @@ describe('logs: one pino logger per component', () => {
       await stream.next({ timeout: 5_000 }).catch(() => undefined)
       stream.abort()
     }
-    await expect.poll(() => peer.membership.stats().malformed, { timeout: 10_000 }).toBeGreaterThanOrEqual(garbage)
+    await expect.poll(() => peer.diagnostics.stats().membership.malformed, { timeout: 10_000 }).toBeGreaterThanOrEqual(garbage)
     const warnings = first.lines.filter((l) => l.component === 'membership' && l.msg === 'dropped a malformed membership message')
     expect(warnings.length).toBe(10)
     expect(warnings.every((w) => w.level === 40 && w.from === attacker!.peerId && typeof w.reason === 'string')).toBe(true)

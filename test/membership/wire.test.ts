@@ -101,7 +101,7 @@ describe('a live peer and bad membership input', () => {
     await cluster.converged({ timeout: 20_000 })
     const target = cluster.peers[0]!
     const before = target.members().map((m) => [m.peerId, m.state, m.incarnation])
-    attacker = await createNetNode({ network: cluster.network, profile: 'local' })
+    attacker = await createNetNode({}, { network: cluster.network, profile: 'local' })
     await attacker.start()
     const protocol = attacker.protocol('membership')
     const garbage = [
@@ -115,7 +115,7 @@ describe('a live peer and bad membership input', () => {
       await stream.next({ timeout: 5_000 }).catch(() => undefined)
       stream.abort()
     }
-    await expect.poll(() => target.membership.stats().malformed, { timeout: 10_000 }).toBeGreaterThanOrEqual(garbage.length)
+    await expect.poll(() => target.diagnostics.stats().membership.malformed, { timeout: 10_000 }).toBeGreaterThanOrEqual(garbage.length)
     expect(target.members().map((m) => [m.peerId, m.state, m.incarnation])).toEqual(before)
     // Still serving: a well-formed ping gets an ack.
     const stream = await attacker.openStream(target.peerId, protocol, { addresses: target.addresses() })

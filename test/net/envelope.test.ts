@@ -9,7 +9,7 @@ afterEach(async () => {
 })
 
 async function node (): Promise<NetNode> {
-  const n = await createNetNode({ profile: 'local', network: 'envelopes' })
+  const n = await createNetNode({}, { profile: 'local', network: 'envelopes' })
   nodes.push(n)
   await n.start()
   return n
@@ -29,7 +29,7 @@ async function publishWhenHeard (from: NetNode, topic: string, data: Uint8Array,
 
 describe('signed gossip envelopes', () => {
   it('round-trip, and a signature covers the payload and the topic', async () => {
-    const a = await createNetNode({})
+    const a = await createNetNode({}, {})
     const topic = '/hearsay/x/beacon/1.0.0'
     const payload = bytes('hello')
     const sealed = encodeEnvelope({ author: a.peerId, payload, signature: a.sign(signingInput(topic, payload)) })
@@ -65,7 +65,7 @@ describe('signed gossip envelopes', () => {
     await a.dial(b.addresses()[0]!)
     // Unsealed bytes, then a seal by a key that is not its claimed author's: neither arrives.
     await publishWhenHeard(a, topic, bytes('not sealed'), false)
-    const impostor = await createNetNode({})
+    const impostor = await createNetNode({}, {})
     const forged = encodeEnvelope({ author: impostor.peerId, payload: bytes('forged'), signature: a.sign(signingInput(topic, bytes('forged'))) })
     await a.publish(topic, forged)
     await a.publish(topic, bytes('sealed'), { signed: true })

@@ -9,8 +9,8 @@ afterEach(async () => {
   await Promise.all(nodes.splice(0).map(async (n) => n.stop()))
 })
 
-async function node (init: Parameters<typeof createNetNode>[0] = {}): Promise<NetNode> {
-  const n = await createNetNode({ profile: 'local', ...init })
+async function node (init: Parameters<typeof createNetNode>[1] = {}): Promise<NetNode> {
+  const n = await createNetNode({}, { profile: 'local', ...init })
   nodes.push(n)
   await n.start()
   return n
@@ -20,12 +20,12 @@ describe('net', () => {
   it('keeps its identity in the data dir with owner-only mode', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'hearsay-net-'))
     try {
-      const a = await createNetNode({ dataDir: dir })
-      const b = await createNetNode({ dataDir: dir })
+      const a = await createNetNode({}, { dataDir: dir })
+      const b = await createNetNode({}, { dataDir: dir })
       expect(b.peerId).toBe(a.peerId)
       const info = await stat(join(dir, 'peer.key'))
       expect(info.mode & 0o777).toBe(0o600)
-      const memory = await createNetNode({})
+      const memory = await createNetNode()
       expect(memory.peerId).not.toBe(a.peerId)
     } finally {
       await rm(dir, { recursive: true, force: true })
@@ -33,8 +33,8 @@ describe('net', () => {
   })
 
   it('rejects a bad network name and a bad multiaddr with typed errors', async () => {
-    await expect(createNetNode({ network: 'no spaces' })).rejects.toMatchObject({ code: 'ERR_INVALID_NETWORK_NAME' })
-    await expect(createNetNode({ bootstrap: ['not-an-addr'] })).rejects.toMatchObject({ code: 'ERR_INVALID_MULTIADDR' })
+    await expect(createNetNode({}, { network: 'no spaces' })).rejects.toMatchObject({ code: 'ERR_INVALID_NETWORK_NAME' })
+    await expect(createNetNode({}, { bootstrap: ['not-an-addr'] })).rejects.toMatchObject({ code: 'ERR_INVALID_MULTIADDR' })
   })
 
   it('carries the network name in protocol ids and exchanges length-prefixed messages', async () => {

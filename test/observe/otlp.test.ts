@@ -2,7 +2,8 @@ import { describe, it, expect, afterEach } from 'vitest'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createCluster, type Cluster } from '../../src/harness/index.js'
-import { InvalidObserveOptionsError, OtlpExporter, otlpRootSpanId, otlpTraceId, toSpan, traceId, type TraceEntry } from '../../src/observe/index.js'
+import { InvalidObserveOptionsError, otlpRootSpanId, otlpTraceId, toSpan, traceId, type TraceEntry } from '../../src/observe/index.js'
+import { OtlpExporter } from '../../src/observe/otlp.js'
 
 interface Span { traceId: string, spanId: string, parentSpanId?: string, name: string, kind: number, startTimeUnixNano: string, endTimeUnixNano: string, attributes: Array<{ key: string, value: { stringValue: string } }> }
 interface Export { resourceSpans: Array<{ resource: { attributes: Array<{ key: string, value: { stringValue: string } }> }, scopeSpans: Array<{ spans: Span[] }> }> }
@@ -94,12 +95,12 @@ describe('OpenTelemetry export', () => {
     }
     const resource = sink.exports[0]!.resourceSpans[0]!.resource.attributes
     expect(resource).toContainEqual({ key: 'service.name', value: { stringValue: 'test' } })
-    expect(cluster.peers[0]!.observe.stats().otlp?.exportFailures).toBe(0)
+    expect(cluster.peers[0]!.diagnostics.stats().observe.otlp?.exportFailures).toBe(0)
   }, 90_000)
 
   it('without an endpoint nothing is exported', async () => {
     cluster = await createCluster({ size: 1, durable: false })
     await cluster.peers[0]!.kv.put('k', 1)
-    expect(cluster.peers[0]!.observe.stats().otlp).toBeUndefined()
+    expect(cluster.peers[0]!.diagnostics.stats().observe.otlp).toBeUndefined()
   })
 })

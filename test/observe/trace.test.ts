@@ -1,7 +1,8 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { createPeer } from '../../src/index.js'
-import { buildGraph, buildTraceReport, InvalidObserveOptionsError, topicPart, TraceBuffer, traceId, type TraceEntry } from '../../src/observe/index.js'
+import { buildGraph, buildTraceReport, InvalidObserveOptionsError, topicPart, traceId, type TraceEntry } from '../../src/observe/index.js'
+import { TraceBuffer } from '../../src/observe/trace-buffer.js'
 
 function entry (replica: string, seq: number, key: string, wall: number, appliedAt = wall): TraceEntry {
   return {

@@ -13,17 +13,17 @@ describe('gossip of new writes', () => {
     await cluster.converged({ timeout: 30_000 })
     const c = cluster
     const writer = c.peers[0]!
-    const before = writer.kv.stats()
+    const before = writer.diagnostics.stats().kv
     await Promise.all(Array.from({ length: 200 }, async (_, i) => writer.kv.put(`burst/${i}`, i)))
-    const sent = writer.kv.stats().gossipMessagesSent - before.gossipMessagesSent
+    const sent = writer.diagnostics.stats().kv.gossipMessagesSent - before.gossipMessagesSent
     expect(sent).toBeGreaterThan(0)
     expect(sent).toBeLessThanOrEqual(20)
     await c.converged({ timeout: 30_000 })
     for (const peer of c.peers) expect(peer.kv.list('burst/')).toHaveLength(200)
     // One verify per message at most: nothing was refused, every record came in a batch.
     for (const peer of c.peers.slice(1)) {
-      expect(peer.kv.stats().rejected).toBe(0)
-      expect(peer.kv.stats().gossipMessagesReceived).toBeLessThan(200)
+      expect(peer.diagnostics.stats().kv.rejected).toBe(0)
+      expect(peer.diagnostics.stats().kv.gossipMessagesReceived).toBeLessThan(200)
     }
   })
 
@@ -32,10 +32,10 @@ describe('gossip of new writes', () => {
     const c = cluster
     const lone = c.peers[0]!
     for (let i = 0; i < 20; i++) await lone.kv.put(`alone/${i}`, i)
-    expect(lone.kv.stats().gossipMessagesSent).toBe(0)
+    expect(lone.diagnostics.stats().kv.gossipMessagesSent).toBe(0)
     const joined = await c.add()
     await c.converged({ timeout: 30_000 })
     expect(joined.kv.list('alone/')).toHaveLength(20)
-    expect(joined.kv.stats().rejected).toBe(0)
+    expect(joined.diagnostics.stats().kv.rejected).toBe(0)
   })
 })

@@ -79,8 +79,8 @@ describe('replication over real TCP', () => {
     await c.converged({ timeout: 30_000 })
     for (const peer of c.peers) {
       expect(peer.kv.list('ae-')).toHaveLength(50)
-      expect(peer.kv.stats().gossipMessagesSent).toBe(0)
-      expect(peer.kv.stats().antiEntropyRecordsReceived).toBeGreaterThan(0)
+      expect(peer.diagnostics.stats().kv.gossipMessagesSent).toBe(0)
+      expect(peer.diagnostics.stats().kv.antiEntropyRecordsReceived).toBeGreaterThan(0)
     }
   })
 
@@ -121,7 +121,7 @@ describe('forged and malformed writes', () => {
     await cluster.converged({ timeout: 30_000 })
     const c = cluster
     const victim = c.peers[1]!
-    const attacker: NetNode = await createNetNode({ network: c.network, profile: 'local' })
+    const attacker: NetNode = await createNetNode({}, { network: c.network, profile: 'local' })
     extra.push(attacker)
     await attacker.start()
     const topic = attacker.protocol('kv', KV_PROTOCOL_VERSION)
@@ -143,8 +143,8 @@ describe('forged and malformed writes', () => {
     await attacker.publish(topic, encodeSealedBatches([forged]))
     await attacker.publish(topic, new Uint8Array([1, 2, 3, 4, 5, 6, 7]))
     const target = c.peers[0]!
-    await expect.poll(() => target.kv.stats().rejected, { timeout: 10_000 }).toBe(1)
-    await expect.poll(() => target.kv.stats().malformed, { timeout: 10_000 }).toBe(1)
+    await expect.poll(() => target.diagnostics.stats().kv.rejected, { timeout: 10_000 }).toBe(1)
+    await expect.poll(() => target.diagnostics.stats().kv.malformed, { timeout: 10_000 }).toBe(1)
     expect(target.kv.get('forged')).toBeUndefined()
     // Still working.
     await c.peers[1]!.kv.put('honest', 1)

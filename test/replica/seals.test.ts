@@ -16,7 +16,7 @@ afterEach(async () => {
 
 /** A real libp2p node with no store, speaking the store's protocols by hand: what a hostile member can do. */
 async function intruder (c: Cluster): Promise<{ node: NetNode, topic: string, heard: Uint8Array[] }> {
-  const node = await createNetNode({ network: c.network, profile: 'local' })
+  const node = await createNetNode({}, { network: c.network, profile: 'local' })
   extra.push(node)
   await node.start()
   const topic = node.protocol('kv', KV_PROTOCOL_VERSION)
@@ -63,7 +63,7 @@ describe('sealed batches between real peers', () => {
     const second = genuine[genuine.length - 1]!
     await c.converged({ timeout: 30_000 })
     const digest = target.kv.digest()
-    const before = target.kv.stats()
+    const before = target.diagnostics.stats().kv
 
     // The same records under new dots the target has not seen, so each forgery is judged on its seal.
     const fresh = (batch: SealedBatch, shift: number): SealedBatch => ({
@@ -76,11 +76,11 @@ describe('sealed batches between real peers', () => {
     await node.publish(topic, tampered)
     await node.publish(topic, spliced)
     await node.publish(topic, reordered)
-    await expect.poll(() => target.kv.stats().rejectedBatches - before.rejectedBatches, { timeout: 10_000 }).toBe(3)
+    await expect.poll(() => target.diagnostics.stats().kv.rejectedBatches - before.rejectedBatches, { timeout: 10_000 }).toBe(3)
 
     // The same by anti-entropy, plus a replay of a genuine batch the target holds.
     await syncBy(node, target.peerId, target.addresses(), [tampered, spliced, reordered, reencode(first)])
-    const after = target.kv.stats()
+    const after = target.diagnostics.stats().kv
     expect(after.rejectedBatches - before.rejectedBatches).toBe(6)
     expect(after.duplicateBatches).toBeGreaterThan(before.duplicateBatches)
     expect(after.writesRemote).toBe(before.writesRemote)
@@ -101,7 +101,7 @@ describe('sealed batches between real peers', () => {
     await c.kill(2)
     const newcomer = await c.add()
     await expect.poll(() => newcomer.kv.get('by-2-29'), { timeout: 30_000 }).toBe(29)
-    expect(newcomer.kv.stats().rejected).toBe(0)
+    expect(newcomer.diagnostics.stats().kv.rejected).toBe(0)
     for (let i = 0; i < 30; i++) expect(newcomer.kv.get(`by-2-${i}`)).toBe(i)
   })
 })

@@ -42,7 +42,7 @@ describe('a network restricted to a list of writers', () => {
 
     await expect.poll(() => [b, c, outsider].every((p) => p.kv.get('from-a') === 'ok'), { timeout: 30_000 }).toBe(true)
     // The outsider's record reached the restricted peers (gossip and anti-entropy) and was dropped.
-    await expect.poll(() => [a, b, c].every((p) => p.kv.stats().unauthorized > 0), { timeout: 30_000 }).toBe(true)
+    await expect.poll(() => [a, b, c].every((p) => p.diagnostics.stats().kv.unauthorized > 0), { timeout: 30_000 }).toBe(true)
     for (const p of [a, b, c]) {
       expect(p.kv.get('from-outsider')).toBeUndefined()
       expect(p.kv.get('from-c')).toBeUndefined()

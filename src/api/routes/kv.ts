@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_KEY_BYTES, type Json } from '../../replica/index.js'
+import type { Json } from '../../replica/index.js'
 import { ApiError, BadJsonError, KeyNotFoundError } from '../errors.js'
 import { isWellFormed } from '../../text.js'
 import { deleteSchema, getSchema, listSchema, putSchema, watchSchema } from '../schemas.js'
@@ -8,18 +8,26 @@ interface KeyParams { key: string }
 
 /**
  * Checks a key from the URL (fastify has already percent-decoded it) before anything reads or
- * writes it, with the store's rules and codes: 1-1024 bytes of well-formed UTF-8.
+ * writes it, with the store's rules and codes: 1 to `maxKeyBytes` (the peer's own limit)
+ * bytes of well-formed UTF-8.
  */
-export function checkKey (key: string): void {
+export function checkKey (key: string, maxKeyBytes: number): void {
   if (key.length === 0) throw new ApiError('ERR_INVALID_KEY', 'the key must not be empty')
-  if (key.length > DEFAULT_MAX_KEY_BYTES || Buffer.byteLength(key, 'utf8') > DEFAULT_MAX_KEY_BYTES) {
-    throw new ApiError('ERR_KEY_TOO_LONG', `the key is longer than ${DEFAULT_MAX_KEY_BYTES} bytes of UTF-8: use a shorter key`)
+  if (key.length > maxKeyBytes || Buffer.byteLength(key, 'utf8') > maxKeyBytes) {
+    throw new ApiError('ERR_KEY_TOO_LONG', `the key is longer than ${maxKeyBytes} bytes of UTF-8: use a shorter key`)
   }
   if (!isWellFormed(key)) throw new ApiError('ERR_INVALID_KEY', 'the key is not valid UTF-8')
 }
 
+/** `checkKey` with the limit this peer's store applies. */
+export function keyCheck (peer: RouteContext['peer']): (key: string) => void {
+  const { maxKeyBytes } = peer.limits
+  return (key) => { checkKey(key, maxKeyBytes) }
+}
+
 /** /v1/kv, /v1/kv/:key (GET, PUT, DELETE), /v1/watch */
 export function registerKvRoutes ({ app, peer, watch }: RouteContext): void {
+  const checkKey = keyCheck(peer)
   app.get<{ Querystring: { prefix?: string, limit?: number, after?: string, keys?: boolean } }>('/v1/kv', { schema: listSchema }, async (request) => {
     const { prefix = '', limit, after, keys } = request.query
     const page = { ...(limit === undefined ? {} : { limit }), ...(after === undefined ? {} : { after }) }

@@ -4,11 +4,12 @@ import { loadAsset, PAGE_HEADERS } from '../static.js'
 import {
   assetSchema, convergenceSchema, dashboardEventsSchema, dashboardSnapshotSchema, pageSchema, traceSchema, tracesSchema
 } from '../schemas-observe.js'
-import { checkKey } from './kv.js'
+import { keyCheck } from './kv.js'
 import type { RouteContext } from './context.js'
 
 /** /v1/convergence, /v1/trace/:key, /v1/traces, /v1/dashboard, /v1/dashboard/events, and the page: /, /ui/:file */
 export function registerObserveRoutes ({ app, peer }: RouteContext, dashboard: DashboardHub): void {
+  const checkKey = keyCheck(peer)
   app.get('/v1/convergence', { schema: convergenceSchema }, async () => peer.observe.convergence())
 
   app.get<{ Params: { key: string }, Querystring: { timeout?: number } }>('/v1/trace/:key', { schema: traceSchema }, async (request) => {

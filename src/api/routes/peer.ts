@@ -10,6 +10,7 @@ export function registerPeerRoutes ({ app, peer, builtAt }: RouteContext): void 
 
   app.get('/v1/status', { schema: statusSchema }, async () => {
     const kv = peer.kv
+    const stats = peer.diagnostics.stats()
     return {
       peerId: peer.peerId,
       network: peer.network,
@@ -23,9 +24,9 @@ export function registerPeerRoutes ({ app, peer, builtAt }: RouteContext): void 
       clock: kv.versionVector(),
       uptimeMs: Math.round(performance.now() - builtAt),
       stats: {
-        kv: kv.stats(),
-        membership: peer.membership.stats(),
-        election: peer.election.stats()
+        kv: stats.kv,
+        membership: stats.membership,
+        election: stats.election
       }
     }
   })

@@ -1,7 +1,7 @@
 import type { Json } from '../../replica/index.js'
 import { BadRequestError } from '../errors.js'
-import type { JsonSchema, RouteSchema } from '../schemas.js'
-import { checkKey } from './kv.js'
+import { errors, jsonValue, keyParams, receipt, type JsonSchema, type RouteSchema } from '../schemas.js'
+import { keyCheck } from './kv.js'
 import type { RouteContext } from './context.js'
 
 /**
@@ -15,36 +15,12 @@ import type { RouteContext } from './context.js'
 /** Most PeerIds one partition request may deny. */
 const MAX_DENY = 1_024
 
-const errorReply = {
-  type: 'object',
-  required: ['error'],
-  properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } } }
-} as const satisfies JsonSchema
-const errors = { '4xx': errorReply, '5xx': errorReply } as const
-
 const peerIdPattern = '^[1-9A-HJ-NP-Za-km-z]{40,128}$'
 
 const denied = {
   type: 'object',
   required: ['deny'],
   properties: { deny: { type: 'array', items: { type: 'string' }, description: 'The PeerIds this peer refuses now.' } }
-} as const satisfies JsonSchema
-
-const keyParams = {
-  type: 'object',
-  required: ['key'],
-  additionalProperties: false,
-  properties: { key: { type: 'string', minLength: 1 } }
-} as const satisfies JsonSchema
-
-const receipt = {
-  type: 'object',
-  required: ['key', 'dot', 'hlc'],
-  properties: {
-    key: { type: 'string' },
-    dot: { type: 'object', required: ['replica', 'seq'], properties: { replica: { type: 'string' }, seq: { type: 'integer' } } },
-    hlc: { type: 'object', required: ['wall', 'logical'], properties: { wall: { type: 'integer' }, logical: { type: 'integer' } } }
-  }
 } as const satisfies JsonSchema
 
 export const getPartitionSchema: RouteSchema = {
@@ -96,7 +72,7 @@ export const setAddSchema: RouteSchema = {
     type: 'object',
     required: ['add'],
     additionalProperties: false,
-    properties: { add: { description: 'any JSON value' } }
+    properties: { add: jsonValue }
   },
   response: { 200: receipt, ...errors }
 }
@@ -105,6 +81,7 @@ interface KeyParams { key: string }
 
 /** GET/POST /v1/test/partition, POST /v1/test/heal, POST /v1/test/counter/:key, POST /v1/test/set/:key */
 export function registerTestRoutes ({ app, peer }: RouteContext): void {
+  const checkKey = keyCheck(peer)
   app.get('/v1/test/partition', { schema: getPartitionSchema }, async () => ({ deny: peer.net.blocked() }))
 
   app.post<{ Body: { deny: string[] } }>('/v1/test/partition', { schema: partitionSchema }, async (request) => {
