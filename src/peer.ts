@@ -222,7 +222,7 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
     const openReplicaLog = dataDir === undefined
       ? undefined
       : async () => openLog(dataDir, 'replica', {
-        syncPolicy: this.options.sync ?? 'always',
+        sync: this.options.sync ?? 'always',
         onSkip: (skip) => { storage.warn({ ...skip }, `recovery dropped ${skip.bytes} bytes of ${skip.file}: ${skip.reason}`) }
       })
     return new Replication({

@@ -18,6 +18,7 @@ export const ERROR_STATUS = Object.freeze({
   ERR_INVALID_VALUE: 400,
   /** A counter step that is not a finite number. */
   ERR_INVALID_AMOUNT: 400,
+  ERR_INVALID_VERSION: 400,
   /** No `Authorization: Bearer <token>` header, or the wrong token. */
   ERR_UNAUTHORIZED: 401,
   /** No route for this method and path. */

@@ -18,7 +18,7 @@ export interface RouteInfo {
 
 export interface OpenApiParameter {
   name: string
-  in: 'path' | 'query'
+  in: 'path' | 'query' | 'header'
   required: boolean
   description?: string
   schema: JsonSchema
@@ -91,7 +91,7 @@ function operation (route: RouteInfo): OpenApiOperation {
     ...(schema.description === undefined ? {} : { description: schema.description }),
     tags: [...schema.tags],
     security: route.public ? [] : [{ [SECURITY_SCHEME]: [] }],
-    parameters: [...parameters(schema.params, 'path'), ...parameters(schema.querystring, 'query')],
+    parameters: [...parameters(schema.params, 'path'), ...parameters(schema.querystring, 'query'), ...parameters(schema.headers, 'header')],
     responses: {}
   }
   if (schema.body !== undefined) {
@@ -103,7 +103,7 @@ function operation (route: RouteInfo): OpenApiOperation {
   return op
 }
 
-function parameters (schema: JsonSchema | undefined, where: 'path' | 'query'): OpenApiParameter[] {
+function parameters (schema: JsonSchema | undefined, where: 'path' | 'query' | 'header'): OpenApiParameter[] {
   const properties = schema?.properties
   if (properties === undefined || properties === null || typeof properties !== 'object') return []
   const required = Array.isArray(schema?.required) ? schema.required as unknown[] : []

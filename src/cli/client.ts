@@ -28,7 +28,8 @@ export interface ClientOptions {
 
 export interface ApiClient {
   readonly url: string
-  request<T> (method: 'GET' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T>
+  /** `headers`: extra request headers (If-Match, ...). */
+  request<T> (method: 'GET' | 'PUT' | 'DELETE', path: string, body?: unknown, headers?: Record<string, string>): Promise<T>
   /** The raw response, for streams (watch). */
   stream (path: string, signal: AbortSignal): Promise<Response>
 }
@@ -70,8 +71,8 @@ export async function connect (options: ClientOptions): Promise<ApiClient> {
 
   return {
     url: base,
-    async request<T> (method: 'GET' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
-      const response = await call(base, method, path, body, headers)
+    async request<T> (method: 'GET' | 'PUT' | 'DELETE', path: string, body?: unknown, extra?: Record<string, string>): Promise<T> {
+      const response = await call(base, method, path, body, extra === undefined ? headers : { ...headers, ...extra })
       let parsed: unknown
       try {
         parsed = response.text === '' ? undefined : JSON.parse(response.text)

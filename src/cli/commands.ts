@@ -25,15 +25,19 @@ function show (value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value)
 }
 
-export async function putCommand (key: string, value: string, flags: ClientFlags, output: Output): Promise<void> {
+export async function putCommand (key: string, value: string, flags: ClientFlags & { if?: string, ifAbsent?: boolean }, output: Output): Promise<void> {
   const api = await client(flags)
-  const receipt = await api.request<{ key: string, dot: { replica: string, seq: number } }>('PUT', keyPath(key), parseValue(value))
+  const conditions = {
+    ...(flags.if === undefined ? {} : { 'if-match': flags.if }),
+    ...(flags.ifAbsent === true ? { 'if-none-match': '*' } : {})
+  }
+  const receipt = await api.request<{ key: string, dot: { replica: string, seq: number } }>('PUT', keyPath(key), parseValue(value), conditions)
   print(output, flags, receipt, () => `ok: ${key} written as ${receipt.dot.replica.slice(-8)}/${receipt.dot.seq} (durable)`)
 }
 
 export async function getCommand (key: string, flags: ClientFlags & { versions?: boolean }, output: Output): Promise<void> {
   const api = await client(flags)
-  let body: { key: string, value: unknown, versions?: Versioned[] }
+  let body: { key: string, value: unknown, type?: string, version?: string, versions?: Versioned[] }
   try {
     body = await api.request('GET', keyPath(key) + (flags.versions === true ? '?versions=true' : ''))
   } catch (err) {
@@ -54,10 +58,20 @@ export async function delCommand (key: string, flags: ClientFlags, output: Outpu
   print(output, flags, body, () => body.deleted ? `deleted ${key}` : `${key} had no value`)
 }
 
-export async function lsCommand (prefix: string | undefined, flags: ClientFlags, output: Output): Promise<void> {
+export async function lsCommand (prefix: string | undefined, flags: ClientFlags & { keys?: boolean, limit?: number, after?: string }, output: Output): Promise<void> {
   const api = await client(flags)
-  const body = await api.request<{ entries: Array<{ key: string, value: unknown }> }>('GET', `/v1/kv?prefix=${encodeURIComponent(prefix ?? '')}`)
-  print(output, flags, body, () => body.entries.length === 0 ? '(no keys)' : table(['KEY', 'VALUE'], body.entries.map((e) => [e.key, show(e.value)])))
+  const query = new URLSearchParams({ prefix: prefix ?? '' })
+  if (flags.keys === true) query.set('keys', 'true')
+  if (flags.limit !== undefined) query.set('limit', String(flags.limit))
+  if (flags.after !== undefined) query.set('after', flags.after)
+  const body = await api.request<{ entries?: Array<{ key: string, value: unknown }>, keys?: string[], next?: string }>('GET', `/v1/kv?${query.toString()}`)
+  print(output, flags, body, () => {
+    const rows = body.keys !== undefined ? body.keys.join('\n') : body.entries?.length === 0 ? '' : table(['KEY', 'VALUE'], (body.entries ?? []).map((e) => [e.key, show(e.value)]))
+    const empty = (body.keys ?? body.entries ?? []).length === 0
+    // A full page says how to ask for the next one.
+    const more = body.next === undefined ? '' : `\n(more: --after ${JSON.stringify(body.next)})`
+    return (empty ? '(no keys)' : rows) + more
+  })
 }
 
 export async function membersCommand (flags: ClientFlags, output: Output): Promise<void> {

@@ -138,3 +138,10 @@ export class VersionMismatchError extends ReplicaError {
     this.current = current
   }
 }
+
+/** A version that is not `<author>/<seq>`. */
+export class InvalidVersionError extends ReplicaError {
+  static readonly code = 'ERR_INVALID_VERSION'
+  override readonly code = InvalidVersionError.code
+  override name = 'InvalidVersionError'
+}

@@ -12,7 +12,7 @@ import type { Provenance } from './seal.js'
 import { encodeSealedBatches } from './seal-codec.js'
 import type { ReplicationCounters } from './stats.js'
 import type { WriteRecord } from './types.js'
-import type { ReplicationNet } from './service.js'
+import type { ReplicationNet } from './net.js'
 
 /** Records of one gossip message, at most: well under gossipsub's 1 MiB default with the seal. */
 const MAX_GOSSIP_RECORD_BYTES = 480 * 1024

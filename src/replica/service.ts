@@ -7,7 +7,8 @@ import { NotAWriterError, ReplicaNotStartedError, VersionMismatchError } from '.
 import { formatVersion, parseVersion } from './version.js'
 import { TypedEventTarget } from '../events.js'
 import { rateLimited, silentLog, type Log } from '../log.js'
-import type { NetNode } from '../net/index.js'
+import type { ReplicationNet } from './net.js'
+import { forProfile, type Profile } from '../profile.js'
 import type { DurableLog } from '../storage/index.js'
 import { ReplicaState } from './store.js'
 import { compareHlc } from './hlc.js'
@@ -22,9 +23,7 @@ import { AntiEntropy, type RemoteVector } from './sync.js'
 import { newCounters, type ReplicationStats } from './stats.js'
 import type { Dot, Hlc, Json, ValueType, Version, VectorClock, WriteRecord } from './types.js'
 
-export type ReplicationNet = Pick<NetNode,
-'peerId' | 'protocol' | 'handle' | 'unhandle' | 'openStream' | 'subscribe' | 'unsubscribe' | 'publish' |
-'addEventListener' | 'removeEventListener' | 'sign' | 'verify' | 'topicPeers'>
+export type { ReplicationNet } from './net.js'
 
 export interface ReplicationComponents {
   net: ReplicationNet
@@ -45,8 +44,8 @@ export interface ReplicationComponents {
 }
 
 export interface ReplicationInit {
-  /** @default 'lan' */
-  profile?: 'local' | 'lan'
+  /** Timer defaults. @default 'lan' */
+  profile?: Profile
   /** Spread writes over gossipsub; with `false` only anti-entropy moves them (tests). @default true */
   gossip?: boolean
   /** How often to run anti-entropy with one random member. @default 1_000 local, 10_000 lan (ms) */
@@ -93,6 +92,9 @@ export interface WriteReceipt {
   dot: Dot
   hlc: Hlc
 }
+
+/** How often a peer runs anti-entropy with one random member, by profile (ms). */
+const ANTI_ENTROPY_INTERVAL = { local: 1_000, lan: 10_000 } as const
 
 export type { AppliedBatch, ArrivalPath } from './intake.js'
 export type { RemoteVector } from './sync.js'
@@ -178,7 +180,7 @@ export class Replication extends TypedEventTarget<KvEvents> {
       members: components.members,
       // Our own writes are offered only once durable: a crash must not leave a dot others hold.
       offerable: (record) => record.dot.replica !== this.net.peerId || record.dot.seq <= this.durableSeq
-    }, { interval: init.antiEntropyInterval ?? (init.profile === 'local' ? 1_000 : 10_000) })
+    }, { interval: init.antiEntropyInterval ?? forProfile(ANTI_ENTROPY_INTERVAL, init.profile) })
   }
 
   async start (): Promise<void> {

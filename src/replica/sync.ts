@@ -20,7 +20,7 @@ import type { ReplicaState } from './store.js'
 import { decodeSyncFrame, encodeSyncFrame, SYNC_LIMITS, type SyncFrame } from './sync-codec.js'
 import type { VectorClock, WriteRecord } from './types.js'
 import { expandRetired, omitRetired, sameVector } from './version-vector.js'
-import type { ReplicationNet } from './service.js'
+import type { ReplicationNet } from './net.js'
 
 /** The last HELLO a remote peer sent us in anti-entropy. */
 export interface RemoteVector {

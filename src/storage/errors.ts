@@ -54,11 +54,11 @@ export class RecordTooLargeError extends HearsayError {
 }
 
 /** A record that is not a `Uint8Array` (only possible from untyped callers). */
-export class InvalidRecordError extends HearsayError {
-  static readonly code = 'ERR_INVALID_RECORD'
+export class InvalidLogRecordError extends HearsayError {
+  static readonly code = 'ERR_INVALID_LOG_RECORD'
 
   constructor (what: string) {
-    super(InvalidRecordError.code, `a log record must be a Uint8Array, got ${what}; nothing was written`)
+    super(InvalidLogRecordError.code, `a log record must be a Uint8Array, got ${what}; nothing was written`)
   }
 }
 

@@ -1,5 +1,5 @@
 import zlib from 'node:zlib'
-import { InvalidRecordError, RecordTooLargeError } from './errors.js'
+import { InvalidLogRecordError, RecordTooLargeError } from './errors.js'
 import { READ_CHUNK_BYTES, RECORD_HEADER_BYTES } from './constants.js'
 
 /*
@@ -56,7 +56,7 @@ function describe (value: unknown): string {
 export function framedSize (records: readonly Uint8Array[], maxRecordBytes: number): number {
   let total = 0
   for (const record of records) {
-    if (!(record instanceof Uint8Array)) throw new InvalidRecordError(describe(record))
+    if (!(record instanceof Uint8Array)) throw new InvalidLogRecordError(describe(record))
     if (record.byteLength > maxRecordBytes) throw new RecordTooLargeError(record.byteLength, maxRecordBytes)
     total += RECORD_HEADER_BYTES + record.byteLength
   }

@@ -8,6 +8,6 @@ export {
   DEFAULT_MAX_RECORD_BYTES, DEFAULT_SYNC_INTERVAL, DEFAULT_SYNC_POLICY, LOG_FILE_SUFFIX, REWRITE_FILE_SUFFIX, SYNC_POLICIES
 } from './constants.js'
 export {
-  InvalidLogOptionsError, InvalidRecordError, LogClosedError, LogCorruptedError, LogFailedError, LogInUseError,
+  InvalidLogOptionsError, InvalidLogRecordError, LogClosedError, LogCorruptedError, LogFailedError, LogInUseError,
   RecordTooLargeError, StorageIOError
 } from './errors.js'

@@ -27,7 +27,7 @@ export interface SkipInfo {
 
 export interface LogOptions {
   /** When an append counts as durable; see `SyncPolicy`. @default 'always' */
-  syncPolicy?: SyncPolicy
+  sync?: SyncPolicy
   /** Time between fsyncs under policy `interval`, and the longest a non-durable append waits under `always`. @default 100 (ms) */
   syncInterval?: number
   /** Largest record accepted by `append`/`rewrite` and believed by recovery. Do not lower it for an existing log: recovery would cut at the first larger record. @default 4 MiB (bytes) */
@@ -127,9 +127,9 @@ function warnSkip (info: SkipInfo): void {
 }
 
 function settingsFrom (options: LogOptions): Settings {
-  const policy = options.syncPolicy ?? DEFAULT_SYNC_POLICY
+  const policy = options.sync ?? DEFAULT_SYNC_POLICY
   if (!SYNC_POLICIES.includes(policy)) {
-    throw new InvalidLogOptionsError(`syncPolicy ${JSON.stringify(policy)} is not one of ${SYNC_POLICIES.join(', ')}`)
+    throw new InvalidLogOptionsError(`sync ${JSON.stringify(policy)} is not one of ${SYNC_POLICIES.join(', ')}`)
   }
   const interval = options.syncInterval ?? DEFAULT_SYNC_INTERVAL
   if (typeof interval !== 'number' || !(interval > 0 && interval <= MAX_SYNC_INTERVAL)) {

@@ -48,7 +48,10 @@ describe('HTTP API over one peer, through inject()', () => {
       expect(f.peer.kv.get('greeting')).toEqual(value)
       const get = await f.app.inject({ method: 'GET', url: '/v1/kv/greeting', headers: auth })
       expect(get.statusCode).toBe(200)
-      expect(body(get)).toEqual({ key: 'greeting', value })
+      // The type and the version (the winner's dot, also the ETag) come with the value.
+      const version = `${f.peer.peerId}/${receipt.dot.seq}`
+      expect(body(get)).toEqual({ key: 'greeting', value, type: 'register', version })
+      expect(get.headers.etag).toBe(`"${version}"`)
     }
   })
 
@@ -74,7 +77,7 @@ describe('HTTP API over one peer, through inject()', () => {
     expect(body<Receipt>(put).key).toBe(key)
     expect(f.peer.kv.get(key)).toBe('x')
     const get = await f.app.inject({ method: 'GET', url: `/v1/kv/${encodeURIComponent(key)}`, headers: auth })
-    expect(body(get)).toEqual({ key, value: 'x' })
+    expect(body(get)).toEqual({ key, value: 'x', type: 'register', version: `${f.peer.peerId}/${body<Receipt>(put).dot.seq}` })
     // An unencoded slash is another path: 404 with a hint.
     const raw = await f.app.inject({ method: 'GET', url: '/v1/kv/dir/sub', headers: auth })
     expect(raw.statusCode).toBe(404)
@@ -348,13 +351,17 @@ describe('HTTP API over one peer, through inject()', () => {
       }
     }
     const put = doc.paths['/v1/kv/{key}']!.put!
-    expect(put.parameters).toEqual([expect.objectContaining({ name: 'key', in: 'path', required: true })])
+    expect(put.parameters).toEqual([
+      expect.objectContaining({ name: 'key', in: 'path', required: true }),
+      expect.objectContaining({ name: 'if-match', in: 'header', required: false }),
+      expect.objectContaining({ name: 'if-none-match', in: 'header', required: false })
+    ])
     expect(put.requestBody?.content['application/json']).toBeDefined()
     expect(put.responses['200']!.content['application/json']!.schema).toMatchObject({ required: ['key', 'dot', 'hlc'] })
     const get = doc.paths['/v1/kv/{key}']!.get!
     expect(get.parameters.map((p) => `${p.in}:${p.name}`)).toEqual(['path:key', 'query:versions'])
     const list = doc.paths['/v1/kv']!.get!
-    expect(list.parameters.map((p) => p.name)).toEqual(['prefix', 'limit'])
+    expect(list.parameters.map((p) => p.name)).toEqual(['prefix', 'limit', 'after', 'keys'])
     expect(doc.paths['/metrics']!.get!.responses['200']!.content['text/plain']).toBeDefined()
     expect(doc.paths['/v1/watch']!.get!.responses['200']!.content['text/event-stream']).toBeDefined()
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' })

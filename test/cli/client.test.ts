@@ -126,6 +126,26 @@ describe('client commands against a running peer (real processes)', () => {
     expect(badToken.stderr).toMatch(/ERR_UNAUTHORIZED/)
   })
 
+  it('put --if VERSION and --if-absent write only when the key is as given (exit 1 and nothing written otherwise); ls pages with --limit/--after, and --keys lists names', async () => {
+    const data = ['--data', join(dir, 'a')]
+    expect((await run(['put', 'cond', '1', ...data, '--if-absent'])).code).toBe(0)
+    const refused = await run(['put', 'cond', '2', ...data, '--if-absent'])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain('ERR_VERSION_MISMATCH')
+    const version = (JSON.parse((await run(['get', 'cond', ...data, '--json'])).stdout) as { version: string }).version
+    expect((await run(['put', 'cond', '3', ...data, '--if', version])).code).toBe(0)
+    expect((await run(['put', 'cond', '4', ...data, '--if', version])).code).toBe(1)
+    expect((await run(['get', 'cond', ...data])).stdout.trim()).toBe('3')
+
+    for (const k of ['pg/a', 'pg/b', 'pg/c']) expect((await run(['put', k, '0', ...data])).code).toBe(0)
+    const first = await run(['ls', 'pg/', '--limit', '2', '--keys', ...data])
+    expect(first.code).toBe(0)
+    expect(first.stdout).toContain('pg/a\npg/b')
+    expect(first.stdout).toContain('--after "pg/b"')
+    const rest = JSON.parse((await run(['ls', 'pg/', '--after', 'pg/b', '--json', ...data])).stdout) as { entries: Array<{ key: string }> }
+    expect(rest.entries.map((e) => e.key)).toEqual(['pg/c'])
+  })
+
   it('the token file is owner-only', async () => {
     expect((await stat(join(dir, 'a', 'api.token'))).mode & 0o777).toBe(0o600)
   })

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { crc32, crc32Table, encodeRecords, readAtBuffer, readFrames } from '../../src/storage/framing.js'
 import type { Frame } from '../../src/storage/framing.js'
-import { InvalidRecordError, RecordTooLargeError } from '../../src/storage/index.js'
+import { InvalidLogRecordError, RecordTooLargeError } from '../../src/storage/index.js'
 import { bytes, sampleRecords, text } from './helpers.js'
 
 async function frames (file: Uint8Array, max = 1024): Promise<Frame[]> {
@@ -46,7 +46,7 @@ describe('framing', () => {
 
   it('refuses a record over the limit and anything that is not bytes, before framing any', () => {
     expect(() => encodeRecords([bytes('ok'), new Uint8Array(11)], 10)).toThrow(RecordTooLargeError)
-    expect(() => encodeRecords(['text' as unknown as Uint8Array], 10)).toThrow(InvalidRecordError)
+    expect(() => encodeRecords(['text' as unknown as Uint8Array], 10)).toThrow(InvalidLogRecordError)
   })
 
   it('a length over the limit stops the scan without reading the payload', async () => {

@@ -75,7 +75,7 @@ describe('durable log', () => {
   })
 
   it('always: a writer awaiting each append gets one fsync per append', async () => {
-    const log = await openLog(await tempDir(), 'main', { syncPolicy: 'always' })
+    const log = await openLog(await tempDir(), 'main', { sync: 'always' })
     for (let i = 0; i < 10; i++) await log.append([bytes(String(i))])
     expect(log.stats().fsyncs).toBe(10)
     expect(log.stats().lastFsyncMs).toBeGreaterThan(0)
@@ -85,7 +85,7 @@ describe('durable log', () => {
   })
 
   it('interval: appends resolve after write; a timer fsyncs; close fsyncs the rest', async () => {
-    const log = await openLog(await tempDir(), 'main', { syncPolicy: 'interval', syncInterval: 20 })
+    const log = await openLog(await tempDir(), 'main', { sync: 'interval', syncInterval: 20 })
     for (let i = 0; i < 20; i++) await log.append([bytes(String(i))])
     expect(log.stats().fsyncs).toBe(0)
     await vi.waitFor(() => { expect(log.stats().fsyncs).toBe(1) }, { timeout: 5_000 })
@@ -95,7 +95,7 @@ describe('durable log', () => {
   })
 
   it('interval: a steady stream of appends does not starve the timer', async () => {
-    const log = await openLog(await tempDir(), 'main', { syncPolicy: 'interval', syncInterval: 10 })
+    const log = await openLog(await tempDir(), 'main', { sync: 'interval', syncInterval: 10 })
     // Starved, the writers would run into the deadline with no fsync at all.
     const deadline = Date.now() + 5_000
     await Promise.all(Array.from({ length: 4 }, async () => {
@@ -107,7 +107,7 @@ describe('durable log', () => {
 
   it('none: never fsyncs, not even at close, unless sync() is called', async () => {
     const dir = await tempDir()
-    const log = await openLog(dir, 'main', { syncPolicy: 'none' })
+    const log = await openLog(dir, 'main', { sync: 'none' })
     await Promise.all(Array.from({ length: 50 }, async (_, i) => { await log.append([bytes(String(i))]) }))
     expect(log.stats().fsyncs).toBe(0)
     await log.sync()
@@ -188,7 +188,7 @@ describe('durable log', () => {
     for (const name of ['', '../escape', 'a/b', '.hidden']) {
       await expect(openLog(dir, name)).rejects.toBeInstanceOf(InvalidLogOptionsError)
     }
-    await expect(openLog(dir, 'x', { syncPolicy: 'sometimes' as 'none' })).rejects.toBeInstanceOf(InvalidLogOptionsError)
+    await expect(openLog(dir, 'x', { sync: 'sometimes' as 'none' })).rejects.toBeInstanceOf(InvalidLogOptionsError)
     await expect(openLog(dir, 'x', { syncInterval: 0 })).rejects.toBeInstanceOf(InvalidLogOptionsError)
     await expect(openLog(dir, 'x', { maxRecordBytes: 2 ** 32 })).rejects.toBeInstanceOf(InvalidLogOptionsError)
     await expect(openLog(dir, 'x', { maxRecordBytes: 1.5 })).rejects.toBeInstanceOf(InvalidLogOptionsError)

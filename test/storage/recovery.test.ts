@@ -9,7 +9,7 @@ const MAX = 4 * 1024 * 1024
 
 /** A log file holding `records`, written through the log itself. */
 async function writtenLog (dir: string, records: Uint8Array[]): Promise<string> {
-  const log = await openLog(dir, 'main', { syncPolicy: 'none' })
+  const log = await openLog(dir, 'main', { sync: 'none' })
   await log.append(records)
   await log.close()
   return log.path

@@ -37,7 +37,7 @@ describe('rewrite (compaction)', () => {
 
   it('a big rewrite (several write chunks) round trips', async () => {
     const dir = await tempDir()
-    const log = await openLog(dir, 'main', { syncPolicy: 'none' })
+    const log = await openLog(dir, 'main', { sync: 'none' })
     const big = Array.from({ length: 3000 }, (_, i) => bytes(`${i}:`.padEnd(1000, 'x')))
     await log.rewrite(big.values())
     expect((await log.readAll()).map(text)).toEqual(big.map(text))
