@@ -1,14 +1,13 @@
 import { createHash } from 'node:crypto'
-import { SetDigest } from './digest.js'
-import { HorizonNotCoveredError, InvalidAmountError, InvalidRecordError, TooManyRemovesError, WrongTypeError } from './errors.js'
-import { covers, isEmptyVector, joinVectors, omitRetired, removesCovered, seqOf, vectorLeq, VersionVector } from './version-vector.js'
+import { RecordSet } from './record-set.js'
+import { HorizonNotCoveredError, InvalidRecordError, TooManyRemovesError } from './errors.js'
+import { counterWrite, deleteWrite, putWrite, setAddWrite, setRemoveWrite, type LocalWriter } from './writes.js'
+import { covers, isEmptyVector, joinVectors, omitRetired, removesCovered, seqOf, vectorLeq } from './version-vector.js'
 import { HybridClock } from './hlc.js'
-import { canonicalJson } from './json.js'
-import { compareDots, compareRecords, computeView, firstAbove, freezeRecord, link, unlink } from './keystate.js'
+import { compareDots, compareRecords, computeView, freezeRecord, link, unlink } from './keystate.js'
 import type { KeyState, View } from './keystate.js'
 import { KeyIndex } from './key-index.js'
-import { dotKey, isSeq, isValueRecord, resolveRecordLimits, validateKey, validateRecord, validateReplicaId, validateValue } from './validate.js'
-
+import { dotKey, isSeq, isValueRecord, resolveRecordLimits, validateRecord, validateReplicaId } from './validate.js'
 import type { RecordLimits, ResolvedRecordLimits } from './validate.js'
 import type { ChangeOrigin, Dot, Json, Op, ReplicaChange, ValueType, VectorClock, Version, WriteRecord } from './types.js'
 
@@ -39,8 +38,6 @@ export interface ReconcileResult {
   collected: number
 }
 
-export { compareRecords }
-
 /**
  * The pure core of one replica: a grow-only set of write records and the key-value view
  * derived from it. Joining is set union, so it is commutative, associative and idempotent
@@ -55,13 +52,12 @@ export class ReplicaState {
   private readonly clock: HybridClock
   private readonly limits: ResolvedRecordLimits
   private readonly onChange: ((change: ReplicaChange) => void) | undefined
-  private readonly vv = new VersionVector()
-  /** Records of each author sorted by seq: "everything of r after n" is a binary search and a slice. */
-  private readonly logs = new Map<string, WriteRecord[]>()
+  /** The records held, by author in seq order, and every dot seen. */
+  private readonly set = new RecordSet()
+  private readonly vv = this.set.seen
   private readonly keys = new Map<string, KeyState>()
   /** The same keys in order, for listings and pages. */
   private readonly order = new KeyIndex()
-  private readonly dotDigest = new SetDigest()
   /** The adopted GC horizon: this replica holds or has collected every dot at or below it. */
   private horizonVector: VectorClock = {}
   private horizonTag = ''
@@ -71,14 +67,22 @@ export class ReplicaState {
   private retired: ReadonlyMap<string, number> = new Map()
   private collectedTotal = 0
   private droppedTotal = 0
-  private records = 0
   private liveKeys = 0
   private last: number
+  /** What the local writes (writes.ts) see of this store. */
+  private readonly writer: LocalWriter
 
   constructor (replicaId: string, init: ReplicaStateInit = {}) {
     this.limits = resolveRecordLimits(init)
     validateReplicaId(replicaId, this.limits, 'replicaId')
     this.replicaId = replicaId
+    this.writer = {
+      replicaId,
+      limits: this.limits,
+      state: (key) => this.keys.get(key),
+      typeOf: (key) => this.typeOf(key),
+      write: (key, op, superseded) => this.write(key, op, superseded)
+    }
     this.clock = init.clock ?? new HybridClock(Date.now)
     this.onChange = init.onChange
     this.last = 0
@@ -100,45 +104,30 @@ export class ReplicaState {
 
   /** Writes a register value, superseding every live record of the key this replica sees. */
   put (key: string, value: Json): WriteRecord {
-    validateKey(key, this.limits)
-    const normalized = JSON.parse(validateValue(value, this.limits)) as Json
-    return this.write(key, { type: 'put', value: normalized }, [...this.state(key)?.live.values() ?? []])
+    return putWrite(this.writer, key, value)
   }
 
   /** Removes the versions of the key this replica sees; undefined (and no record) when it has none. */
   delete (key: string): WriteRecord | undefined {
-    validateKey(key, this.limits)
-    const live = [...this.state(key)?.live.values() ?? []]
-    if (live.length === 0) return undefined
-    return this.write(key, { type: 'delete' }, live)
+    return deleteWrite(this.writer, key)
   }
 
   increment (key: string, by = 1): WriteRecord {
-    return this.count(key, by, 0)
+    return counterWrite(this.writer, key, by, 0)
   }
 
   decrement (key: string, by = 1): WriteRecord {
-    return this.count(key, 0, by)
+    return counterWrite(this.writer, key, 0, by)
   }
 
   /** Adds an element; re-adding one replaces this replica's own earlier add of it. */
   setAdd (key: string, element: Json): WriteRecord {
-    validateKey(key, this.limits)
-    const normalized = JSON.parse(validateValue(element, this.limits, 'element')) as Json
-    this.expectType(key, 'set')
-    const adds = this.state(key)?.elements?.get(canonicalJson(normalized))
-    const mine = [...adds?.values() ?? []].filter((r) => r.dot.replica === this.replicaId)
-    return this.write(key, { type: 'set-add', element: normalized }, mine)
+    return setAddWrite(this.writer, key, element)
   }
 
   /** Removes the adds of `element` this replica sees; undefined (and no record) when there are none. */
   setRemove (key: string, element: Json): WriteRecord | undefined {
-    validateKey(key, this.limits)
-    const normalized = JSON.parse(validateValue(element, this.limits, 'element')) as Json
-    this.expectType(key, 'set')
-    const adds = [...this.state(key)?.elements?.get(canonicalJson(normalized))?.values() ?? []]
-    if (adds.length === 0) return undefined
-    return this.write(key, { type: 'set-remove', element: normalized }, adds)
+    return setRemoveWrite(this.writer, key, element)
   }
 
   // ---- join ----------------------------------------------------------------------------
@@ -217,7 +206,7 @@ export class ReplicaState {
 
   /** Records held, live or not. */
   recordCount (): number {
-    return this.records
+    return this.set.size
   }
 
   has (dot: Dot): boolean {
@@ -237,23 +226,12 @@ export class ReplicaState {
    * answer and ask again: the order guarantees nothing is skipped.
    */
   recordsSince (vv: Readonly<VectorClock>, limit = Number.POSITIVE_INFINITY): WriteRecord[] {
-    const out: WriteRecord[] = []
-    if (!(limit > 0)) return out
-    for (const replica of [...this.logs.keys()].sort()) {
-      const log = this.logs.get(replica) as WriteRecord[]
-      const raw = Object.hasOwn(vv, replica) ? vv[replica] : 0
-      const covered = typeof raw === 'number' && raw >= 0 ? raw : 0
-      for (let i = firstAbove(log, covered); i < log.length; i++) {
-        out.push(log[i] as WriteRecord)
-        if (out.length >= limit) return out
-      }
-    }
-    return out
+    return this.set.since(vv, limit)
   }
 
   /** Every record held, each author's in seq order (for snapshots and full joins). */
-  * allRecords (): IterableIterator<WriteRecord> {
-    for (const log of this.logs.values()) yield * log
+  allRecords (): IterableIterator<WriteRecord> {
+    return this.set.all()
   }
 
   /**
@@ -264,7 +242,7 @@ export class ReplicaState {
    * dots held alone, as it always was.
    */
   digest (): string {
-    const held = this.dotDigest.toString()
+    const held = this.set.digest()
     if (this.horizonTag === '') return held
     return createHash('sha256').update(`${held}|${this.horizonTag}`).digest('hex')
   }
@@ -329,10 +307,8 @@ export class ReplicaState {
   keptDots (horizon: Readonly<VectorClock>, upTo: Readonly<VectorClock>): Array<[string, number[]]> {
     const out: Array<[string, number[]]> = []
     for (const replica of Object.keys(horizon).sort()) {
-      const log = this.logs.get(replica)
       const limit = Math.min(seqOf(horizon, replica), seqOf(upTo, replica))
-      if (log === undefined || limit === 0) continue
-      const seqs = log.slice(0, firstAbove(log, limit)).map((r) => r.dot.seq)
+      const seqs = this.set.between(replica, 0, limit).map((r) => r.dot.seq)
       if (seqs.length > 0) out.push([replica, seqs])
     }
     return out
@@ -348,13 +324,7 @@ export class ReplicaState {
   reconcile (horizon: Readonly<VectorClock>, vouched: (dot: Dot) => boolean): ReconcileResult {
     const gone: WriteRecord[] = []
     for (const replica of Object.keys(horizon)) {
-      const log = this.logs.get(replica)
-      if (log === undefined) continue
-      const end = firstAbove(log, seqOf(horizon, replica))
-      for (let i = 0; i < end; i++) {
-        const record = log[i] as WriteRecord
-        if (!vouched(record.dot)) gone.push(record)
-      }
+      for (const record of this.set.between(replica, 0, seqOf(horizon, replica))) if (!vouched(record.dot)) gone.push(record)
     }
     this.vv.raiseTo(horizon)
     // Others have seen our own dots up to here: never hand them out again.
@@ -373,36 +343,6 @@ export class ReplicaState {
   }
 
   // ---- internals -----------------------------------------------------------------------
-
-  private state (key: string): KeyState | undefined {
-    return this.keys.get(key)
-  }
-
-  private count (key: string, up: number, down: number): WriteRecord {
-    validateKey(key, this.limits)
-    const by = up + down
-    if (typeof by !== 'number' || !Number.isFinite(by) || by <= 0) {
-      throw new InvalidAmountError('a counter changes by a finite number > 0: use decrement to go down')
-    }
-    this.expectType(key, 'counter')
-    const mine = [...this.state(key)?.live.values() ?? []]
-      .filter((r) => r.op.type === 'counter' && r.dot.replica === this.replicaId)
-      .sort((a, b) => b.dot.seq - a.dot.seq)
-    const previous = mine[0]?.op as { p: number, n: number } | undefined
-    const p = (previous?.p ?? 0) + up
-    const n = (previous?.n ?? 0) + down
-    if (!Number.isFinite(p) || !Number.isFinite(n)) {
-      throw new InvalidAmountError('the counter would overflow: delete the key to reset it')
-    }
-    return this.write(key, { type: 'counter', p, n }, mine)
-  }
-
-  private expectType (key: string, type: ValueType): void {
-    const current = this.typeOf(key)
-    if (current !== undefined && current !== type) {
-      throw new WrongTypeError(`key holds a ${current}, not a ${type}: delete it first to change its type`)
-    }
-  }
 
   /** Builds the next local record, applies it and returns it. Nothing changes when it throws. */
   private write (key: string, op: Op, superseded: WriteRecord[]): WriteRecord {
@@ -430,20 +370,7 @@ export class ReplicaState {
 
   private insert (record: WriteRecord, origin: ChangeOrigin): void {
     const { dot } = record
-    this.vv.add(dot)
-    let log = this.logs.get(dot.replica)
-    if (log === undefined) {
-      log = []
-      this.logs.set(dot.replica, log)
-    }
-    const last = log[log.length - 1]
-    if (last === undefined || last.dot.seq < dot.seq) {
-      log.push(record)
-    } else {
-      log.splice(firstAbove(log, dot.seq), 0, record)
-    }
-    this.records++
-    this.dotDigest.add(dot)
+    this.set.add(record)
     if (dot.replica === this.replicaId && dot.seq > this.last) this.last = dot.seq
     this.clock.observe(record.hlc)
 
@@ -524,10 +451,7 @@ export class ReplicaState {
       else defer?.add(record)
     }
     for (const replica of Object.keys(horizon)) {
-      const log = this.logs.get(replica)
-      if (log === undefined) continue
-      const end = firstAbove(log, seqOf(horizon, replica))
-      for (let i = firstAbove(log, seqOf(this.horizonVector, replica)); i < end; i++) consider(log[i] as WriteRecord)
+      for (const record of this.set.between(replica, seqOf(this.horizonVector, replica), seqOf(horizon, replica))) consider(record)
     }
     for (const record of this.deferred) consider(record)
     return out
@@ -540,32 +464,8 @@ export class ReplicaState {
    */
   private drop (records: WriteRecord[], origin: ChangeOrigin): void {
     if (records.length === 0) return
-    const byAuthor = new Map<string, Set<WriteRecord>>()
+    this.set.remove(records)
     for (const record of records) {
-      let set = byAuthor.get(record.dot.replica)
-      if (set === undefined) byAuthor.set(record.dot.replica, set = new Set())
-      set.add(record)
-    }
-    for (const [replica, set] of byAuthor) {
-      const log = this.logs.get(replica)
-      if (log === undefined) continue
-      // In place: callers may hold a reference to the log array. A few records (one
-      // overwrite arriving) are found by seq; many (a new horizon) go in one pass.
-      if (set.size <= 16) {
-        for (const record of set) {
-          const i = firstAbove(log, record.dot.seq) - 1
-          if (log[i] === record) log.splice(i, 1)
-        }
-      } else {
-        let w = 0
-        for (const record of log) if (!set.has(record)) log[w++] = record
-        log.length = w
-      }
-      if (log.length === 0) this.logs.delete(replica)
-    }
-    for (const record of records) {
-      this.records--
-      this.dotDigest.remove(record.dot)
       this.deferred.delete(record)
       const state = this.keys.get(record.key)
       if (state === undefined) continue
@@ -590,13 +490,7 @@ export class ReplicaState {
 
   /** The record held for a dot, if any. */
   private find (dot: Dot): WriteRecord | undefined {
-    const log = this.logs.get(dot.replica)
-    if (log === undefined) return undefined
-    // Without gaps the record of seq n sits at index n - 1.
-    const direct = log[dot.seq - 1]
-    if (direct?.dot.seq === dot.seq) return direct
-    const candidate = log[firstAbove(log, dot.seq) - 1]
-    return candidate?.dot.seq === dot.seq ? candidate : undefined
+    return this.set.find(dot)
   }
 
   private view (state: KeyState): View {

@@ -1,4 +1,4 @@
-import { open, rename, stat, unlink } from 'node:fs/promises'
+import { open, rename, unlink } from 'node:fs/promises'
 import type { FileHandle } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import {
@@ -8,8 +8,9 @@ import {
 import type { SyncPolicy } from './constants.js'
 import { InvalidLogOptionsError, LogClosedError, LogCorruptedError, LogFailedError, LogInUseError, StorageIOError } from './errors.js'
 import { encodeRecords, readFrames } from './framing.js'
-import type { BadFrameKind, Frame } from './framing.js'
-import { ensureDir, errnoOf, fsyncDir, readerFor, toStorageError, writeFully } from './io.js'
+import type { BadFrameKind } from './framing.js'
+import { fsyncDir, readerFor, toStorageError, writeFully } from './io.js'
+import { recoverFile } from './recovery.js'
 
 /** What recovery dropped at open. */
 export interface SkipInfo {
@@ -446,65 +447,9 @@ class FileLog implements DurableLog {
   }
 }
 
-/** Drop the remains of a rewrite that a crash interrupted: the log itself was never touched. */
-async function removeLeftover (tmpPath: string, onSkip: (info: SkipInfo) => void): Promise<void> {
-  let bytes: number
-  try {
-    bytes = (await stat(tmpPath)).size
-  } catch (err) {
-    if (errnoOf(err) === 'ENOENT') return
-    throw new StorageIOError(tmpPath, 'inspect', err)
-  }
-  try {
-    await unlink(tmpPath)
-  } catch (err) {
-    throw new StorageIOError(tmpPath, 'remove the leftover rewrite file', err)
-  }
-  onSkip({ file: tmpPath, offset: 0, bytes, reason: 'leftover of a rewrite interrupted by a crash; the log was kept as it was', kind: 'rewrite-leftover' })
-}
-
-async function openOrCreate (path: string): Promise<{ handle: FileHandle, created: boolean }> {
-  try {
-    return { handle: await open(path, 'r+'), created: false }
-  } catch (err) {
-    if (errnoOf(err) !== 'ENOENT') throw new StorageIOError(path, 'open the log', err)
-  }
-  try {
-    return { handle: await open(path, 'wx+', LOG_FILE_MODE), created: true }
-  } catch (err) {
-    throw new StorageIOError(path, 'create the log', err)
-  }
-}
-
 async function recover (dir: string, path: string, settings: Settings): Promise<FileLog> {
-  await ensureDir(dir)
-  await removeLeftover(path + REWRITE_FILE_SUFFIX, settings.onSkip)
-  const { handle, created } = await openOrCreate(path)
-  try {
-    const info = await handle.stat()
-    if ((info.mode & 0o777) !== LOG_FILE_MODE) await handle.chmod(LOG_FILE_MODE)
-    let records = 0
-    let bad: Extract<Frame, { kind: 'bad' }> | undefined
-    for await (const frame of readFrames(readerFor(handle), 0, info.size, settings.maxRecordBytes, false)) {
-      if (frame.kind === 'bad') bad = frame
-      else records++
-    }
-    let skipped = 0
-    if (bad !== undefined) {
-      // Even a bad record in the middle ends the log: its length is what located the next
-      // record, so nothing past it can be trusted to be a record at all.
-      skipped = info.size - bad.offset
-      await handle.truncate(bad.offset)
-      await handle.sync()
-    }
-    if (created) await fsyncDir(dir)
-    const log = new FileLog(dir, path, handle, info.size - skipped, records, skipped, settings)
-    if (bad !== undefined) settings.onSkip({ file: path, offset: bad.offset, bytes: skipped, reason: bad.reason, kind: bad.bad })
-    return log
-  } catch (err) {
-    await handle.close().catch(() => {})
-    throw toStorageError(err, path, 'recover the log')
-  }
+  const found = await recoverFile(dir, path, settings.maxRecordBytes, settings.onSkip)
+  return new FileLog(dir, path, found.handle, found.size, found.records, found.skipped, settings)
 }
 
 /**
