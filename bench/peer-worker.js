@@ -74,14 +74,19 @@ const ops = {
     return { t0, t1: clock() }
   },
   /** Awaited puts, one after the other: the latency of each and when the loop began and ended. */
-  async writeLoop ({ prefix, indices, valueBytes }) {
+  async writeLoop ({ prefix, indices, valueBytes, inflight = 1 }) {
     const latencies = []
     const start = clock()
-    for (const i of indices) {
-      const t0 = clock()
-      await peer.kv.put(`${prefix}${i}`, { i, pad: 'x'.repeat(Math.max(0, valueBytes - 20)) })
-      latencies.push(clock() - t0)
-    }
+    let next = 0
+    // `inflight` loops side by side, each awaiting its own puts.
+    await Promise.all(Array.from({ length: inflight }, async () => {
+      while (next < indices.length) {
+        const i = indices[next++]
+        const t0 = clock()
+        await peer.kv.put(`${prefix}${i}`, { i, pad: 'x'.repeat(Math.max(0, valueBytes - 20)) })
+        latencies.push(clock() - t0)
+      }
+    }))
     return { start, end: clock(), latencies }
   },
   stats () {

@@ -9,11 +9,13 @@
 //     replicated per second (first put started → last peer applied the last key);
 //   - CPU per replicated key: the CPU of every peer together over a bulk phase, per key;
 //   - peak RSS, per peer and in all.
-//   node bench/replication.js --topology processes --peers 5 --keys 1000 [--cpu-prof DIR]
+// `--inflight W` lets each writer keep W puts outstanding (W loops each awaiting its own puts):
+// the workload of the targets is W = 1; a larger W shows what coalescing does with concurrency.
+//   node bench/replication.js --topology processes --peers 5 --keys 1000 [--inflight 1] [--cpu-prof DIR]
 import { runBenchmark, parseArgs, summary, uniqueNetwork, ms } from './lib.js'
 import { createTopology, settledTopology } from './topology.js'
 
-const args = parseArgs({ topology: 'process', peers: 5, keys: 1000, rounds: 30, warmup: 3, valueBytes: 100, cpuProf: '' })
+const args = parseArgs({ topology: 'process', peers: 5, keys: 1000, rounds: 30, warmup: 3, valueBytes: 100, inflight: 1, cpuProf: '' })
 const valueBytes = args.valueBytes
 const value = (i) => ({ i, pad: 'x'.repeat(Math.max(0, valueBytes - 20)) })
 const mb = (bytes) => Math.round(bytes / 1_048_576 * 10) / 10
@@ -58,7 +60,7 @@ await runBenchmark('replication', async ({ log, defer, partial }) => {
     const watchers = Array.from({ length: args.peers }, (_, p) => p).filter((p) => expected(p) > 0)
     await Promise.all(watchers.map(async (p) => t.watchPrefix(p, prefix, expected(p))))
     const cpu0 = await t.cpuMs()
-    const loops = await Promise.all([...byWriter].map(async ([w, keys]) => t.writeLoop(w, prefix, keys, valueBytes)))
+    const loops = await Promise.all([...byWriter].map(async ([w, keys]) => t.writeLoop(w, prefix, keys, valueBytes, args.inflight)))
     const seen = await Promise.all(watchers.map(async (p) => t.watched(p, prefix)))
     const cpu = (await t.cpuMs()) - cpu0
     const start = Math.min(...loops.map((l) => l.start))
@@ -67,6 +69,7 @@ await runBenchmark('replication', async ({ log, defer, partial }) => {
     const result = {
       keys: args.keys,
       writers: writers.length,
+      inflight_per_writer: args.inflight,
       writes_done_ms: ms(Math.max(...loops.map((l) => l.end)) - start),
       all_replicated_ms: ms(total),
       keys_per_s_fully_replicated: Math.round(args.keys / (total / 1000)),
@@ -97,6 +100,7 @@ await runBenchmark('replication', async ({ log, defer, partial }) => {
     peak_rss_mb: args.topology === 'process' ? { all: mb(peak[0]) } : { per_peer_max: mb(Math.max(...peak)), sum: mb(peak.reduce((a, b) => a + b, 0)) },
     settled: settle,
     gossip_messages_sent: gossipMessages,
+    gossip_bytes_per_record: Math.round(stats.reduce((a, s) => a + s.gossipBytesSent, 0) / (args.rounds + args.warmup + 2 * args.keys)),
     records_per_gossip_message: Math.round((args.rounds + args.warmup + 2 * args.keys) / Math.max(1, gossipMessages) * 100) / 100,
     rejected: stats.reduce((a, s) => a + s.rejected, 0)
   }

@@ -80,7 +80,7 @@ async function scratch (base) {
 async function benchLog (policy, writers) {
   const dir = await scratch(args.dir)
   try {
-    const log = await openLog(dir, 'bench', { syncPolicy: policy })
+    const log = await openLog(dir, 'bench', { sync: policy })
     // One warm-up append: file creation and the first journal commit are not steady state.
     await log.append([record(0)])
     const before = log.stats().fsyncs
@@ -96,7 +96,7 @@ async function benchLog (policy, writers) {
 async function benchReplay () {
   const dir = await scratch(args.dir)
   try {
-    const log = await openLog(dir, 'bench', { syncPolicy: 'none' })
+    const log = await openLog(dir, 'bench', { sync: 'none' })
     const batch = Array.from({ length: 1000 }, (_, i) => record(i))
     for (let i = 0; i < REPLAY; i += 1000) await log.append(batch)
     await log.close()

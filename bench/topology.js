@@ -60,15 +60,19 @@ async function inProcess ({ peers: size, network, profile = 'local' }) {
     watchPrefix: async (i, prefix, count) => { prefixWaits.set(`${i}/${prefix}`, watch(i, prefix, count)) },
     watched: async (i, prefix) => { const r = await prefixWaits.get(`${i}/${prefix}`); prefixWaits.delete(`${i}/${prefix}`); return r },
     put: async (i, key, value) => { const t0 = clock(); await cluster.peers[i].kv.put(key, value); return { t0, t1: clock() } },
-    writeLoop: async (i, prefix, indices, valueBytes) => {
+    writeLoop: async (i, prefix, indices, valueBytes, inflight = 1) => {
       const kv = cluster.peers[i].kv
       const latencies = []
       const start = clock()
-      for (const k of indices) {
-        const t0 = clock()
-        await kv.put(`${prefix}${k}`, { i: k, pad: 'x'.repeat(Math.max(0, valueBytes - 20)) })
-        latencies.push(clock() - t0)
-      }
+      let next = 0
+      await Promise.all(Array.from({ length: inflight }, async () => {
+        while (next < indices.length) {
+          const k = indices[next++]
+          const t0 = clock()
+          await kv.put(`${prefix}${k}`, { i: k, pad: 'x'.repeat(Math.max(0, valueBytes - 20)) })
+          latencies.push(clock() - t0)
+        }
+      }))
       return { start, end: clock(), latencies }
     },
     stats: async (i) => cluster.peers[i].diagnostics.stats().kv,
@@ -134,7 +138,7 @@ async function inProcesses ({ peers: size, network, profile = 'local', cpuProfDi
     watchPrefix: async (i, prefix, count) => call(workers[i], 'watchPrefix', { prefix, count }),
     watched: async (i, prefix) => call(workers[i], 'watched', { prefix }),
     put: async (i, key, value) => call(workers[i], 'put', { key, value }),
-    writeLoop: async (i, prefix, indices, valueBytes) => call(workers[i], 'writeLoop', { prefix, indices, valueBytes }),
+    writeLoop: async (i, prefix, indices, valueBytes, inflight = 1) => call(workers[i], 'writeLoop', { prefix, indices, valueBytes, inflight }),
     stats: async (i) => call(workers[i], 'stats'),
     stop: async () => {
       await Promise.all(workers.map(async (w) => {

@@ -7,7 +7,7 @@ import {
 } from './membership/index.js'
 import { lockDataDir, openLog, type DataDirLock } from './storage/index.js'
 import {
-  DEFAULT_MAX_KEY_BYTES, DEFAULT_MAX_VALUE_BYTES, Replication, type KvEvents, type RemoteVector, type ReplicationStats, type VectorClock
+  createReplication, DEFAULT_MAX_KEY_BYTES, DEFAULT_MAX_VALUE_BYTES, type Replication, type KvEvents, type RemoteVector, type ReplicationStats, type VectorClock
 } from './replica/index.js'
 import { createElection, type ElectionService, type ElectionStats, type ElectionView, type Leader } from './election/index.js'
 import { createJobs, defineMaintenance, type Jobs, type JobsView } from './jobs/index.js'
@@ -225,7 +225,7 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
         sync: this.options.sync ?? 'always',
         onSkip: (skip) => { storage.warn({ ...skip }, `recovery dropped ${skip.bytes} bytes of ${skip.file}: ${skip.reason}`) }
       })
-    return new Replication({
+    return createReplication({
       net: this.net,
       ...(openReplicaLog === undefined ? {} : { openLog: openReplicaLog }),
       members: () => this.membership.members(),

@@ -3,7 +3,8 @@
  * write records and the key-value view derived from it. `Replication` adds the edges:
  * durability, gossip of new writes and anti-entropy over a direct stream.
  */
-export { Replication } from './service.js'
+export { createReplication } from './service.js'
+export type { Replication } from './service.js'
 export type {
   ReplicationComponents, ReplicationInit, ReplicationNet, ReplicationStats, KvChange, KvEvents, RemoteVector, WriteReceipt,
   AppliedBatch, ArrivalPath, PutOptions, ListPage

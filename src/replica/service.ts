@@ -100,6 +100,11 @@ export type { AppliedBatch, ArrivalPath } from './intake.js'
 export type { RemoteVector } from './sync.js'
 export type { ReplicationStats } from './stats.js'
 
+/** The store of one peer, for its whole life: `start()` opens its log, `stop()` closes it. */
+export function createReplication (components: ReplicationComponents, init: ReplicationInit = {}): Replication {
+  return new Replication(components, init)
+}
+
 export class Replication extends TypedEventTarget<KvEvents> {
   private readonly net: ReplicationNet
   private readonly openLog: (() => Promise<DurableLog>) | undefined
