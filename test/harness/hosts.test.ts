@@ -142,9 +142,9 @@ describe('a cluster on separate hosts (network namespaces)', () => {
     await cluster.heal()
     await cluster.converged({ timeout: 60_000 })
     for (const i of [0, 1, 2, 3, 4]) {
-      for (const j of left) expect(await cluster.api(i, 'GET', `/v1/kv/left-${j}`)).toEqual({ key: `left-${j}`, value: j })
-      for (const j of right) expect(await cluster.api(i, 'GET', `/v1/kv/right-${j}`)).toEqual({ key: `right-${j}`, value: j })
-      expect(await cluster.api(i, 'GET', '/v1/kv/both')).toEqual({ key: 'both', value: 11 })
+      for (const j of left) expect(await cluster.api(i, 'GET', `/v1/kv/left-${j}`)).toMatchObject({ key: `left-${j}`, value: j })
+      for (const j of right) expect(await cluster.api(i, 'GET', `/v1/kv/right-${j}`)).toMatchObject({ key: `right-${j}`, value: j })
+      expect(await cluster.api(i, 'GET', '/v1/kv/both')).toMatchObject({ key: 'both', value: 11 })
     }
     expect(cluster.unexpectedExits()).toEqual([])
   }, 120_000)
