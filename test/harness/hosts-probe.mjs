@@ -1,7 +1,8 @@
 // Runs inside a test host (`ip netns exec NS node hosts-probe.mjs ...`) to see what the
 // kernel lets through. Prints one JSON line.
 //   connect HOST PORT TIMEOUT_MS        → { ok, ms, code }
-//   udp-recv PORT IDLE_MS               → prints { ready: true }, then { received } once nothing came for IDLE_MS
+//   udp-recv PORT IDLE_MS               → prints { ready: true }; after a line on stdin (the sender is done),
+//                                         prints { received } once nothing more came for IDLE_MS
 //   udp-send HOST PORT COUNT            → { sent }
 import net from 'node:net'
 import dgram from 'node:dgram'
@@ -26,12 +27,17 @@ if (command === 'connect') {
   const socket = dgram.createSocket('udp4')
   let received = 0
   let timer
+  let stopping = false
+  // Counting ends only once the test says the sender is done, and then nothing more came for
+  // IDLE_MS: however slowly the sender starts on a busy machine, no datagram is missed.
   const arm = () => {
+    if (!stopping) return
     clearTimeout(timer)
     timer = setTimeout(() => { print({ received }); process.exit(0) }, Number(idle))
   }
   socket.on('message', () => { received++; arm() })
-  socket.bind(Number(port), () => { print({ ready: true }); arm() })
+  process.stdin.once('data', () => { stopping = true; arm() })
+  socket.bind(Number(port), () => { print({ ready: true }) })
 } else if (command === 'udp-send') {
   const [host, port, count] = args
   const socket = dgram.createSocket('udp4')

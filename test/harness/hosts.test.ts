@@ -36,8 +36,9 @@ afterAll(async () => {
 })
 
 /** Runs the probe inside host i; resolves with its JSON lines once it exits (or as `onLine` sees them). */
-async function probe (index: number, args: string[], onLine?: (line: Record<string, unknown>) => void): Promise<Array<Record<string, unknown>>> {
-  const child = spawn('ip', ['netns', 'exec', cluster.namespaces[index]!, process.execPath, PROBE, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
+async function probe (index: number, args: string[], onLine?: (line: Record<string, unknown>) => void, input?: Promise<string>): Promise<Array<Record<string, unknown>>> {
+  const child = spawn('ip', ['netns', 'exec', cluster.namespaces[index]!, process.execPath, PROBE, ...args], { stdio: ['pipe', 'pipe', 'inherit'] })
+  void input?.then((text) => { child.stdin.end(text) })
   const lines: Array<Record<string, unknown>> = []
   createInterface({ input: child.stdout }).on('line', (text) => {
     const line = JSON.parse(text) as Record<string, unknown>
@@ -56,10 +57,13 @@ async function connect (from: number, to: number): Promise<{ ok: boolean, code?:
 /** UDP datagrams sent from host `from` to host `to`, and how many arrived. */
 async function datagrams (from: number, to: number, count: number): Promise<number> {
   let ready!: () => void
+  let senderDone!: (text: string) => void
   const listening = new Promise<void>((resolve) => { ready = resolve })
-  const receiver = probe(to, ['udp-recv', '9999', '500'], (line) => { if (line.ready === true) ready() })
+  const done = new Promise<string>((resolve) => { senderDone = resolve })
+  const receiver = probe(to, ['udp-recv', '9999', '300'], (line) => { if (line.ready === true) ready() }, done)
   await listening
   await probe(from, ['udp-send', cluster.hosts[to]!, '9999', String(count)])
+  senderDone('sent\n')
   const lines = await receiver
   return Number(lines.find((l) => 'received' in l)?.received)
 }
