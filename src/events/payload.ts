@@ -44,7 +44,26 @@ export function decodePayload (text: string, maxBytes: number, maxDepth: number)
   // JSON.parse turns 1e400 into Infinity, which JSON cannot carry back out.
   const problem = jsonProblem(value, maxDepth)
   if (problem !== undefined) throw new MalformedEventError(`the payload ${problem}`)
-  return value as Json
+  return withoutNegativeZero(value as Json)
+}
+
+/**
+ * `-0` (or a number too small for a double, like -1e-400) parses to -0, which JSON.stringify
+ * writes as 0: receivers get 0, as the sender's own listeners did. Call on checked JSON only.
+ */
+function withoutNegativeZero (value: Json): Json {
+  if (Object.is(value, -0)) return 0
+  const stack: Json[] = [value]
+  while (stack.length > 0) {
+    const v = stack.pop() as Json
+    if (v === null || typeof v !== 'object') continue
+    const entries: Array<[string | number, Json]> = Array.isArray(v) ? v.map((item, i) => [i, item]) : Object.entries(v)
+    for (const [key, item] of entries) {
+      if (Object.is(item, -0)) (v as Record<string | number, Json>)[key] = 0
+      else if (item !== null && typeof item === 'object') stack.push(item)
+    }
+  }
+  return value
 }
 
 /** Why `value` is not plain JSON that survives JSON.stringify and JSON.parse unchanged, or undefined if it is. */

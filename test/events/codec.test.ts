@@ -49,6 +49,11 @@ describe('names and payloads', () => {
 
   it('a received payload that is not JSON, too deep, or not finite is malformed', () => {
     expect(decodePayload('{"a":1}', 100, 4)).toEqual({ a: 1 })
+    // As JSON.stringify would have sent it: -0 is 0 (a fuzz finding).
+    expect(Object.is(decodePayload('-0', 100, 4), 0)).toBe(true)
+    const zeros = decodePayload('[-0, -0.0e3, -7e-723, "-0", {"z": -0}]', 100, 4) as [number, number, number, string, { z: number }]
+    expect([zeros[0], zeros[1], zeros[2], zeros[4].z].every((n) => Object.is(n, 0))).toBe(true)
+    expect(zeros[3]).toBe('-0')
     expect(() => decodePayload('{', 100, 4)).toThrow(MalformedEventError)
     expect(() => decodePayload('1e400', 100, 4)).toThrow(MalformedEventError)
     expect(() => decodePayload('[[[[[1]]]]]', 100, 4)).toThrow(MalformedEventError)
