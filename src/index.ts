@@ -16,3 +16,9 @@ export type { MembershipView } from './membership/index.js'
 export type { ElectionView, ElectionRole } from './election/index.js'
 export type { JobsView } from './jobs/index.js'
 export type { ConvergenceReport, MemberLag, TraceReport, PeerTrace, MeshGraph, GraphNode, GraphEdge, ObserveInit, ObserveStats } from './observe/index.js'
+export type {
+  Events, EventsInit, EventsStats, EventReceipt, QueryContext, QueryHandler, QueryOptions, QueryResponse, QueryResult, UserEvent
+} from './events/index.js'
+export {
+  EventTooLargeError, InvalidEventNameError, InvalidPayloadError, InvalidQueryTimeoutError, MalformedEventError, RateLimitedError
+} from './events/index.js'

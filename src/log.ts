@@ -16,7 +16,7 @@ export interface LogFn {
   (fields: Record<string, unknown>, message: string): void
 }
 
-export type Component = 'net' | 'membership' | 'replica' | 'election' | 'jobs' | 'storage' | 'observe' | 'api' | 'peer'
+export type Component = 'net' | 'membership' | 'replica' | 'election' | 'jobs' | 'storage' | 'observe' | 'events' | 'api' | 'peer'
 
 const noop: LogFn = () => {}
 

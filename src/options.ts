@@ -7,6 +7,7 @@ import type { SyncPolicy } from './storage/index.js'
 import type { ElectionOptions } from './election/index.js'
 import type { JobsInit, MaintenanceOptions } from './jobs/index.js'
 import type { ObserveInit } from './observe/index.js'
+import type { EventsInit } from './events/index.js'
 
 export interface PeerOptions {
   /** Network name: peers of different networks never mix. @default 'default' */
@@ -58,4 +59,6 @@ export interface PeerOptions {
   replication?: Omit<ReplicationInit, 'profile'>
   /** Write tracing and convergence: beacon timers, trace buffer size and timeout. */
   observe?: Omit<ObserveInit, 'profile'>
+  /** User events and queries: payload limit (64 KiB), rate per sender, deduplication window, query timeout. */
+  events?: EventsInit
 }

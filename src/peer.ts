@@ -12,6 +12,7 @@ import {
 import { createElection, type ElectionService, type ElectionStats, type ElectionView, type Leader } from './election/index.js'
 import { createJobs, defineMaintenance, type Jobs, type JobsView } from './jobs/index.js'
 import { createObserver, type Observe, type Observer, type ObserveStats } from './observe/index.js'
+import { createEvents, type Events, type EventsService, type EventsStats } from './events/index.js'
 import type { PeerOptions } from './options.js'
 import { silentLog, type Component, type Log } from './log.js'
 import { DEFAULT_PROFILE, type Profile } from './profile.js'
@@ -60,6 +61,8 @@ export interface Peer extends TypedEventTarget<PeerEvents> {
   readonly diagnostics: Diagnostics
   /** The store's limits as this peer applies them (its options, or the defaults). */
   readonly limits: KvLimits
+  /** User events and queries: `publish`, `addEventListener('user', ...)`, `onQuery`, `query` (figures are in `Diagnostics`). */
+  readonly events: Events
 }
 
 export interface KvLimits {
@@ -87,6 +90,7 @@ export interface PeerStats {
   membership: MembershipStats
   election: ElectionStats
   observe: ObserveStats
+  events: EventsStats
 }
 
 /** What a peer reports about itself, and the store's repair handles; none of it is data. */
@@ -133,6 +137,7 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
   readonly observe: Observer
   readonly limits: KvLimits
   readonly diagnostics: Diagnostics
+  readonly events: EventsService
   private running = false
   private lock: DataDirLock | undefined
   private transition: Promise<void> = Promise.resolve()
@@ -164,6 +169,11 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
       members: () => membership.members(),
       logger: this.component('observe')
     }, { ...options.observe, profile })
+    this.events = createEvents({
+      net,
+      members: () => membership.members(),
+      logger: this.component('events')
+    }, options.events)
     this.election = createElection({
       net,
       members: () => membership.members(),
@@ -199,8 +209,11 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
     }
     const replication = this.replication
     const observe = this.observe
+    const events = this.events
     this.diagnostics = {
-      stats: () => ({ kv: replication.stats(), membership: membership.stats(), election: election.stats(), observe: observe.stats() }),
+      stats: () => ({
+        kv: replication.stats(), membership: membership.stats(), election: election.stats(), observe: observe.stats(), events: events.stats()
+      }),
       syncWith: async (peerId, addresses) => { await replication.syncWith(peerId, addresses) },
       horizon: () => replication.horizon(),
       remoteVectors: () => replication.remoteVectors()
@@ -271,12 +284,14 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
         await this.membership.start()
         await this.replication.start()
         await this.observe.start()
+        await this.events.start()
         await this.election.start()
         this.jobs.start()
       } catch (err) {
         // Every part's stop is idempotent and a no-op when it never started: undo in reverse order.
         this.jobs.stop()
         await this.election.stop().catch(() => {})
+        await this.events.stop().catch(() => {})
         await this.observe.stop().catch(() => {})
         await this.replication.stop().catch(() => {})
         await this.membership.stop({ announce: false }).catch(() => {})
@@ -295,10 +310,11 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
     this.transition = this.transition.catch(() => {}).then(async () => {
       if (!this.running) return
       this.running = false
-      // Reverse order of start: election, the observer, the store, then membership (it may announce
+      // Reverse order of start: election, events, the observer, the store, then membership (it may announce
       // `left`), then the node.
       this.jobs.stop()
       await this.election.stop()
+      await this.events.stop()
       await this.observe.stop()
       await this.replication.stop()
       await this.membership.stop({ announce: options.graceful !== false })

@@ -10,6 +10,7 @@ export const TARGETS = [
   { name: 'framing', weight: 0.5, quick: 3000, about: 'the varint length prefix of stream messages (it-length-prefixed with our limit)' },
   { name: 'election', weight: 0.75, quick: 1500, about: 'election messages (decodeElectionMessage) and the bully state machine' },
   { name: 'observe', weight: 0.75, quick: 1500, about: 'beacons and trace requests and replies (decodeBeacon, decodeTraceRequest, decodeTraceReply) and the convergence core' },
+  { name: 'events', weight: 0.5, quick: 1500, about: 'user events, queries and answers (decodeUserMessage, decodeQueryAnswer) and their JSON payloads' },
   { name: 'api', weight: 1, quick: 500, about: 'HTTP API requests (methods, paths, keys, query, headers, bodies) through inject()' },
   { name: 'config', weight: 0.75, quick: 500, about: 'config files (JSON and YAML) and HEARSAY_* environment variables' },
   { name: 'cli', weight: 0.5, quick: 1000, about: 'command-line arguments of every command, and the option parsers' }

@@ -19,6 +19,12 @@ export const ERROR_STATUS = Object.freeze({
   /** A counter step that is not a finite number. */
   ERR_INVALID_AMOUNT: 400,
   ERR_INVALID_VERSION: 400,
+  /** An event or query name outside 1-128 letters, digits and "_ . : @ + -". */
+  ERR_INVALID_EVENT_NAME: 400,
+  /** An event or query payload that is not plain JSON, or is nested too deep. */
+  ERR_INVALID_PAYLOAD: 400,
+  /** A query timeout that is not 1-60,000 ms. */
+  ERR_INVALID_QUERY_TIMEOUT: 400,
   /** No `Authorization: Bearer <token>` header, or the wrong token. */
   ERR_UNAUTHORIZED: 401,
   /** No route for this method and path. */
@@ -39,6 +45,10 @@ export const ERROR_STATUS = Object.freeze({
   ERR_BODY_TOO_LARGE: 413,
   /** The value's JSON is over the store's value limit. */
   ERR_VALUE_TOO_LARGE: 413,
+  /** An event or query payload over the events' payload limit (64 KiB of JSON by default). */
+  ERR_EVENT_TOO_LARGE: 413,
+  /** This peer sent more events or queries than every peer accepts from one sender. */
+  ERR_RATE_LIMITED: 429,
   /** A body whose content type is not `application/json`. */
   ERR_UNSUPPORTED_MEDIA_TYPE: 415,
   /** Anything unexpected; the peer's log has the details. */

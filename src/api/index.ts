@@ -13,6 +13,7 @@ export {
 } from './errors.js'
 export type { ApiErrorCode, ErrorReply } from './errors.js'
 export type { WatchOptions, WatchStats, WatchEventData } from './watch.js'
+export type { EventStreamSource, EventStreamStats } from './event-stream.js'
 export type { DashboardOptions, DashboardSnapshot } from './dashboard.js'
 export type { OpenApiDocument, RouteInfo } from './openapi.js'
 export type { JsonSchema, RouteSchema } from './schemas.js'

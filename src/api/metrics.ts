@@ -6,6 +6,7 @@
  */
 import { Counter, Gauge, Registry } from 'prom-client'
 import type { Peer, PeerStats } from '../peer.js'
+import { registerEventMetrics } from './metrics-events.js'
 
 /** What the watch route reports into the metrics. */
 export interface WatchMetricsSource {
@@ -16,7 +17,7 @@ export interface WatchMetricsSource {
 type Sample<L extends string> = readonly [labels: Partial<Record<L, string>>, value: number]
 
 /** A counter whose samples are totals some part already keeps (monotonic while the part runs). */
-function counter<L extends string> (registry: Registry, name: string, help: string, labelNames: readonly L[], read: () => ReadonlyArray<Sample<L>>): void {
+export function counter<L extends string> (registry: Registry, name: string, help: string, labelNames: readonly L[], read: () => ReadonlyArray<Sample<L>>): void {
   new Counter<L>({
     name, help, labelNames, registers: [registry],
     collect () {
@@ -95,6 +96,7 @@ export function createMetrics (peer: Peer, watch: WatchMetricsSource): ApiMetric
     () => [[{}, peer.observe.convergence().converged ? 1 : 0]])
   gauge(registry, 'hearsay_watch_clients', 'Open GET /v1/watch streams.', [], () => [[{}, watch.clients()]])
   counter(registry, 'hearsay_watch_clients_dropped_total', 'Watch streams closed because the client did not keep up.', [], () => [[{}, watch.dropped()]])
+  registerEventMetrics(registry, peer)
 
   return {
     registry,

@@ -197,7 +197,8 @@ export const statusSchema: RouteSchema = {
           properties: {
             kv: { ...counters, properties: { log: counters } },
             membership: counters,
-            election: counters
+            election: counters,
+            events: counters
           }
         }
       }

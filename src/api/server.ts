@@ -16,6 +16,8 @@ import { registerPeerRoutes } from './routes/peer.js'
 import { registerObserveRoutes } from './routes/observe.js'
 import { DashboardHub, type DashboardOptions } from './dashboard.js'
 import { registerTestRoutes } from './routes/testing.js'
+import { registerEventRoutes } from './routes/events.js'
+import { EventStreamHub, userEventSource, type EventStreamStats } from './event-stream.js'
 import type { RouteSchema } from './schemas.js'
 import { WatchHub, type WatchOptions, type WatchStats } from './watch.js'
 
@@ -50,6 +52,8 @@ export interface ApiInstanceInfo {
   readonly routes: readonly RouteInfo[]
   /** Figures about the watch streams (clients, dropped, queued events). */
   watchStats: () => WatchStats
+  /** Figures about the GET /v1/events streams. */
+  eventStreamStats: () => EventStreamStats
   /** The OpenAPI 3.1 document `GET /v1/openapi.json` serves. */
   openApi: () => OpenApiDocument
 }
@@ -76,6 +80,7 @@ export function buildApi (peer: Peer, options: ApiOptions): HearsayApi {
   const logger = options.logger ?? false
   const watch = new WatchHub(peer, options.watch)
   const dashboard = new DashboardHub(peer, options.dashboard)
+  const eventStream = new EventStreamHub(peer, [userEventSource], options.watch)
   const app = Fastify({
     ...(logger === false ? { logger: false } : { loggerInstance: logger.child({ component: 'api' }) as FastifyBaseLogger }),
     logController: new LogController({ disableRequestLogging: true }),
@@ -124,6 +129,7 @@ export function buildApi (peer: Peer, options: ApiOptions): HearsayApi {
     closing = true
     watch.closeAll()
     dashboard.closeAll()
+    eventStream.closeAll()
   })
   const metrics = createMetrics(peer, { clients: () => watch.stats().clients, dropped: () => watch.stats().dropped })
   let document: OpenApiDocument | undefined
@@ -136,9 +142,10 @@ export function buildApi (peer: Peer, options: ApiOptions): HearsayApi {
   registerKvRoutes(context)
   registerMetaRoutes(context)
   registerObserveRoutes(context, dashboard)
+  registerEventRoutes(context, eventStream)
   if (options.testFaults === true) registerTestRoutes(context)
 
-  const info: ApiInstanceInfo = { routes, watchStats: () => watch.stats(), openApi }
+  const info: ApiInstanceInfo = { routes, watchStats: () => watch.stats(), eventStreamStats: () => eventStream.stats(), openApi }
   // What fastify's decorate() does on the root instance, with the type kept.
   return Object.assign(app, { hearsay: info })
 }

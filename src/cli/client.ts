@@ -28,8 +28,11 @@ export interface ClientOptions {
 
 export interface ApiClient {
   readonly url: string
-  /** `headers`: extra request headers (If-Match, ...). */
-  request<T> (method: 'GET' | 'PUT' | 'DELETE', path: string, body?: unknown, headers?: Record<string, string>): Promise<T>
+  /**
+   * `headers`: extra request headers (If-Match, ...). `timeoutMs`: how long to wait for the answer
+   * (default 30 s); a query waits longer than that when asked to.
+   */
+  request<T> (method: 'GET' | 'PUT' | 'DELETE' | 'POST', path: string, body?: unknown, headers?: Record<string, string>, options?: { timeoutMs?: number }): Promise<T>
   /** The raw response, for streams (watch). */
   stream (path: string, signal: AbortSignal): Promise<Response>
 }
@@ -71,8 +74,8 @@ export async function connect (options: ClientOptions): Promise<ApiClient> {
 
   return {
     url: base,
-    async request<T> (method: 'GET' | 'PUT' | 'DELETE', path: string, body?: unknown, extra?: Record<string, string>): Promise<T> {
-      const response = await call(base, method, path, body, extra === undefined ? headers : { ...headers, ...extra })
+    async request<T> (method: 'GET' | 'PUT' | 'DELETE' | 'POST', path: string, body?: unknown, extra?: Record<string, string>, options: { timeoutMs?: number } = {}): Promise<T> {
+      const response = await call(base, method, path, body, extra === undefined ? headers : { ...headers, ...extra }, options.timeoutMs ?? REQUEST_TIMEOUT_MS)
       let parsed: unknown
       try {
         parsed = response.text === '' ? undefined : JSON.parse(response.text)
@@ -104,6 +107,9 @@ export async function connect (options: ClientOptions): Promise<ApiClient> {
   }
 }
 
+/** How long a client command waits for the peer's answer unless told otherwise (ms). */
+const REQUEST_TIMEOUT_MS = 30_000
+
 /** Most bytes of an answer a client command reads (a listing of a large store is big, not endless). */
 const MAX_RESPONSE_BYTES = 512 * 1024 * 1024
 
@@ -111,7 +117,7 @@ const MAX_RESPONSE_BYTES = 512 * 1024 * 1024
  * One request over node:http rather than fetch: a client command is one request, and loading
  * fetch (undici) took about a fifth of a command's whole run.
  */
-async function call (base: string, method: string, path: string, body: unknown, headers: Record<string, string>): Promise<{ status: number, text: string }> {
+async function call (base: string, method: string, path: string, body: unknown, headers: Record<string, string>, timeoutMs: number): Promise<{ status: number, text: string }> {
   const { request } = base.startsWith('https:') ? await import('node:https') : await import('node:http')
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body))
   return await new Promise((resolve, reject) => {
@@ -121,7 +127,7 @@ async function call (base: string, method: string, path: string, body: unknown, 
     const req = request(base + path, {
       method,
       headers: payload === undefined ? headers : { ...headers, 'content-type': 'application/json', 'content-length': String(payload.byteLength) },
-      timeout: 30_000
+      timeout: timeoutMs
     }, (res) => {
       const chunks: Buffer[] = []
       let size = 0
@@ -136,7 +142,7 @@ async function call (base: string, method: string, path: string, body: unknown, 
       res.on('end', () => { resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }) })
       res.on('error', unreachable)
     })
-    req.on('timeout', () => { req.destroy(new Error('no answer within 30 s')) })
+    req.on('timeout', () => { req.destroy(new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`)) })
     req.on('error', unreachable)
     req.end(payload)
   })

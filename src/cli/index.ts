@@ -8,6 +8,7 @@ import { configFromEnv, loadConfigFile, resolveConfig, type StartConfig } from '
 import { collect, parseHttpUrl, parseInteger, parseLogLevel, parseProfile } from './parse.js'
 import { processOutput, type Output } from './output.js'
 import type { Profile } from '../profile.js'
+import { parseQueryTimeout } from './events.js'
 
 export const EXIT_OK = 0
 export const EXIT_FAILURE = 1
@@ -96,8 +97,18 @@ export function buildProgram (output: Output = processOutput): Command {
     .option('--after <key>', 'only keys after this one (the next page)')
     .description('list keys and values under a prefix, in key order'))
     .action(async (prefix: string | undefined, flags: ClientFlags & { keys?: boolean, limit?: number, after?: string }) => { await lsCommand(prefix, flags, output) })
-  clientOptions(program.command('watch').argument('[prefix]').description('print every change under a prefix until Ctrl-C'))
-    .action(async (prefix: string | undefined, flags: ClientFlags) => { await watchCommand(prefix, flags, output) })
+  clientOptions(program.command('watch').argument('[prefix]')
+    .option('--events', 'print user events (hearsay event) as they come, instead of changes')
+    .description('print every change under a prefix until Ctrl-C (or, with --events, every user event)'))
+    .action(async (prefix: string | undefined, flags: ClientFlags & { events?: boolean }, command: Command) => {
+      if (flags.events !== true) {
+        await watchCommand(prefix, flags, output)
+        return
+      }
+      if (prefix !== undefined) command.error('error: watch --events takes no prefix (it prints every user event)', { exitCode: EXIT_USAGE })
+      const { watchEventsCommand } = await import('./events.js')
+      await watchEventsCommand(flags, output)
+    })
   clientOptions(program.command('members').description('the peer\'s view of the members'))
     .action(async (flags: ClientFlags) => { await membersCommand(flags, output) })
   clientOptions(program.command('leader').description('the current coordinator and its term'))
@@ -112,6 +123,22 @@ export function buildProgram (output: Output = processOutput): Command {
     .action(async (key: string, flags: ClientFlags & { timeout?: number }) => {
       const { traceCommand } = await import('./observe.js')
       await traceCommand(key, flags, output)
+    })
+
+  clientOptions(program.command('event').argument('<name>', 'letters, digits or "_ . : @ + -"')
+    .argument('[payload]', 'JSON, or else taken as a string; none sends null')
+    .description('send a user event to every member (each gets it once, as a "user" event; nothing is stored)'))
+    .action(async (name: string, payload: string | undefined, flags: ClientFlags) => {
+      const { eventCommand } = await import('./events.js')
+      await eventCommand(name, payload, flags, output)
+    })
+  clientOptions(program.command('query').argument('<name>', 'letters, digits or "_ . : @ + -"')
+    .argument('[payload]', 'JSON, or else taken as a string; none sends null')
+    .option('--timeout <ms>', 'how long to wait for answers, 1-60000 (default 2000)', parseQueryTimeout)
+    .description('ask every member; those with a handler for NAME answer; prints the answers and who did not answer'))
+    .action(async (name: string, payload: string | undefined, flags: ClientFlags & { timeout?: number }) => {
+      const { queryCommand } = await import('./events.js')
+      await queryCommand(name, payload, flags, output)
     })
 
   program.command('cluster')

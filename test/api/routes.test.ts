@@ -22,7 +22,7 @@ interface Status {
 
 /** A URL for a route from the route list, with `:key` filled in. */
 function urlOf (route: { url: string }): string {
-  return route.url.replace(':key', 'some-key').replace(':file', 'app.js')
+  return route.url.replace(':key', 'some-key').replace(':file', 'app.js').replace(':name', 'deploy')
 }
 
 describe('HTTP API over one peer, through inject()', () => {
@@ -339,8 +339,9 @@ describe('HTTP API over one peer, through inject()', () => {
     const listed = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`)).sort()
     expect(listed).toEqual([
       'DELETE /v1/kv/{key}', 'GET /', 'GET /health', 'GET /metrics', 'GET /ui/{file}', 'GET /v1/convergence', 'GET /v1/dashboard',
-      'GET /v1/dashboard/events', 'GET /v1/jobs', 'GET /v1/kv', 'GET /v1/kv/{key}', 'GET /v1/leader',
-      'GET /v1/members', 'GET /v1/openapi.json', 'GET /v1/status', 'GET /v1/trace/{key}', 'GET /v1/traces', 'GET /v1/watch', 'PUT /v1/kv/{key}'
+      'GET /v1/dashboard/events', 'GET /v1/events', 'GET /v1/jobs', 'GET /v1/kv', 'GET /v1/kv/{key}', 'GET /v1/leader',
+      'GET /v1/members', 'GET /v1/openapi.json', 'GET /v1/status', 'GET /v1/trace/{key}', 'GET /v1/traces', 'GET /v1/watch',
+      'POST /v1/events/{name}', 'POST /v1/queries/{name}', 'PUT /v1/kv/{key}'
     ])
     expect(listed).toHaveLength(f.app.hearsay.routes.length)
     for (const [path, ops] of Object.entries(doc.paths)) {

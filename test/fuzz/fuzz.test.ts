@@ -14,7 +14,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const runner = join(root, 'fuzz', 'run.js')
 const fixture = (name: string): string => join(root, 'test', 'fuzz', 'fixtures', name)
 const SEED = Number(process.env.HEARSAY_FUZZ_SEED ?? 20_251_123)
-const TARGETS = ['membership', 'gossip', 'anti-entropy', 'framing', 'election', 'observe', 'api', 'config', 'cli']
+const TARGETS = ['membership', 'gossip', 'anti-entropy', 'framing', 'election', 'observe', 'events', 'api', 'config', 'cli']
 
 interface TargetResult {
   target: string

@@ -26,7 +26,8 @@ export function registerPeerRoutes ({ app, peer, builtAt }: RouteContext): void 
       stats: {
         kv: stats.kv,
         membership: stats.membership,
-        election: stats.election
+        election: stats.election,
+        events: stats.events
       }
     }
   })
