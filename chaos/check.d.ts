@@ -2,13 +2,13 @@
 
 export interface Dot { replica: string, seq: number }
 export interface RecordedWrite {
-  type: 'put' | 'counter' | 'set'
+  type: 'put' | 'counter' | 'set' | 'set-remove'
   key: string
   value?: unknown
   by?: number
   element?: unknown
   peer?: number
-  receipt?: { key: string, dot: Dot }
+  receipt?: { key: string, dot?: Dot, hlc?: Hlc, changed?: boolean }
 }
 export interface Hlc { wall: number, logical: number }
 export interface Version { value: unknown, dot: Dot, clock: Record<string, number>, hlc?: Hlc }
@@ -36,3 +36,25 @@ export function checkWrites (acked: RecordedWrite[], unknown: RecordedWrite[], s
 export function checkSameAnswers (snapshots: WriteSnapshot[]): string[]
 export function checkTerms (observations: Map<number, TermObservation[]>): string[]
 export function checkLeader (snapshots: LeaderSnapshot[], context: { expected: string, highestObserved: number }): string[]
+export interface RssSample { at: number, process: number, startedAt: number, rss: number }
+export interface RssProcess {
+  process: number
+  startedAtMs: number
+  samples: number
+  fromMs: number | null
+  toMs: number | null
+  checked: boolean
+  baselineMb?: number
+  endMb?: number
+  growthPct?: number
+}
+export function checkRssGrowth (samples: Map<number, RssSample[]>, options: { fromMs: number, warmupMs: number, minSpanMs: number, maxGrowth: number, edge?: number }): {
+  peers: Array<{ index: number, processes: RssProcess[] }>
+  checked: number
+  violations: string[]
+}
+export interface LogSample { at: number, process: number, held?: number, logRecords?: number, logBytes?: number, compactions?: number }
+export function checkLogBound (samples: Map<number, LogSample[]>, options: { maxRatio: number, slack: number }): {
+  peers: Array<{ index: number, compactions: number, samples: number, worstRatio: { ratio: number, atS: number, held: number, logRecords: number, logBytes: number } | null }>
+  violations: string[]
+}

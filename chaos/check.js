@@ -105,10 +105,13 @@ function indexByReplica (records) {
  * Clocks leave out a retired replica when the writer has exactly its retired seq, so a
  * clock without the replica, written (by its hybrid clock) after the retirement record,
  * counts as having it at that seq. A counter at least the sum of its acknowledged increments (and at most that plus
- * the unknown ones); a set holding every acknowledged element. Nothing may be there that no
- * client wrote.
+ * the unknown ones); a set holding every acknowledged element no client tried to remove, and
+ * not holding an element whose remove was acknowledged by the peer that had acknowledged its
+ * add (elements are unique, so that remove covered the only add). Nothing may be there that
+ * no client wrote.
  *
- * `acked`/`unknown`: `{ type, key, value | by | element, receipt? }`; `snapshots`: per peer
+ * `acked`/`unknown`: `{ type, key, value | by | element, peer?, receipt? }` (type `put`,
+ * `counter`, `set` for an add, `set-remove` with `receipt.changed`); `snapshots`: per peer
  * `{ index, values: Map key → value, versions: Map key → versions[] }`. Counts how the
  * register writes were found in `found` (present, by clock, by a chain of supersessions).
  */
@@ -118,10 +121,28 @@ export function checkWrites (acked, unknown, snapshots, records = new Map()) {
   const violations = []
   let lost = 0
   const written = new Map() // key → Set of canonical values / elements written (acked or not)
+  // Elements a client tried to remove (acknowledged or not): `key\n` + canonical element.
+  const removeTried = new Set()
   for (const w of [...acked, ...unknown]) {
+    if (w.type === 'set-remove') {
+      removeTried.add(`${w.key}\n${canonical(w.element)}`)
+      continue
+    }
     if (!written.has(w.key)) written.set(w.key, new Set())
     if (w.type === 'put') written.get(w.key).add(canonical(w.value))
     if (w.type === 'set') written.get(w.key).add(canonical(w.element))
+  }
+  // A remove is only a promise when it removed something (`changed`) on the peer that had
+  // acknowledged the element's one add: that peer held the add, so the remove covers it.
+  const addedAt = new Map() // `key\n` + canonical element → peer that acknowledged the add
+  for (const w of acked) if (w.type === 'set') addedAt.set(`${w.key}\n${canonical(w.element)}`, w.peer)
+  let notHeld = 0
+  for (const w of acked) {
+    if (w.type !== 'set-remove' || w.receipt?.changed !== false) continue
+    const at = addedAt.get(`${w.key}\n${canonical(w.element)}`)
+    if (at === undefined || at !== w.peer) continue
+    notHeld++
+    violations.push(`peer ${w.peer} acknowledged the add of ${canonical(w.element)} to ${w.key} but held no add of it when asked to remove it`)
   }
   const sums = new Map() // counter key → { acked, unknown }
   for (const [list, field] of [[acked, 'acked'], [unknown, 'unknown']]) {
@@ -164,10 +185,17 @@ export function checkWrites (acked, unknown, snapshots, records = new Map()) {
           violations.push(`${where}: acknowledged write ${w.key}=${canonical(w.value)} (dot ${dotName(w.receipt.dot)}, hlc ${w.receipt.hlc?.wall}.${w.receipt.hlc?.logical}, ${inLogs}) is gone and no live version is shown to be after it (versions: ${shown.join(', ') || 'none'}; its replica ${why})`)
         }
       } else if (w.type === 'set') {
+        // Removed since (or maybe removed): the remove's own check below says what must hold.
+        if (removeTried.has(`${w.key}\n${canonical(w.element)}`)) continue
         const members = snap.values.get(w.key)
         if (Array.isArray(members) && members.some((m) => canonical(m) === canonical(w.element))) continue
         lostHere++
         if (violations.length < 50) violations.push(`${where}: acknowledged add of ${canonical(w.element)} to ${w.key} is missing`)
+      } else if (w.type === 'set-remove' && w.receipt?.changed !== false && addedAt.get(`${w.key}\n${canonical(w.element)}`) === w.peer) {
+        const members = snap.values.get(w.key)
+        if (!Array.isArray(members) || !members.some((m) => canonical(m) === canonical(w.element))) continue
+        lostHere++
+        if (violations.length < 50) violations.push(`${where}: acknowledged remove of ${canonical(w.element)} from ${w.key} (made on peer ${w.peer}, which had acknowledged its only add) is undone: the element is back`)
       }
     }
     for (const [key, sum] of sums) {
@@ -194,7 +222,7 @@ export function checkWrites (acked, unknown, snapshots, records = new Map()) {
     }
     lost = Math.max(lost, lostHere)
   }
-  return { lost, violations, found }
+  return { lost: lost + notHeld, violations, found }
 }
 
 /** Every peer's terms, in the order they were observed, must never go down (restarts included). */
@@ -253,4 +281,106 @@ export function checkSameAnswers (snapshots) {
     }
   }
   return violations
+}
+
+/** The middle value of a non-empty list (the mean of the two middle ones for an even count). */
+function median (values) {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+
+const mb = (bytes) => Math.round(bytes / 104857.6) / 10
+const sec = (ms) => Math.round(ms / 1000)
+
+/** Samples grouped by process, in order: a restart is a new process of the same peer. */
+function byProcess (rows) {
+  const out = new Map()
+  for (const row of rows) {
+    if (!out.has(row.process)) out.set(row.process, [])
+    out.get(row.process).push(row)
+  }
+  return out
+}
+
+/**
+ * Memory over a long run. Each process of a peer (a restart starts a new one) is measured
+ * from `fromMs` into the run, or `warmupMs` after it started if that is later, to its last
+ * sample: its RSS at the end (the median of its last `edge` samples) may exceed its RSS at the
+ * start of that window (the median of the first `edge`) by at most `maxGrowth` (0.1: 10 %).
+ * A window shorter than `minSpanMs` or with fewer than 2 × `edge` samples (a process killed
+ * soon after the window opened, or started near the end) is reported but not checked; at
+ * least one process must be checked, or the check proved nothing.
+ *
+ * `samples`: Map peer index → `[{ at, process, startedAt, rss }]` in time order (`at` and
+ * `startedAt` in ms into the run, `rss` in bytes, `process` the peer's start count).
+ */
+export function checkRssGrowth (samples, { fromMs, warmupMs, minSpanMs, maxGrowth, edge = 3 }) {
+  const violations = []
+  const peers = []
+  let checked = 0
+  for (const [index, rows] of samples) {
+    const processes = []
+    for (const [process, list] of byProcess(rows.filter((r) => typeof r.rss === 'number' && r.rss > 0))) {
+      const startedAt = list[0].startedAt
+      const window = list.filter((r) => r.at >= Math.max(fromMs, startedAt + warmupMs))
+      const entry = { process, startedAtMs: startedAt, samples: window.length, fromMs: window[0]?.at ?? null, toMs: window.at(-1)?.at ?? null }
+      const span = window.length === 0 ? 0 : window.at(-1).at - window[0].at
+      if (span < minSpanMs || window.length < 2 * edge) {
+        processes.push({ ...entry, checked: false })
+        continue
+      }
+      const baseline = median(window.slice(0, edge).map((r) => r.rss))
+      const end = median(window.slice(-edge).map((r) => r.rss))
+      const growth = end / baseline - 1
+      checked++
+      processes.push({ ...entry, checked: true, baselineMb: mb(baseline), endMb: mb(end), growthPct: Math.round(growth * 1000) / 10 })
+      if (growth > maxGrowth) {
+        violations.push(`peer ${index} (process ${process}): RSS grew ${Math.round(growth * 1000) / 10} % from ${mb(baseline)} MB (${sec(window[0].at)} s) to ${mb(end)} MB (${sec(window.at(-1).at)} s), over ${Math.round(maxGrowth * 1000) / 10} %`)
+      }
+    }
+    peers.push({ index, processes })
+  }
+  if (checked === 0) violations.push(`the RSS growth check covered no process: none ran ${sec(minSpanMs)} s past its warm-up with ${2 * edge} samples`)
+  return { peers, checked, violations }
+}
+
+/**
+ * Compaction keeps a replica's log in proportion to what it holds: at every sample, the write
+ * records in a peer's log file are at most `maxRatio` × the records the replica holds, plus
+ * `slack` (a small store's log has its checkpoint and the writes since the last compaction);
+ * and every peer compacted its log at least once.
+ *
+ * `samples`: Map peer index → `[{ at, process, held, logRecords, logBytes, compactions }]`
+ * (`held`/`compactions` from the peer, `logRecords`/`logBytes` read from its file; a sample
+ * without `held` — the peer did not answer — is skipped). Compactions are counted per
+ * process (the count starts again at a restart) and summed.
+ */
+export function checkLogBound (samples, { maxRatio, slack }) {
+  const violations = []
+  const peers = []
+  for (const [index, rows] of samples) {
+    const usable = rows.filter((r) => typeof r.held === 'number' && typeof r.logRecords === 'number')
+    let worst
+    let over = 0
+    for (const r of usable) {
+      const ratio = r.logRecords / Math.max(1, r.held)
+      if (worst === undefined || ratio > worst.ratio) worst = { ratio, atS: sec(r.at), held: r.held, logRecords: r.logRecords, logBytes: r.logBytes }
+      if (r.logRecords > maxRatio * r.held + slack) {
+        over++
+        if (over <= 3) violations.push(`peer ${index} at ${sec(r.at)} s: its log has ${r.logRecords} write records (${r.logBytes} bytes) for ${r.held} held, over ${maxRatio} × held + ${slack}`)
+      }
+    }
+    if (over > 3) violations.push(`peer ${index}: ${over - 3} more samples over the log bound`)
+    let compactions = 0
+    for (const list of byProcess(rows).values()) compactions += Math.max(0, ...list.map((r) => r.compactions ?? 0))
+    if (usable.length > 0 && compactions === 0) violations.push(`peer ${index} never compacted its log (${usable.length} samples)`)
+    peers.push({
+      index,
+      compactions,
+      samples: usable.length,
+      worstRatio: worst === undefined ? null : { ...worst, ratio: Math.round(worst.ratio * 100) / 100 }
+    })
+  }
+  return { peers, violations }
 }

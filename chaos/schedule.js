@@ -88,20 +88,63 @@ function randomGroups (rng, peers) {
 /**
  * The operations of one writer, endlessly: registers (keys rewritten by everyone, each value
  * unique), counter increments, and set adds of unique elements. Key pools are disjoint per type.
+ *
+ * With `keepElements`, the writer also removes what it added: once more than that many of its
+ * adds are acknowledged and not yet removed, a set operation removes the oldest of them whose
+ * peer is live (`next(live)`), through the peer that acknowledged the add (`op.peer`), so the
+ * sets stay bounded over a long run. The runner reports each acknowledged add with
+ * `acknowledged(op, peer)`. Without it the stream of operations is what it always was.
  */
-export function createWriter (rng, id, { registerKeys = 16, counterKeys = 4, setKeys = 4 } = {}) {
+export function createWriter (rng, id, { registerKeys = 16, counterKeys = 4, setKeys = 4, keepElements } = {}) {
   let n = 0
+  // This writer's acknowledged adds not yet removed, oldest first.
+  const held = []
   return {
-    next () {
+    next (live) {
       n++
       const roll = rng.next()
       if (roll < 0.5) return { type: 'put', key: `reg/${rng.int(0, registerKeys - 1)}`, value: { w: id, n } }
       if (roll < 0.75) return { type: 'counter', key: `cnt/${rng.int(0, counterKeys - 1)}`, by: rng.int(1, 3) }
+      if (keepElements !== undefined && held.length > keepElements) {
+        const i = held.findIndex((h) => live === undefined || live.includes(h.peer))
+        if (i >= 0) {
+          const [h] = held.splice(i, 1)
+          return { type: 'set-remove', key: h.key, element: h.element, peer: h.peer }
+        }
+      }
       return { type: 'set', key: `set/${rng.int(0, setKeys - 1)}`, element: `${id}-${n}` }
+    },
+    /** The add `op` was acknowledged by peer `peer`. */
+    acknowledged (op, peer) {
+      if (keepElements !== undefined && op.type === 'set') held.push({ key: op.key, element: op.element, peer })
     },
     /** Which of the live peers to send the next operation to. */
     target: (live) => live[Math.floor(rng.next() * live.length)]
   }
+}
+
+/**
+ * The soak's faults: one episode every `everyMs` (± a quarter), each lasting `downMs`, kinds
+ * taking turns (the first chosen at random): a SIGKILL of a random peer and its restart, or a
+ * partition into 2 or 3 groups and the heal. Episodes never overlap and all end before
+ * `durationMs`.
+ */
+export function soakSchedule (rng, { peers, durationMs, everyMs, downMs }) {
+  if (!(downMs < everyMs * 0.75)) throw new Error('a soak fault must end before the next can start: downMs < 0.75 × everyMs')
+  const schedule = []
+  let kill = rng.next() < 0.5
+  let at = rng.int(Math.round(everyMs * 0.75), Math.round(everyMs * 1.25))
+  while (at + downMs < durationMs) {
+    if (kill) {
+      const peer = rng.int(0, peers - 1)
+      schedule.push({ at, action: 'kill', peer }, { at: at + downMs, action: 'restart', peer })
+    } else {
+      schedule.push({ at, action: 'partition', groups: randomGroups(rng, peers) }, { at: at + downMs, action: 'heal' })
+    }
+    kill = !kill
+    at += rng.int(Math.round(everyMs * 0.75), Math.round(everyMs * 1.25))
+  }
+  return schedule
 }
 
 /** A short, stable name for a schedule, so two runs can be compared at a glance. */

@@ -86,6 +86,11 @@ export function createMetrics (peer: Peer, watch: WatchMetricsSource): ApiMetric
     ['job', 'outcome'], jobRunCounter(peer))
   gauge(registry, 'hearsay_storage_fsync_seconds', 'How long the last fsync of the durable log took (0 for an in-memory peer).', [], () => [[{}, (kv().log?.lastFsyncMs ?? 0) / 1000]])
   counter(registry, 'hearsay_storage_fsyncs_total', 'fsyncs of the durable log since it was opened.', [], () => [[{}, kv().log?.fsyncs ?? 0]])
+  // Log size against what the replica holds: compaction keeps the one in proportion to the other.
+  gauge(registry, 'hearsay_records', 'Write records this replica holds, live or not yet collected: what a compacted log keeps.', [], () => [[{}, peer.kv.recordCount()]])
+  gauge(registry, 'hearsay_storage_log_bytes', 'Size of the durable log file (0 for an in-memory peer).', [], () => [[{}, kv().log?.bytes ?? 0]])
+  gauge(registry, 'hearsay_storage_log_entries', 'Entries in the durable log: own records and received batches (0 for an in-memory peer).', [], () => [[{}, kv().log?.records ?? 0]])
+  counter(registry, 'hearsay_storage_compactions_total', 'Rewrites of the durable log that dropped collected records, since the peer started.', [], () => [[{}, kv().compactions]])
   gauge(registry, 'hearsay_member_lag_entries', 'Writes this peer holds that the member lacks, by the version vectors it learned (an upper bound).',
     ['member'], () => peer.observe.convergence().members.filter((m) => !m.self && m.lagEntries !== null)
       .map((m) => [{ member: m.peerId }, m.lagEntries as number] as const))

@@ -4,7 +4,8 @@ import { startPeerWithApi, auth, json, body, type Fixture, type ErrorBody } from
 const HEARSAY_METRICS = [
   'hearsay_writes_total', 'hearsay_gossip_messages_total', 'hearsay_gossip_bytes_total', 'hearsay_anti_entropy_rounds_total',
   'hearsay_anti_entropy_bytes_total', 'hearsay_members', 'hearsay_leader_term', 'hearsay_leader_changes_total',
-  'hearsay_job_runs_total', 'hearsay_storage_fsync_seconds', 'hearsay_storage_fsyncs_total', 'hearsay_malformed_messages_total'
+  'hearsay_job_runs_total', 'hearsay_storage_fsync_seconds', 'hearsay_storage_fsyncs_total', 'hearsay_malformed_messages_total',
+  'hearsay_records', 'hearsay_storage_log_bytes', 'hearsay_storage_log_entries', 'hearsay_storage_compactions_total'
 ]
 
 /** The value of one sample in Prometheus text, e.g. sample(text, 'hearsay_writes_total{origin="local"}'). */
@@ -74,8 +75,10 @@ describe('jobs and metrics on a single peer that leads itself', () => {
     expect(sample(text, 'hearsay_malformed_messages_total{part="membership"}')).toBe(0)
     expect(sample(text, 'hearsay_job_runs_total{job="tick",outcome="ok"}')).toBeGreaterThanOrEqual(1)
     expect(sample(text, 'hearsay_job_runs_total{job="tick",outcome="error"}')).toBe(0)
-    // In memory: no log, so no fsyncs.
+    // In memory: no log, so no fsyncs and no file.
     expect(sample(text, 'hearsay_storage_fsyncs_total')).toBe(0)
+    expect(sample(text, 'hearsay_storage_log_bytes')).toBe(0)
+    expect(sample(text, 'hearsay_records')).toBeGreaterThanOrEqual(3)
   })
 
   it('hearsay_job_runs_total only grows from one scrape to the next', async () => {

@@ -93,4 +93,27 @@ describe('the --test-faults routes', () => {
     expect(f.peer.kv.get('hits')).toBe(3.5)
     expect(f.peer.kv.get('tags')).toEqual(['x', null, { y: 1 }])
   })
+
+  it('a set remove answers with its dot, or changed: false when this peer holds no add of the element', async () => {
+    fixture = await startPeerWithApi({ testFaults: true })
+    const f = fixture
+    const post = async (payload: unknown): Promise<{ statusCode: number, answer: { key: string, changed: boolean, dot?: { replica: string, seq: number } } }> => {
+      const response = await f.app.inject({ method: 'POST', url: '/v1/test/set/tags', headers: json, payload: JSON.stringify(payload) })
+      return { statusCode: response.statusCode, answer: body(response) }
+    }
+    const added = await post({ add: 'x' })
+    expect(added.answer).toMatchObject({ key: 'tags', changed: true, dot: { replica: f.peer.peerId } })
+    await post({ add: 'y' })
+    const removed = await post({ remove: 'x' })
+    expect(removed.statusCode).toBe(200)
+    expect(removed.answer).toMatchObject({ key: 'tags', changed: true, dot: { replica: f.peer.peerId } })
+    expect(removed.answer.dot!.seq).toBeGreaterThan(added.answer.dot!.seq)
+    expect(f.peer.kv.get('tags')).toEqual(['y'])
+    // No dot: nothing was written.
+    expect(await post({ remove: 'x' })).toEqual({ statusCode: 200, answer: { key: 'tags', changed: false } })
+    for (const payload of [{}, { add: 'z', remove: 'y' }, { delete: 'y' }]) {
+      expect((await post(payload)).statusCode, JSON.stringify(payload)).toBe(400)
+    }
+    expect(f.peer.kv.get('tags')).toEqual(['y'])
+  })
 })

@@ -81,6 +81,13 @@ describe('API tokens', () => {
       const fsyncs = /^hearsay_storage_fsyncs_total (\d+)$/m.exec(metrics)?.[1]
       expect(Number(fsyncs)).toBe(peer.diagnostics.stats().kv.log?.fsyncs)
       expect(metrics).toMatch(/^hearsay_storage_fsync_seconds \d/m)
+      // The log's size and entries, and the records held, as the peer counts them.
+      const log = peer.diagnostics.stats().kv.log
+      expect(Number(/^hearsay_storage_log_bytes (\d+)$/m.exec(metrics)?.[1])).toBe(log?.bytes)
+      expect(log?.bytes).toBeGreaterThan(0)
+      expect(Number(/^hearsay_storage_log_entries (\d+)$/m.exec(metrics)?.[1])).toBe(log?.records)
+      expect(Number(/^hearsay_records (\d+)$/m.exec(metrics)?.[1])).toBe(peer.kv.recordCount())
+      expect(metrics).toMatch(/^hearsay_storage_compactions_total \d+$/m)
       const wrong = await fetch(`${api.url}/v1/kv/durable`, { headers: { authorization: `Bearer ${createToken()}` } })
       expect(wrong.status).toBe(401)
     } finally {

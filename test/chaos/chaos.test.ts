@@ -161,6 +161,27 @@ describe('chaos checks', () => {
     ])
   })
 
+  it('a set element removed through the peer that acknowledged its add must stay removed; one only tried may be either way', () => {
+    const add = (element: string, peer: number): RecordedWrite => ({ type: 'set', key: 'set/0', element, peer, receipt: { key: 'set/0', changed: true } })
+    const remove = (element: string, peer: number, changed = true): RecordedWrite => ({ type: 'set-remove', key: 'set/0', element, peer, receipt: { key: 'set/0', changed } })
+    const acked = [add('a', 1), add('b', 2), add('c', 3), remove('a', 1)]
+    const maybe: RecordedWrite[] = [{ type: 'set-remove', key: 'set/0', element: 'b', peer: 2 }]
+    // 'a' removed, 'b' maybe removed (either way is fine), 'c' kept.
+    expect(checkWrites(acked, maybe, [snapshot({ 'set/0': ['c'] })]).violations).toEqual([])
+    expect(checkWrites(acked, maybe, [snapshot({ 'set/0': ['b', 'c'] })]).violations).toEqual([])
+    const back = checkWrites(acked, maybe, [snapshot({ 'set/0': ['a', 'c'] })])
+    expect(back.lost).toBe(1)
+    expect(back.violations).toEqual(['peer 0: acknowledged remove of "a" from set/0 (made on peer 1, which had acknowledged its only add) is undone: the element is back'])
+    // A remove made through another peer may not have seen the add: it promises nothing.
+    expect(checkWrites([add('a', 1), remove('a', 4)], [], [snapshot({ 'set/0': ['a'] })]).violations).toEqual([])
+    // The peer that acknowledged the add held none of it when asked to remove it: lost.
+    const gone = checkWrites([add('a', 1), remove('a', 1, false)], [], [snapshot({ 'set/0': [] })])
+    expect(gone.lost).toBe(1)
+    expect(gone.violations).toEqual(['peer 1 acknowledged the add of "a" to set/0 but held no add of it when asked to remove it'])
+    // Without a remove, an acknowledged add must be there.
+    expect(checkWrites([add('a', 1)], [], [snapshot({ 'set/0': [] })]).lost).toBe(1)
+  })
+
   it('equal digests must give equal answers: a superseded version that came back on one peer is found', () => {
     const w: Version = { value: 'W', dot: { replica: A, seq: 3 }, clock: { [A]: 3 } }
     const y: Version = { value: 'Y', dot: { replica: A, seq: 1 }, clock: { [A]: 1 } }

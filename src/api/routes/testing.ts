@@ -8,8 +8,8 @@ import type { RouteContext } from './context.js'
  * Routes for fault injection, registered only when the peer runs with `--test-faults`
  * (`ApiOptions.testFaults`): without it they do not exist (404 ERR_NOT_FOUND). They need
  * the API token like every other route. The multi-process harness and the chaos runner use
- * them to cut one peer off from others (its connection gater) and to write counters and sets,
- * which have no route of their own in the public API.
+ * them to cut one peer off from others (its connection gater) and to write counters and sets
+ * (adds and removes), answering with the write's dot.
  */
 
 /** Most PeerIds one partition request may deny. */
@@ -63,23 +63,32 @@ export const counterSchema: RouteSchema = {
   response: { 200: receipt, ...errors }
 }
 
-export const setAddSchema: RouteSchema = {
-  summary: 'Testing: add an element to a set',
-  description: 'Answers once the write is durable. Only with --test-faults.',
+export const setSchema: RouteSchema = {
+  summary: 'Testing: add an element to a set, or remove it',
+  description: 'Body { add } or { remove }. Answers once the write is durable, with its dot and changed: true; a remove of an ' +
+    'element this peer holds no add of writes nothing and answers changed: false. Only with --test-faults.',
   tags: ['testing'],
   params: keyParams,
   body: {
     type: 'object',
-    required: ['add'],
     additionalProperties: false,
-    properties: { add: jsonValue }
+    minProperties: 1,
+    maxProperties: 1,
+    properties: { add: jsonValue, remove: jsonValue }
   },
-  response: { 200: receipt, ...errors }
+  response: {
+    200: {
+      type: 'object',
+      required: ['key', 'changed'],
+      properties: { ...receipt.properties, changed: { type: 'boolean', description: 'false: a remove that found nothing to remove here.' } }
+    },
+    ...errors
+  }
 }
 
 interface KeyParams { key: string }
 
-/** GET/POST /v1/test/partition, POST /v1/test/heal, POST /v1/test/counter/:key, POST /v1/test/set/:key */
+/** GET/POST /v1/test/partition, POST /v1/test/heal, POST /v1/test/counter/:key, POST /v1/test/set/:key ({ add } or { remove }) */
 export function registerTestRoutes ({ app, peer }: RouteContext): void {
   const checkKey = keyCheck(peer)
   app.get('/v1/test/partition', { schema: getPartitionSchema }, async () => ({ deny: peer.net.blocked() }))
@@ -104,8 +113,11 @@ export function registerTestRoutes ({ app, peer }: RouteContext): void {
     return await peer.kv.increment(request.params.key, request.body.by)
   })
 
-  app.post<{ Params: KeyParams, Body: { add: Json } }>('/v1/test/set/:key', { schema: setAddSchema }, async (request) => {
+  app.post<{ Params: KeyParams, Body: { add: Json } | { remove: Json } }>('/v1/test/set/:key', { schema: setSchema }, async (request) => {
     checkKey(request.params.key)
-    return await peer.kv.setAdd(request.params.key, request.body.add)
+    const body = request.body
+    if ('add' in body) return { ...await peer.kv.setAdd(request.params.key, body.add), changed: true }
+    const receipt = await peer.kv.setRemove(request.params.key, body.remove)
+    return receipt === undefined ? { key: request.params.key, changed: false } : { ...receipt, changed: true }
   })
 }
