@@ -2,7 +2,7 @@ import { rateLimited, silentLog, type Log, type LogFn } from '../log.js'
 import { join } from 'node:path'
 import { TypedEventTarget } from '../events.js'
 import { CounterFile } from '../counter-file.js'
-import type { NetNode } from '../net/index.js'
+import { StreamMessageTooLargeError, type NetNode } from '../net/index.js'
 import { Election, type Candidate, type ElectionMessage, type ElectionOptions, type Leader, type Role, type Step } from './state.js'
 import { decodeElectionMessage, encodeElectionMessage, MAX_ELECTION_MESSAGE_BYTES } from './codec.js'
 import { ELECTION_PROFILES, MAX_TERM, TERM_FILE } from './constants.js'
@@ -129,7 +129,14 @@ class BullyElection extends TypedEventTarget<ElectionEvents> implements Election
     this.running = true
     await this.net.handle(this.protocol, async (stream) => {
       try {
-        const bytes = await stream.next({ timeout: this.options.heartbeatTimeout })
+        const bytes = await stream.next({ timeout: this.options.heartbeatTimeout }).catch((err: unknown) => {
+          // Over the size limit: refused before it was read, and counted with what did not decode.
+          if (err instanceof StreamMessageTooLargeError) {
+            this.counters.malformed++
+            this.logDropped({ from: stream.remotePeer, reason: err.message }, 'dropped an oversized election message')
+          }
+          throw err
+        })
         if (bytes !== undefined) {
           let message: ElectionMessage
           try {

@@ -121,6 +121,10 @@ export function defineMaintenance (components: MaintenanceComponents, options: M
     const store = components.store
     const published = store.gcTarget()
     const own = store.ownVector()
+    // A horizon is the meet of the members' vectors, ours among them: one above our own vector
+    // means we are behind (wait), or a member wrote a false one (any writer can write GC_KEY).
+    // Publishing on top of it would only carry the false entries on, again every period.
+    if (!vectorLeq(published, own)) return 'idle'
     // Even if every member had all we have, nothing would go: do not disturb anyone.
     if (store.collectible(joinVectors(published, own), bookkeeping) === 0) return 'idle'
     const others = components.members().filter((m) => isCurrent(m) && !m.self)

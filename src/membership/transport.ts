@@ -1,4 +1,4 @@
-import type { NetNode, MessageStream } from '../net/index.js'
+import { StreamMessageTooLargeError, type NetNode, type MessageStream } from '../net/index.js'
 import { decodeMessage, encodeMessage, type MembershipMessage } from './codec.js'
 import { MEMBERSHIP_LIMITS } from './constants.js'
 
@@ -87,7 +87,9 @@ export class MembershipTransport {
       const reply = await answer(message, stream.remotePeer)
       if (reply !== undefined) stream.send(encodeMessage(reply))
       await stream.close()
-    } catch {
+    } catch (err) {
+      // Over the size limit: refused before it was read, and counted with what did not decode.
+      if (err instanceof StreamMessageTooLargeError) this.onMalformed(stream.remotePeer, err.message, 'message')
       stream.abort()
     }
   }

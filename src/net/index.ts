@@ -1,6 +1,6 @@
 export { createNetNode, parseMultiaddr, parsePeerId } from './node.js'
 export type {
-  NetNode, NetComponents, NetInit, NetEvents, StreamHandlerOptions, OpenStreamOptions, ConnectionInfo, PubsubMessage, TopicMesh, TopicOptions
+  NetNode, NetComponents, NetInit, NetEvents, StreamHandlerOptions, OpenStreamOptions, ConnectionInfo, GossipVerdict, PubsubMessage, TopicMesh, TopicOptions
 } from './types.js'
 export type { MessageStream } from './stream.js'
 export type { DiscoveredPeer } from './discovery.js'

@@ -29,7 +29,7 @@ import { validatePsk } from './pnet.js'
 import { lanAnnounceFilter } from './announce.js'
 import { GossipTopics, MESHSUB_VERSION, gossipService, olderMeshProtocols, useMeshProtocol } from './pubsub.js'
 import type {
-  ConnectionInfo, NetComponents, NetEvents, NetInit, NetNode, OpenStreamOptions, PubsubMessage, StreamHandlerOptions, TopicMesh, TopicOptions
+  ConnectionInfo, GossipVerdict, NetComponents, NetEvents, NetInit, NetNode, OpenStreamOptions, PubsubMessage, StreamHandlerOptions, TopicMesh, TopicOptions
 } from './types.js'
 
 type Services = { identify: Identify, ping: PingService, dht: KadDHT, pubsub: PubSub<GossipsubEvents> }
@@ -166,8 +166,8 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
       }
       this.emit('peer:identify', { peerId: evt.detail.peerId.toString(), protocols: evt.detail.protocols })
     })
-    // gossipsub:message, not message: it also names the neighbour the copy came from.
-    node.services.pubsub.addEventListener('gossipsub:message', (evt) => { this.topics.onMessage(evt.detail.msg, evt.detail.propagationSource.toString()) })
+    // Messages reach their handlers through gossipsub's topic validators (see GossipTopics):
+    // a handler's verdict decides whether a message is forwarded.
     await node.start()
     this.libp2p = node
 
@@ -271,7 +271,7 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
     return this.discovery.lookup(timeout)
   }
 
-  subscribe (topic: string, handler: (message: PubsubMessage) => void, options: TopicOptions = {}): void {
+  subscribe (topic: string, handler: (message: PubsubMessage) => GossipVerdict | void, options: TopicOptions = {}): void {
     this.topics.subscribe(topic, handler, options)
   }
 

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto'
 import { gossipsub, type GossipSub, type GossipsubEvents } from '@chainsafe/libp2p-gossipsub'
-import type { Message, PubSub } from '@libp2p/interface'
+import { TopicValidatorResult, type Message, type PubSub } from '@libp2p/interface'
 import type { LogFn } from '../log.js'
 import { NotStartedError } from './errors.js'
 import { openEnvelope, seal } from './envelope.js'
-import type { PubsubMessage, TopicMesh, TopicOptions } from './types.js'
+import type { GossipVerdict, PubsubMessage, TopicMesh, TopicOptions } from './types.js'
 
 /** The gossipsub protocol version in `/hearsay/<network>/meshsub/<version>`: 2.0.0 are StrictNoSign envelopes, 1.1.0 were StrictSign. */
 export const MESHSUB_VERSION = '2.0.0'
@@ -54,23 +54,32 @@ export interface GossipTopicsComponents {
 /**
  * The topics this node takes part in: one handler per topic, and sealing (publish) or
  * requiring (subscribe) the sender's signature on topics that ask for it.
+ *
+ * A message is handed to its handler as gossipsub's topic validator, before gossipsub
+ * forwards it: what the handler refuses (a forged batch, an envelope whose signature does
+ * not verify) goes no further than this node, and counts against the neighbour that sent it
+ * in gossipsub's own bookkeeping.
  */
 export class GossipTopics {
   private readonly components: GossipTopicsComponents
-  private readonly handlers = new Map<string, { handler: (message: PubsubMessage) => void, signed: boolean }>()
+  private readonly handlers = new Map<string, { handler: (message: PubsubMessage) => GossipVerdict | void, signed: boolean }>()
 
   constructor (components: GossipTopicsComponents) {
     this.components = components
   }
 
-  subscribe (topic: string, handler: (message: PubsubMessage) => void, options: TopicOptions = {}): void {
+  subscribe (topic: string, handler: (message: PubsubMessage) => GossipVerdict | void, options: TopicOptions = {}): void {
     this.handlers.set(topic, { handler, signed: options.signed === true })
-    this.started().subscribe(topic)
+    const pubsub = this.started()
+    pubsub.topicValidators.set(topic, (from, message) => this.validate(message, from.toString()))
+    pubsub.subscribe(topic)
   }
 
   unsubscribe (topic: string): void {
     this.handlers.delete(topic)
-    this.components.pubsub()?.unsubscribe(topic)
+    const pubsub = this.components.pubsub()
+    pubsub?.topicValidators.delete(topic)
+    pubsub?.unsubscribe(topic)
   }
 
   async publish (topic: string, data: Uint8Array, options: TopicOptions = {}): Promise<number> {
@@ -89,22 +98,22 @@ export class GossipTopics {
     return pubsub.getTopics().sort().map((topic) => ({ topic, peers: pubsub.getMeshPeers(topic).sort() }))
   }
 
-  /** A message gossipsub delivered, from the neighbour `via`. */
-  onMessage (message: Message, via: string): void {
+  /**
+   * A message gossipsub received from the neighbour `via` and has not seen before: the topic's
+   * handler takes it, and its verdict decides whether gossipsub forwards it (no verdict: it does).
+   */
+  validate (message: Message, via: string): TopicValidatorResult {
     const entry = this.handlers.get(message.topic)
-    if (entry === undefined) return
-    if (!entry.signed) {
-      entry.handler({ topic: message.topic, data: message.data, from: undefined, via })
-      return
-    }
+    if (entry === undefined) return TopicValidatorResult.Ignore
+    if (!entry.signed) return verdict(entry.handler({ topic: message.topic, data: message.data, from: undefined, via }))
     let opened: { author: string, payload: Uint8Array }
     try {
       opened = openEnvelope(message.topic, message.data, this.components.maxMessageBytes, this.components.verify)
     } catch (err) {
       this.components.logDropped({ topic: message.topic, via, reason: (err as Error).message }, 'dropped a gossip message whose sender could not be proven')
-      return
+      return TopicValidatorResult.Reject
     }
-    entry.handler({ topic: message.topic, data: opened.payload, from: opened.author, via })
+    return verdict(entry.handler({ topic: message.topic, data: opened.payload, from: opened.author, via }))
   }
 
   private started (): PubSub<GossipsubEvents> {
@@ -112,6 +121,17 @@ export class GossipTopics {
     if (pubsub === undefined) throw new NotStartedError()
     return pubsub
   }
+}
+
+const VERDICTS: Readonly<Record<string, TopicValidatorResult>> = {
+  accept: TopicValidatorResult.Accept,
+  reject: TopicValidatorResult.Reject,
+  ignore: TopicValidatorResult.Ignore
+}
+
+/** A handler's verdict for gossipsub; anything but a verdict (nothing, or what a one-line handler happens to return) accepts. */
+function verdict (said: GossipVerdict | void): TopicValidatorResult {
+  return typeof said === 'string' && Object.hasOwn(VERDICTS, said) ? VERDICTS[said] as TopicValidatorResult : TopicValidatorResult.Accept
 }
 
 /** A message's id: SHA-256 of its topic and content, so two copies of one message have one id. */

@@ -25,7 +25,8 @@ const CLOSE_TIMEOUT = 2_000
 
 export function wrapStream (stream: Stream, remotePeer: string, maxMessageBytes: number): MessageStream {
   const outbound: Pushable<Uint8Array> = pushable()
-  const sinkDone = pipe(outbound, (source) => lp.encode(source), stream.sink).catch(() => {
+  // The same limit both ways: what we send, a peer with our settings can read.
+  const sinkDone = pipe(outbound, (source) => lp.encode(source, { maxDataLength: maxMessageBytes }), stream.sink).catch(() => {
     // The stream was reset or aborted; readers learn of it through the source.
   })
   const decoded = lp.decode(stream.source, { maxDataLength: maxMessageBytes })

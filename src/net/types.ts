@@ -76,6 +76,13 @@ export interface PubsubMessage {
   via: string
 }
 
+/**
+ * What a topic's handler says of a message: `accept` (forward it), `reject` (invalid: not
+ * forwarded, and gossipsub holds it against the neighbour that sent it) or `ignore` (not
+ * forwarded, no blame). A handler that returns nothing accepts.
+ */
+export type GossipVerdict = 'accept' | 'reject' | 'ignore'
+
 export interface TopicOptions {
   /** Seal (publish) or require (subscribe) the sender's signature over each payload. @default false */
   signed?: boolean
@@ -111,8 +118,12 @@ export interface NetNode extends TypedEventTarget<NetEvents> {
   isConnected (peerId: string): boolean
   /** Look up the members of this network in the DHT now. */
   lookupMembers (timeout: number): Promise<DiscoveredPeer[]>
-  /** With `signed`, only messages sealed by `publish(..., { signed: true })` whose signature verifies reach `handler`. */
-  subscribe (topic: string, handler: (message: PubsubMessage) => void, options?: TopicOptions): void
+  /**
+   * With `signed`, only messages sealed by `publish(..., { signed: true })` whose signature
+   * verifies reach `handler`. The handler runs before gossipsub forwards the message, and its
+   * verdict decides whether it does (see GossipVerdict).
+   */
+  subscribe (topic: string, handler: (message: PubsubMessage) => GossipVerdict | void, options?: TopicOptions): void
   unsubscribe (topic: string): void
   /** With `signed`, the payload is sealed with this peer's signature (for topics whose receivers must know the sender). */
   publish (topic: string, data: Uint8Array, options?: TopicOptions): Promise<number>

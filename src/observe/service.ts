@@ -1,4 +1,4 @@
-import type { MessageStream, NetNode } from '../net/index.js'
+import { StreamMessageTooLargeError, type MessageStream, type NetNode } from '../net/index.js'
 import { rateLimited, silentLog, type Log, type LogFn } from '../log.js'
 import type { AppliedBatch, Hlc, RemoteVector, VectorClock, Version, WriteRecord } from '../replica/index.js'
 import { compareHlc, seqOf } from '../replica/index.js'
@@ -321,7 +321,11 @@ class NetworkObserver implements Observer {
   }
 
   private async serveTrace (stream: MessageStream): Promise<void> {
-    const bytes = await stream.next({ timeout: this.traceTimeout })
+    const bytes = await stream.next({ timeout: this.traceTimeout }).catch((err: unknown) => {
+      // Over the size limit: refused before it was read, and counted with what did not decode.
+      if (err instanceof StreamMessageTooLargeError) this.counters.malformed++
+      throw err
+    })
     if (bytes === undefined) {
       stream.abort()
       return

@@ -5,7 +5,7 @@
  * writes queue and leave together in the next, so a writer faster than the network pays for
  * fewer, larger messages. Gossip is best-effort; anti-entropy repairs whatever it loses.
  */
-import type { PubsubMessage } from '../net/index.js'
+import type { GossipVerdict, PubsubMessage } from '../net/index.js'
 import { KV_PROTOCOL_VERSION } from './constants.js'
 import type { Intake } from './intake.js'
 import type { Provenance } from './seal.js'
@@ -39,7 +39,7 @@ export class Gossip {
   start (): void {
     if (this.running) return
     this.running = true
-    this.c.net.subscribe(this.topic, (message) => { this.receive(message) })
+    this.c.net.subscribe(this.topic, (message) => this.receive(message))
   }
 
   stop (): void {
@@ -88,10 +88,15 @@ export class Gossip {
     this.inFlight = false
   }
 
-  private receive (message: PubsubMessage): void {
-    if (!this.running) return
+  /**
+   * Runs before gossipsub forwards the message: one that carries anything refused (garbage, a
+   * seal that does not prove its batch, an author not on the writers list) goes no further
+   * than this peer, so a member flooding forgeries costs only its own neighbours a check.
+   */
+  private receive (message: PubsubMessage): GossipVerdict {
+    if (!this.running) return 'ignore'
     this.c.counters.gossipMessagesReceived++
     this.c.counters.gossipBytesReceived += message.data.byteLength
-    this.c.intake.receive(message.data, { path: 'gossip', from: message.via, receivedAt: Date.now() })
+    return this.c.intake.receive(message.data, { path: 'gossip', from: message.via, receivedAt: Date.now() }).refused ? 'reject' : 'accept'
   }
 }

@@ -111,11 +111,15 @@ export class HorizonKeeper {
   }
 
   /** A peer told us its horizon in anti-entropy: adopt it, or catch up to it (see settleOffer). */
-  settle (session: Session): void {
-    const settled = settleOffer(this.c.state, session, this.target)
+  settle (session: Session, corroborated?: (horizon: VectorClock) => boolean): void {
+    const settled = settleOffer(this.c.state, session, this.target, corroborated)
     if (settled.outcome === 'none') return
     if (settled.outcome === 'refused') {
       this.c.counters.horizonOffersRefused++
+      return
+    }
+    if (settled.outcome === 'deferred') {
+      this.c.counters.horizonOffersDeferred++
       return
     }
     this.c.counters.gcAdoptions++

@@ -31,6 +31,17 @@ export interface AppliedBatch {
 
 export type Arrival = Omit<AppliedBatch, 'appliedAt' | 'records'>
 
+/** What one message brought. */
+export interface Received {
+  /** Records new here, applied. */
+  fresh: number
+  /**
+   * Something in it was refused: it did not decode, a seal did not prove its batch, an author
+   * is not on the writers list, or a record broke a rule. (Copies of what is held are not.)
+   */
+  refused: boolean
+}
+
 export interface IntakeComponents {
   state: ReplicaState
   provenance: Provenance
@@ -58,11 +69,11 @@ export class Intake {
   }
 
   /**
-   * Verifies, applies and persists one message of sealed batches; returns how many records
-   * were new. In an anti-entropy session, `session` learns every dot the peer sent and
-   * whether all of it was good.
+   * Verifies, applies and persists one message of sealed batches; says how many records were
+   * new and whether anything was refused. In an anti-entropy session, `session` learns every
+   * dot the peer sent and whether all of it was good.
    */
-  receive (data: Uint8Array, arrival: Arrival, session?: Session): number {
+  receive (data: Uint8Array, arrival: Arrival, session?: Session): Received {
     const { counters } = this.c
     let decoded: DecodedSealedBatch[]
     try {
@@ -71,39 +82,44 @@ export class Intake {
       counters.malformed++
       this.c.logDropped({ from: arrival.from, reason: (err as Error).message }, 'dropped a malformed message of writes')
       if (session !== undefined) session.clean = false
-      return 0
+      return { fresh: 0, refused: true }
     }
     const writers = this.c.writers()
+    let refused = false
     const fresh: WriteRecord[] = []
     const entries: Uint8Array[] = []
     for (const { batch, bytes } of decoded) {
-      if (session !== undefined) for (const record of batch.records) session.vouch(record.dot.replica, [record.dot.seq])
       if (writers !== undefined && !writers.has(batch.author)) {
         counters.unauthorized += batch.records.length
         this.c.logDropped({ from: arrival.from, author: batch.author, records: batch.records.length }, 'dropped writes by a peer not on the writers list')
-        continue
+        refused = true
+      } else {
+        const { applied, clean } = this.applySealed(batch, arrival, session)
+        if (!clean) refused = true
+        if (applied.length > 0) {
+          fresh.push(...applied)
+          entries.push(sealedEntry(bytes))
+        }
       }
-      const applied = this.applySealed(batch, arrival, session)
-      if (applied.length === 0) continue
-      fresh.push(...applied)
-      entries.push(sealedEntry(bytes))
+      // The peer holds what it sent (the session remembers only dots held here, so after applying).
+      if (session !== undefined) for (const record of batch.records) session.vouch(record.dot.replica, [record.dot.seq])
     }
-    if (fresh.length === 0) return 0
+    if (fresh.length === 0) return { fresh: 0, refused }
     counters.writesRemote += fresh.length
     this.c.onApplied?.({ ...arrival, appliedAt: Date.now(), records: fresh })
     this.c.persist(entries)
     this.c.afterApply()
-    return fresh.length
+    return { fresh: fresh.length, refused }
   }
 
-  /** One batch: nothing new → nothing to check; otherwise its seal, then its new records. */
-  private applySealed (batch: DecodedSealedBatch['batch'], arrival: Arrival, session?: Session): WriteRecord[] {
+  /** One batch: nothing new → nothing to check; otherwise its seal, then its new records. `clean`: nothing in it was refused. */
+  private applySealed (batch: DecodedSealedBatch['batch'], arrival: Arrival, session?: Session): { applied: WriteRecord[], clean: boolean } {
     const { state, counters } = this.c
     const news: number[] = []
     batch.records.forEach((record, i) => { if (!state.has(record.dot)) news.push(i) })
     if (news.length === 0) {
       counters.duplicateBatches++
-      return []
+      return { applied: [], clean: true }
     }
     let opened: ReturnType<typeof openSeal>
     try {
@@ -113,9 +129,10 @@ export class Intake {
       counters.rejected += batch.records.length
       this.c.logDropped({ from: arrival.from, author: batch.author, records: batch.records.length, reason: (err as Error).message }, 'dropped a batch of writes whose seal does not prove them its author\'s')
       if (session !== undefined) session.clean = false
-      return []
+      return { applied: [], clean: false }
     }
     const applied: WriteRecord[] = []
+    let clean = true
     const leaves: number[] = []
     for (const i of news) {
       const record = batch.records[i] as WriteRecord
@@ -126,10 +143,11 @@ export class Intake {
         }
       } catch {
         counters.rejected++
+        clean = false
         if (session !== undefined) session.clean = false
       }
     }
     this.c.provenance.attach(opened.seal, applied, leaves)
-    return applied
+    return { applied, clean }
   }
 }

@@ -50,6 +50,11 @@ export interface ReplicationInit {
   gossip?: boolean
   /** How often to run anti-entropy with one random member. @default 1_000 local, 10_000 lan (ms) */
   antiEntropyInterval?: number
+  /**
+   * Longest one anti-entropy session may last, either side; a repair cut short goes on in the
+   * next round. @default 30_000 local, 120_000 lan (ms)
+   */
+  antiEntropySessionTimeout?: number
   /** @default 1024 (bytes) */
   maxKeyBytes?: number
   /** @default 1 MiB (bytes of JSON) */
@@ -95,6 +100,9 @@ export interface WriteReceipt {
 
 /** How often a peer runs anti-entropy with one random member, by profile (ms). */
 const ANTI_ENTROPY_INTERVAL = { local: 1_000, lan: 10_000 } as const
+
+/** Longest anti-entropy session, by profile (ms). */
+const ANTI_ENTROPY_SESSION_TIMEOUT = { local: 30_000, lan: 120_000 } as const
 
 export type { AppliedBatch, ArrivalPath } from './intake.js'
 export type { RemoteVector } from './sync.js'
@@ -185,7 +193,10 @@ export class Replication extends TypedEventTarget<KvEvents> {
       members: components.members,
       // Our own writes are offered only once durable: a crash must not leave a dot others hold.
       offerable: (record) => record.dot.replica !== this.net.peerId || record.dot.seq <= this.durableSeq
-    }, { interval: init.antiEntropyInterval ?? forProfile(ANTI_ENTROPY_INTERVAL, init.profile) })
+    }, {
+      interval: init.antiEntropyInterval ?? forProfile(ANTI_ENTROPY_INTERVAL, init.profile),
+      sessionTimeout: init.antiEntropySessionTimeout ?? forProfile(ANTI_ENTROPY_SESSION_TIMEOUT, init.profile)
+    })
   }
 
   async start (): Promise<void> {

@@ -29,6 +29,14 @@ export class Session {
   clean = true
   private readonly dots = new Map<string, Set<number>>()
 
+  /**
+   * `holds` says whether this replica holds (or has collected) a dot. Only such dots are
+   * remembered: what a peer vouches for matters only for records we hold, and a peer that
+   * lists dots we never had cannot grow the session without bound (HORIZON frames may follow
+   * one another until DONE).
+   */
+  constructor (private readonly holds: (dot: Dot) => boolean = () => true) {}
+
   offered (frame: HorizonFrame): void {
     if (this.horizon === undefined) {
       this.horizon = frame.horizon
@@ -38,10 +46,13 @@ export class Session {
   }
 
   /** The peer holds these dots: it listed them or sent their records. */
-  vouch (replica: string, seqs: number[]): void {
+  vouch (replica: string, seqs: readonly number[]): void {
     let set = this.dots.get(replica)
-    if (set === undefined) this.dots.set(replica, set = new Set())
-    for (const seq of seqs) set.add(seq)
+    for (const seq of seqs) {
+      if (!this.holds({ replica, seq })) continue
+      if (set === undefined) this.dots.set(replica, set = new Set())
+      set.add(seq)
+    }
   }
 
   vouched (dot: Dot): boolean {
@@ -53,6 +64,8 @@ export type Settlement =
   | { outcome: 'none' }
   /** The offered horizon is above what was published: not believed. */
   | { outcome: 'refused' }
+  /** This replica would have to drop records on the peer's word, and the current members' vectors do not all cover the horizon yet. */
+  | { outcome: 'deferred' }
   | { outcome: 'adopted', collected: number }
   | { outcome: 'reconciled', dropped: number, collected: number }
 
@@ -62,8 +75,15 @@ export type Settlement =
  * what the peer no longer holds below it and adopts it. Only a horizon at or below
  * `published` (what the coordinator published, as this replica knows it) is believed, so
  * a peer cannot make us forget records by inventing one.
+ *
+ * `published` is a value any writer can write, though, and the dot list is the peer's word.
+ * Dropping records on that word is done only when `corroborated(horizon)` says so (the
+ * service: the offering peer is a current member, and every current member's last HELLO
+ * covers the horizon, as it does for a horizon the coordinator computed from their vectors).
+ * Without it, a member could offer a horizon over dots no one else holds, with an empty list,
+ * and the replica would drop everything below it, then offer the same to the next peer.
  */
-export function settleOffer (state: ReplicaState, session: Session, published: VectorClock): Settlement {
+export function settleOffer (state: ReplicaState, session: Session, published: VectorClock, corroborated: (horizon: VectorClock) => boolean = () => true): Settlement {
   const offered = session.horizon
   if (offered === undefined) return { outcome: 'none' }
   const current = state.horizon()
@@ -72,5 +92,6 @@ export function settleOffer (state: ReplicaState, session: Session, published: V
   const next = joinVectors(current, offered)
   if (state.covers(next)) return { outcome: 'adopted', collected: state.adoptHorizon(next) }
   if (session.complete || !session.clean) return { outcome: 'none' }
+  if (!corroborated(offered)) return { outcome: 'deferred' }
   return { outcome: 'reconciled', ...state.reconcile(offered, (dot) => session.vouched(dot)) }
 }

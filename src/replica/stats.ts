@@ -35,6 +35,12 @@ export interface ReplicationStats {
   /** HORIZON offers sent to peers behind our horizon; offers refused as not published. */
   horizonOffersSent: number
   horizonOffersRefused: number
+  /**
+   * Offers that would have made this replica drop records on the offering peer's word while
+   * the current members' vectors do not all cover the horizon (see settleOffer): put off
+   * until they do, which for an honest horizon is a round or two.
+   */
+  horizonOffersDeferred: number
   /** Log rewrites that dropped collected records. */
   compactions: number
   /** Appends of remote records to the log that failed: those records stay applied and come back by anti-entropy after a restart. */
@@ -70,6 +76,7 @@ export function newCounters (): ReplicationCounters {
     recordsDropped: 0,
     horizonOffersSent: 0,
     horizonOffersRefused: 0,
+    horizonOffersDeferred: 0,
     compactions: 0,
     persistFailures: 0
   }

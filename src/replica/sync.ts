@@ -7,7 +7,7 @@
  */
 import type { DetailEvent } from '../events.js'
 import { rateLimited, type Log, type LogFn } from '../log.js'
-import type { MessageStream } from '../net/index.js'
+import { StreamMessageTooLargeError, StreamTimeoutError, type MessageStream } from '../net/index.js'
 import { SyncProtocolError } from './errors.js'
 import type { HorizonKeeper } from './horizon.js'
 import type { Intake } from './intake.js'
@@ -19,7 +19,7 @@ import type { ReplicationCounters } from './stats.js'
 import type { ReplicaState } from './store.js'
 import { decodeSyncFrame, encodeSyncFrame, SYNC_LIMITS, type SyncFrame } from './sync-codec.js'
 import type { VectorClock, WriteRecord } from './types.js'
-import { expandRetired, omitRetired, sameVector } from './version-vector.js'
+import { expandRetired, omitRetired, sameVector, vectorLeq } from './version-vector.js'
 import type { ReplicationNet } from './net.js'
 
 /** The last HELLO a remote peer sent us in anti-entropy. */
@@ -51,7 +51,16 @@ export interface AntiEntropyComponents {
 export interface AntiEntropyInit {
   /** How often to run a round with one random alive member (ms). */
   interval: number
+  /**
+   * Longest a session may last, either side (ms): a peer that sends a frame just often enough
+   * not to time out must not hold a session (and with it our rounds, which run one at a time)
+   * for ever. A repair cut short goes on in the next round from where it stopped.
+   */
+  sessionTimeout: number
 }
+
+/** Longest wait for the peer's next frame (ms). */
+const FRAME_TIMEOUT = 10_000
 
 export class AntiEntropy {
   private readonly c: AntiEntropyComponents
@@ -59,6 +68,7 @@ export class AntiEntropy {
   private readonly legacyProtocol: string
   private readonly logLegacy: LogFn
   private readonly interval: number
+  private readonly sessionTimeout: number
   private readonly syncing = new Set<string>()
   private readonly remotes = new Map<string, RemoteVector>()
   private timer: NodeJS.Timeout | undefined
@@ -76,6 +86,7 @@ export class AntiEntropy {
     this.legacyProtocol = components.net.protocol('sync', LEGACY_SYNC_PROTOCOL_VERSION)
     this.logLegacy = rateLimited(components.logger, 'warn')
     this.interval = init.interval
+    this.sessionTimeout = init.sessionTimeout
   }
 
   async start (): Promise<void> {
@@ -157,11 +168,14 @@ export class AntiEntropy {
       counters.antiEntropyBytesSent += bytes.byteLength
       stream.send(bytes)
     }
-    const session = new Session()
+    // Only dots held here are remembered of what the peer vouches for: a peer listing dots
+    // we never had cannot grow the session without bound.
+    const session = new Session((dot) => state.has(dot))
+    const deadline = Date.now() + this.sessionTimeout
     try {
       const retired = horizon.retirements()
       send({ type: 'hello', vector: omitRetired(state.versionVector(), retired), digest: state.digest(), horizon: state.horizon(), retired: horizon.retirementsName() })
-      const first = await this.nextFrame(stream)
+      const first = await this.nextFrame(stream, deadline)
       if (first?.type !== 'hello') throw new SyncProtocolError(`expected HELLO from ${stream.remotePeer}, got ${first?.type ?? 'end of stream'}`)
       counters.antiEntropyRounds++
       // Left-out replicas mean "complete at the retired seq" only under the same retirements.
@@ -180,11 +194,12 @@ export class AntiEntropy {
         for (const frame of this.frames(missing)) {
           send({ type: 'records', batch: frame })
           await yieldToEventLoop()
+          if (Date.now() >= deadline) throw this.overtime(stream.remotePeer)
         }
       }
       send({ type: 'done' })
       while (true) {
-        const frame = await this.nextFrame(stream)
+        const frame = await this.nextFrame(stream, deadline)
         if (frame === undefined) {
           session.clean = false
           break
@@ -192,11 +207,11 @@ export class AntiEntropy {
         if (frame.type === 'done') break
         if (frame.type === 'records') {
           const arrival = { path: 'anti-entropy' as const, from: stream.remotePeer, receivedAt: Date.now() }
-          counters.antiEntropyRecordsReceived += this.c.intake.receive(frame.batch, arrival, session)
+          counters.antiEntropyRecordsReceived += this.c.intake.receive(frame.batch, arrival, session).fresh
         }
         if (frame.type === 'horizon') session.offered(frame)
       }
-      horizon.settle(session)
+      horizon.settle(session, (offered) => this.corroborated(stream.remotePeer, offered))
       this.c.logger.debug({ peer: stream.remotePeer, clean: session.clean }, 'anti-entropy session done')
       await stream.close()
     } catch (err) {
@@ -235,8 +250,38 @@ export class AntiEntropy {
     if (frame.length > 0) yield encodeSealedBatches(frame)
   }
 
-  private async nextFrame (stream: MessageStream): Promise<SyncFrame | undefined> {
-    const bytes = await stream.next({ timeout: 10_000 })
+  /**
+   * Whether records may be dropped on `offering`'s word to catch up with `horizon`: it is a
+   * current member, and every current member's last HELLO covers the horizon (as it does for
+   * one the coordinator computed from their vectors). A horizon over dots some member lacks
+   * can only be a false one, or one that member has not caught up with yet: either way, not
+   * yet.
+   */
+  private corroborated (offering: string, horizon: VectorClock): boolean {
+    const current = this.c.members().filter((m) => !m.self && (m.state === 'alive' || m.state === 'suspect'))
+    if (!current.some((m) => m.peerId === offering)) return false
+    return current.every((m) => {
+      const hello = this.remotes.get(m.peerId)
+      return hello !== undefined && vectorLeq(horizon, hello.vector)
+    })
+  }
+
+  private overtime (peer: string): SyncProtocolError {
+    return new SyncProtocolError(`the anti-entropy session with ${peer} took longer than ${this.sessionTimeout} ms: cut short, the next round goes on`)
+  }
+
+  private async nextFrame (stream: MessageStream, deadline: number): Promise<SyncFrame | undefined> {
+    const left = deadline - Date.now()
+    if (left <= 0) throw this.overtime(stream.remotePeer)
+    let bytes: Uint8Array | undefined
+    try {
+      bytes = await stream.next({ timeout: Math.min(FRAME_TIMEOUT, left) })
+    } catch (err) {
+      // A frame over the limit is refused before it is read: count it with what did not decode.
+      if (err instanceof StreamMessageTooLargeError) this.c.counters.malformed++
+      if (err instanceof StreamTimeoutError && Date.now() >= deadline) throw this.overtime(stream.remotePeer)
+      throw err
+    }
     if (bytes === undefined) return undefined
     this.c.counters.antiEntropyBytesReceived += bytes.byteLength
     try {
