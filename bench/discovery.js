@@ -339,17 +339,38 @@ async function processRound (log, defer, r) {
     else if (line.event === 'leave' || line.event === 'fail') note(i, String(line.peerId), false)
   })
   defer(off)
+  // A saturated machine answers slowly: a seed that fails only means that peer's lines decide.
+  let seedFailures = 0
   await Promise.all(cluster.peers.map(async (_p, i) => {
-    const members = await cluster.api(i, 'GET', '/v1/members')
-    for (const m of members) if (m.state === 'alive') note(i, m.peerId, true)
+    try {
+      const members = await cluster.api(i, 'GET', '/v1/members', undefined, { timeout: 30_000 })
+      for (const m of members) if (m.state === 'alive') note(i, m.peerId, true)
+    } catch (err) {
+      seedFailures++
+      log(`seeding peer ${i}'s view failed: ${err.message}`)
+    }
   }))
   if (ids.length === 1) resolveDone()
   let timer
   const timedOut = new Promise((resolve) => { timer = setTimeout(() => { resolve('timeout') }, args.timeout) })
-  const outcome = await Promise.race([done.then(() => 'done'), timedOut])
+  let outcome = await Promise.race([done.then(() => 'done'), timedOut])
+  let tDone = now()
+  // The lines do not show suspect ↔ alive (printed at debug level only): confirm with the
+  // peers' own views, and keep asking until they agree.
+  let confirmations = 0
+  while (outcome === 'done') {
+    confirmations++
+    const views = await Promise.all(cluster.peers.map(async (_p, i) => cluster.api(i, 'GET', '/v1/members', undefined, { timeout: 30_000 }).catch(() => [])))
+    const allAlive = views.every((members) => ids.every((id) => members.some((m) => m.peerId === id && m.state === 'alive')))
+    if (allAlive) break
+    tDone = undefined
+    const more = await Promise.race([sleep(500).then(() => 'again'), timedOut])
+    if (more === 'timeout') outcome = 'timeout'
+    else tDone = now()
+  }
   clearTimeout(timer)
-  const tDone = now()
   const converged = outcome === 'done'
+  tDone ??= now()
   const flapsBefore = flaps
   if (converged && args.hold > 0) await sleep(args.hold)
   const behind = alive.map((set, i) => {
@@ -362,6 +383,8 @@ async function processRound (log, defer, r) {
     from_first_start_ms: converged ? ms(tDone - t0) : null,
     ...(converged ? {} : { divergence: `${behind.length} of ${ids.length} peers lack members: ${behind.slice(0, 6).join('; ')}` }),
     starts_ms: ms(tLast - t0),
+    view_checks: confirmations,
+    ...(seedFailures > 0 ? { seed_failures: seedFailures } : {}),
     per_peer_complete_view_ms: summary(knowAllAt.filter((t) => t !== undefined).map((t) => t - tLast)),
     flaps_before: flapsBefore,
     ...(converged && args.hold > 0 ? { flaps_in_hold: flaps - flapsBefore, hold_ms: args.hold } : {}),
