@@ -3,7 +3,8 @@
 // continuation...), and by function (self time). With bench/idle.js --cpu-prof DIR --census,
 // the window is the idle window the census marked; otherwise the whole profile.
 //
-//   node bench/support/profile-window.js DIR/lan [--census CENSUS.json] [--top 25]
+//   node bench/support/profile-window.js DIR/lan [--census DIR/lan/census] [--top 25]
+//   node bench/support/profile-window.js DIR --from-start --length-ms 5000     (start-up)
 //
 // Prints one JSON object. Time is ms of CPU per second of window, averaged over the profiles.
 
@@ -23,6 +24,8 @@ const opt = (name, fallback) => {
 const top = Number(opt('top', 25))
 // Without census marks: the window is [end - fromEnd, end - fromEnd + length].
 const fromEndMs = opt('from-end-ms', undefined)
+// Or from the profile's start: [start, start + length] (start-up).
+const fromStart = argv.includes('--from-start')
 const lengthMs = opt('length-ms', undefined)
 const censusDir = opt('census', undefined)
 
@@ -54,7 +57,9 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))) {
   const parent = new Map()
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
   let [from, to] = windows.get(pid) ?? [profile.startTime, profile.endTime]
-  if (!windows.has(pid) && fromEndMs !== undefined) {
+  if (!windows.has(pid) && fromStart) {
+    to = lengthMs === undefined ? profile.endTime : profile.startTime + Number(lengthMs) * 1000
+  } else if (!windows.has(pid) && fromEndMs !== undefined) {
     from = profile.endTime - Number(fromEndMs) * 1000
     to = lengthMs === undefined ? profile.endTime : from + Number(lengthMs) * 1000
   }
