@@ -13,7 +13,7 @@ afterEach(async () => {
 })
 
 async function node (network = 'chan'): Promise<NetNode> {
-  const n = await createNetNode({ profile: 'local', network })
+  const n = await createNetNode({}, { profile: 'local', network })
   nodes.push(n)
   await n.start()
   return n
