@@ -23,6 +23,9 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 1_114_112
 /** Default time to open a stream to a peer, dial included. @default 5_000 (ms) */
 export const DEFAULT_DIAL_TIMEOUT = 5_000
 
+/** How often libp2p pings each connection to find dead ones (ms), by profile. */
+export const CONNECTION_PING_INTERVAL: Readonly<Record<Profile, number>> = { local: 30_000, lan: 60_000 }
+
 export interface DiscoveryTiming {
   /**
    * The longest wait between two DHT rounds (ms). After the first rounds the wait doubles each
