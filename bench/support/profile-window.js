@@ -4,7 +4,7 @@
 // the window is the idle window the census marked; otherwise the whole profile.
 //
 //   node bench/support/profile-window.js DIR/lan [--census DIR/lan/census] [--top 25]
-//   node bench/support/profile-window.js DIR --from-start --length-ms 5000     (start-up)
+//   node bench/support/profile-window.js DIR --from-start [--skip-ms 2000] --length-ms 5000     (start-up)
 //
 // Prints one JSON object. Time is ms of CPU per second of window, averaged over the profiles.
 
@@ -26,6 +26,8 @@ const top = Number(opt('top', 25))
 const fromEndMs = opt('from-end-ms', undefined)
 // Or from the profile's start: [start, start + length] (start-up).
 const fromStart = argv.includes('--from-start')
+// With --from-start: skip the first ms (module loading) before the window opens.
+const skipMs = Number(opt('skip-ms', 0))
 const lengthMs = opt('length-ms', undefined)
 const censusDir = opt('census', undefined)
 
@@ -58,7 +60,8 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))) {
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
   let [from, to] = windows.get(pid) ?? [profile.startTime, profile.endTime]
   if (!windows.has(pid) && fromStart) {
-    to = lengthMs === undefined ? profile.endTime : profile.startTime + Number(lengthMs) * 1000
+    from = profile.startTime + skipMs * 1000
+    to = lengthMs === undefined ? profile.endTime : from + Number(lengthMs) * 1000
   } else if (!windows.has(pid) && fromEndMs !== undefined) {
     from = profile.endTime - Number(fromEndMs) * 1000
     to = lengthMs === undefined ? profile.endTime : from + Number(lengthMs) * 1000
