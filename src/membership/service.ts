@@ -175,7 +175,15 @@ class SwimMembership extends TypedEventTarget<MembershipEvents> implements Membe
     await this.transport.listen(async (message, from) => this.answer(message, from))
     this.net.addEventListener('peer:connect', this.onConnect)
     this.net.addEventListener('peer:discovered', this.onDiscovered)
-    this.every(this.timing.probeInterval, async (lateBy) => { await this.detector.probeNext(lateBy) })
+    // The node may have connected (to a bootstrap peer, or been dialled) before we listened:
+    // those connections had their 'peer:connect' already, so join through them now.
+    this.joinThroughConnections()
+    this.every(this.timing.probeInterval, async (lateBy) => {
+      // Alone: a sync through a connection failed or was missed. Keep trying, or this peer
+      // waits for the DHT to find anyone (seconds to minutes) while others cannot see it.
+      if (this.alone()) this.joinThroughConnections()
+      await this.detector.probeNext(lateBy)
+    })
     this.every(this.timing.pushPullInterval, async () => { await this.pushPullRandom() })
   }
 
@@ -341,6 +349,16 @@ class SwimMembership extends TypedEventTarget<MembershipEvents> implements Membe
     const updates = this.broadcasts.take(MAX_PIGGYBACK, table.size())
     await Promise.allSettled(targets.map(async (m) => { await this.transport.send(m, { type: 'gossip', updates }, this.timing.probeTimeout * 2) }))
     return this.broadcasts.size() > 0
+  }
+
+  /** No other member is alive in our view. */
+  private alone (): boolean {
+    return this.table?.members().every((m) => m.self || m.state !== 'alive') ?? false
+  }
+
+  /** Exchange views with every connected peer we do not know as alive (at most once at a time each). */
+  private joinThroughConnections (): void {
+    for (const peerId of new Set(this.net.connections().map((c) => c.peerId))) this.onPeerConnect(peerId)
   }
 
   private async pushPullRandom (): Promise<void> {
