@@ -9,6 +9,13 @@
 //                           [--stack full|membership] [--dht false]
 //                           [--membership '{"probeTimeout":1000}'] [--discovery '{...}']
 //
+// --processes: the peers are `hearsay start` processes (the harness, local profile), the way
+// users run them: peer 0 starts first, then peers 1..N-1 start together, each given only
+// peer 0's address. Measures the time from the last process's start (its `started` line)
+// until every peer lists every other as alive, followed through the join/leave/fail lines the
+// processes print (no polling, which would load the peers). The DHT newcomer is not run.
+//   node bench/discovery.js --processes --peers 20 --rounds 1
+//
 // --stack full (the default) runs complete peers (createPeer: membership, store, election,
 // jobs); --stack membership runs only the network layer and the membership protocol, to see
 // what discovery itself costs without the store's and the election's traffic.
@@ -19,15 +26,21 @@
 // Progress on stderr; the last stdout line is one JSON object.
 
 import { createPeer } from '../dist/src/index.js'
+import { createProcessCluster } from '../dist/src/harness/index.js'
 import { createNetNode } from '../dist/src/net/index.js'
 import { createMembership } from '../dist/src/membership/index.js'
+import os from 'node:os'
 import {
   loopDelay, median, ms, now, parseArgs, rssSampler, runBenchmark, sleep, summary, uniqueNetwork, waitFor
 } from './lib.js'
 
 const args = parseArgs({
-  peers: 20, rounds: 3, timeout: 30_000, stack: 'full', lookupTimeout: 5_000, dhtDeadline: 15_000, dht: true, hold: 2_000, membership: '', discovery: ''
+  peers: 20, rounds: 3, timeout: 30_000, stack: 'full', lookupTimeout: 5_000, dhtDeadline: 15_000, dht: true, hold: 2_000, membership: '', discovery: '',
+  processes: false, startTimeout: 300_000
 })
+if (args.processes && (args.membership !== '' || args.discovery !== '' || args.stack !== 'full')) {
+  throw new Error('--processes runs `hearsay start` as users do: --membership, --discovery and --stack do not apply')
+}
 if (args.peers < 2) throw new Error('--peers must be at least 2')
 if (args.stack !== 'full' && args.stack !== 'membership') throw new Error('--stack must be full or membership')
 const overrides = {
@@ -42,8 +55,8 @@ await runBenchmark('discovery', async ({ log, defer, partial }) => {
   const rounds = []
   Object.assign(partial, { peers: args.peers, rounds })
   for (let r = 0; r < args.rounds; r++) {
-    log(`round ${r + 1}/${args.rounds}: ${args.peers} peers`)
-    const round = await discoveryRound(log, defer, r)
+    log(`round ${r + 1}/${args.rounds}: ${args.peers} peers${args.processes ? ' (processes)' : ''}`)
+    const round = args.processes ? await processRound(log, defer, r) : await discoveryRound(log, defer, r)
     rounds.push(round)
     log(`round ${r + 1}: ${round.converged
       ? `all know all ${round.from_last_start_ms} ms after the last start() resolved (${round.from_first_start_ms} ms after peer 0's start())`
@@ -57,14 +70,14 @@ await runBenchmark('discovery', async ({ log, defer, partial }) => {
   return {
     peers: args.peers,
     profile: 'local',
-    stack: args.stack,
+    stack: args.processes ? 'processes' : args.stack,
     ...(Object.keys(overrides).length === 0 ? {} : { overrides }),
     rounds,
     converged_rounds: rounds.filter((r) => r.converged).length,
     median_ms: finite(median(rounds.map((r) => slowness(r.from_last_start_ms)))),
     median_from_first_start_ms: finite(median(rounds.map((r) => slowness(r.from_first_start_ms)))),
     max_ms: finite(Math.max(...rounds.map((r) => slowness(r.from_last_start_ms)))),
-    ...(args.dht
+    ...(args.dht && !args.processes
       ? {
           dht_median_ms: finite(median(dhtRounds.map((d) => slowness(d.all_found_ms)))),
           dht_all_found_rounds: dhtRounds.filter((d) => d.found === args.peers).length
@@ -285,4 +298,99 @@ async function dhtNewcomer (log, defer, network, bootstrap, ids) {
   log(`  DHT newcomer: ${result.found}/${want.size} after ${result.all_found_ms ?? '-'} ms, ${lookups.length} lookupMembers() calls` +
     (warm === undefined ? '' : `; a warm lookup took ${warm.ms} ms and found ${warm.found}`))
   return result
+}
+
+/**
+ * One round with `hearsay start` processes. Each peer's alive set is kept from the JSON lines
+ * it prints (join / leave / fail), seeded once from its API (lines printed before this
+ * benchmark could listen are not replayed).
+ */
+async function processRound (log, defer, r) {
+  const t0 = now()
+  const cluster = await createProcessCluster({ size: args.peers, network: uniqueNetwork(`bench-disc-proc${r}`), peer: { profile: 'local' }, startTimeout: args.startTimeout })
+  const tLast = now()
+  defer(async () => { await cluster.stop() })
+  const ids = cluster.peers.map((p) => p.peerId)
+  const index = new Map(ids.map((id, i) => [id, i]))
+  const alive = ids.map(() => new Set())
+  const knowAllAt = new Array(ids.length).fill(undefined)
+  let flaps = 0
+  let resolveDone
+  const done = new Promise((resolve) => { resolveDone = resolve })
+  let complete = 0
+  const note = (i, peerId, isAlive) => {
+    if (!index.has(peerId) || peerId === ids[i]) return
+    const set = alive[i]
+    const had = set.has(peerId)
+    if (isAlive) set.add(peerId)
+    else set.delete(peerId)
+    if (had && !isAlive) {
+      flaps++
+      if (set.size === ids.length - 2) complete--
+    }
+    if (!had && isAlive && set.size === ids.length - 1) {
+      complete++
+      knowAllAt[i] ??= now()
+      if (complete === ids.length) resolveDone()
+    }
+  }
+  const off = cluster.onLine((i, line) => {
+    if (line.event === 'join') note(i, String(line.peerId), true)
+    else if (line.event === 'leave' || line.event === 'fail') note(i, String(line.peerId), false)
+  })
+  defer(off)
+  // A saturated machine answers slowly: a seed that fails only means that peer's lines decide.
+  let seedFailures = 0
+  await Promise.all(cluster.peers.map(async (_p, i) => {
+    try {
+      const members = await cluster.api(i, 'GET', '/v1/members', undefined, { timeout: 30_000 })
+      for (const m of members) if (m.state === 'alive') note(i, m.peerId, true)
+    } catch (err) {
+      seedFailures++
+      log(`seeding peer ${i}'s view failed: ${err.message}`)
+    }
+  }))
+  if (ids.length === 1) resolveDone()
+  let timer
+  const timedOut = new Promise((resolve) => { timer = setTimeout(() => { resolve('timeout') }, args.timeout) })
+  let outcome = await Promise.race([done.then(() => 'done'), timedOut])
+  let tDone = now()
+  // The lines do not show suspect ↔ alive (printed at debug level only): confirm with the
+  // peers' own views, and keep asking until they agree.
+  let confirmations = 0
+  while (outcome === 'done') {
+    confirmations++
+    const views = await Promise.all(cluster.peers.map(async (_p, i) => cluster.api(i, 'GET', '/v1/members', undefined, { timeout: 30_000 }).catch(() => [])))
+    const allAlive = views.every((members) => ids.every((id) => members.some((m) => m.peerId === id && m.state === 'alive')))
+    if (allAlive) break
+    tDone = undefined
+    const more = await Promise.race([sleep(500).then(() => 'again'), timedOut])
+    if (more === 'timeout') outcome = 'timeout'
+    else tDone = now()
+  }
+  clearTimeout(timer)
+  const converged = outcome === 'done'
+  tDone ??= now()
+  const flapsBefore = flaps
+  if (converged && args.hold > 0) await sleep(args.hold)
+  const behind = alive.map((set, i) => {
+    const missing = ids.map((_id, j) => j).filter((j) => j !== i && !set.has(ids[j]))
+    return missing.length === 0 ? '' : `peer ${i} lacks [${missing.slice(0, 8).join(' ')}${missing.length > 8 ? ' …' : ''}]`
+  }).filter(Boolean)
+  const round = {
+    converged,
+    from_last_start_ms: converged ? ms(Math.max(0, tDone - tLast)) : null,
+    from_first_start_ms: converged ? ms(tDone - t0) : null,
+    ...(converged ? {} : { divergence: `${behind.length} of ${ids.length} peers lack members: ${behind.slice(0, 6).join('; ')}` }),
+    starts_ms: ms(tLast - t0),
+    view_checks: confirmations,
+    ...(seedFailures > 0 ? { seed_failures: seedFailures } : {}),
+    per_peer_complete_view_ms: summary(knowAllAt.filter((t) => t !== undefined).map((t) => t - tLast)),
+    flaps_before: flapsBefore,
+    ...(converged && args.hold > 0 ? { flaps_in_hold: flaps - flapsBefore, hold_ms: args.hold } : {}),
+    loadavg_1m_at_end: Math.round(os.loadavg()[0] * 100) / 100
+  }
+  off()
+  await cluster.stop()
+  return round
 }

@@ -9,6 +9,7 @@ import {
 } from './constants.js'
 import { ApiListenError, InvalidApiOptionsError, RouteNotFoundError, StoppingError, classifyError, formatSchemaErrors } from './errors.js'
 import { createMetrics } from './metrics.js'
+import { buildLazySerializer, buildLazyValidator } from './lazy-schemas.js'
 import { buildOpenApi, type OpenApiDocument, type RouteInfo } from './openapi.js'
 import { registerKvRoutes } from './routes/kv.js'
 import { registerMetaRoutes } from './routes/meta.js'
@@ -91,6 +92,8 @@ export function buildApi (peer: Peer, options: ApiOptions): HearsayApi {
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // Unknown query parameters are an error, not silently dropped.
     ajv: { customOptions: { removeAdditional: false } },
+    // Each route's schemas compile on its first request, not at start (see lazy-schemas.ts).
+    schemaController: { compilersFactory: { buildValidator: buildLazyValidator, buildSerializer: buildLazySerializer } },
     schemaErrorFormatter: formatSchemaErrors,
     frameworkErrors: (error, request, reply) => {
       sendError(error, request, reply, bodyLimit)

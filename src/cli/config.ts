@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises'
-import { parseDocument } from 'yaml'
+import { createRequire } from 'node:module'
 import { errorMessage } from '../errors.js'
 import { ConfigError } from './errors.js'
 import { LOG_LEVELS, type LogLevel } from './output.js'
@@ -115,10 +115,18 @@ function parseYaml (text: string, path: string): unknown {
       depth = Math.max(0, depth - 1)
     }
   }
-  const doc = parseDocument(text, { logLevel: 'silent' })
+  const doc = yamlLibrary().parseDocument(text, { logLevel: 'silent' })
   const problem = doc.errors[0] ?? doc.warnings[0]
   if (problem !== undefined) throw invalid(problem.message)
   return doc.toJS({ maxAliasCount: 100 })
+}
+
+/**
+ * The yaml package, loaded on first use: it is some seventy modules, and a peer without a YAML
+ * settings file (most of them) never needs it. Required, not imported, so parsing stays synchronous.
+ */
+function yamlLibrary (): typeof import('yaml') {
+  return createRequire(import.meta.url)('yaml') as typeof import('yaml')
 }
 
 function validate (raw: Record<string, unknown>, source: string): Partial<StartConfig> {

@@ -43,6 +43,13 @@ export interface ElectionOptions {
 export const TERM_FILE = 'election.json'
 
 /**
+ * Version part of `/hearsay/<network>/election/<version>`; bump it when the wire messages change
+ * incompatibly. 2.0.0 carries the messages on one long-lived stream per member, in frames (see
+ * StreamChannel); 1.0.0 opened a stream per message.
+ */
+export const ELECTION_PROTOCOL_VERSION = '2.0.0'
+
+/**
  * The highest term there is: 2^52. A term only grows by one per election, so no real network
  * gets near it. A message claiming more (forged or corrupted) is ignored, and our own claims
  * stop at it, so every term a peer holds is one the others accept and the term file reads back

@@ -2,13 +2,14 @@ import { rateLimited, silentLog, type Log, type LogFn } from '../log.js'
 import { join } from 'node:path'
 import { TypedEventTarget } from '../events.js'
 import { CounterFile } from '../counter-file.js'
-import { StreamMessageTooLargeError, type NetNode } from '../net/index.js'
+import { StreamChannel, type NetNode } from '../net/index.js'
+import type { DetailEvent } from '../events.js'
 import { Election, type Candidate, type ElectionMessage, type ElectionOptions, type Leader, type Role, type Step } from './state.js'
 import { decodeElectionMessage, encodeElectionMessage, MAX_ELECTION_MESSAGE_BYTES } from './codec.js'
-import { ELECTION_PROFILES, MAX_TERM, TERM_FILE } from './constants.js'
+import { ELECTION_PROFILES, ELECTION_PROTOCOL_VERSION, MAX_TERM, TERM_FILE } from './constants.js'
 import { forProfile, type Profile } from '../profile.js'
 
-export type ElectionNet = Pick<NetNode, 'peerId' | 'protocol' | 'handle' | 'unhandle' | 'openStream'>
+export type ElectionNet = Pick<NetNode, 'peerId' | 'protocol' | 'handle' | 'unhandle' | 'openStream' | 'connect' | 'addEventListener' | 'removeEventListener'>
 
 export interface ElectionMember {
   peerId: string
@@ -75,16 +76,21 @@ export function createElection (components: ElectionComponents, init: ElectionIn
 }
 
 /**
- * Runs the pure bully state machine over `/hearsay/<network>/election/1.0.0`: feeds it
- * membership changes, messages and timer ticks, persists its term before anything that
- * carries the term leaves, and sends what it asks to send.
+ * Runs the pure bully state machine over `/hearsay/<network>/election/2.0.0` (one long-lived
+ * stream per member; 1.0.0 opened one per message): feeds it membership changes, messages,
+ * timer ticks and members found unreachable, persists its term before anything that carries
+ * the term leaves, and sends what it asks to send.
+ *
+ * A coordinator whose connection closes is checked at once (one redial): when that fails it is
+ * gone (a crashed process's connections close with it), and followers elect a new one without
+ * waiting out the heartbeat timeout.
  */
 class BullyElection extends TypedEventTarget<ElectionEvents> implements ElectionService {
   private readonly net: ElectionNet
   private readonly components: ElectionComponents
   private readonly init: ElectionInit
   private readonly options: ElectionOptions
-  private readonly protocol: string
+  private readonly channel: StreamChannel
   /** Where the highest seen term is kept; none for an in-memory peer. */
   private readonly termFile: CounterFile | undefined
   private machine: Election | undefined
@@ -109,10 +115,49 @@ class BullyElection extends TypedEventTarget<ElectionEvents> implements Election
     this.init = init
     const { dataDir, priority, profile, ...timers } = init
     this.options = { ...forProfile(ELECTION_PROFILES, profile), ...timers }
-    this.protocol = this.net.protocol('election')
     this.termFile = init.dataDir === undefined ? undefined : new CounterFile(join(init.dataDir, TERM_FILE), 'term', MAX_TERM)
     this.logger = components.logger ?? silentLog
     this.logDropped = rateLimited(this.logger, 'warn')
+    const protocol = this.net.protocol('election', ELECTION_PROTOCOL_VERSION)
+    this.channel = new StreamChannel(this.net, (from, bytes) => {
+      this.onMessage(from, bytes)
+      return undefined
+    }, {
+      protocol,
+      maxMessageBytes: MAX_ELECTION_MESSAGE_BYTES,
+      onIncompatible: (peerId, theirs) => {
+        this.logDropped({ peer: peerId, theirs, ours: protocol },
+          'a peer speaks an older election protocol (a stream per message): it is refused; upgrade it to the same hearsay version')
+      },
+      onMalformed: (from, reason) => {
+        this.counters.malformed++
+        this.logDropped({ from, reason }, 'dropped a malformed election frame')
+      }
+    })
+  }
+
+  private readonly onDisconnect = (event: DetailEvent<string>): void => {
+    const peerId = event.detail
+    if (!this.running || this.machine?.leader()?.peerId !== peerId || peerId === this.net.peerId) return
+    const member = this.components.members().find((m) => m.peerId === peerId)
+    // One redial, bounded by a heartbeat interval: a peer that is up answers in that time.
+    void this.net.connect(peerId, member?.addresses ?? [], AbortSignal.timeout(this.options.heartbeatInterval)).catch(() => {
+      this.logger.debug({ peer: peerId }, 'the coordinator\'s connection closed and it cannot be reached: electing')
+      this.step((m, now) => m.unreachable(peerId, now))
+    })
+  }
+
+  private onMessage (from: string, bytes: Uint8Array): void {
+    let message: ElectionMessage
+    try {
+      message = decodeElectionMessage(bytes, from)
+    } catch (err) {
+      this.counters.malformed++
+      this.logDropped({ from, reason: (err as Error).message }, 'dropped a malformed election message')
+      return
+    }
+    this.counters.received++
+    this.step((m, now) => m.receive(message, now))
   }
 
   async start (): Promise<void> {
@@ -127,32 +172,8 @@ class BullyElection extends TypedEventTarget<ElectionEvents> implements Election
       options: this.options
     }, Date.now())
     this.running = true
-    await this.net.handle(this.protocol, async (stream) => {
-      try {
-        const bytes = await stream.next({ timeout: this.options.heartbeatTimeout }).catch((err: unknown) => {
-          // Over the size limit: refused before it was read, and counted with what did not decode.
-          if (err instanceof StreamMessageTooLargeError) {
-            this.counters.malformed++
-            this.logDropped({ from: stream.remotePeer, reason: err.message }, 'dropped an oversized election message')
-          }
-          throw err
-        })
-        if (bytes !== undefined) {
-          let message: ElectionMessage
-          try {
-            message = decodeElectionMessage(bytes, stream.remotePeer)
-          } catch (err) {
-            this.counters.malformed++
-            this.logDropped({ from: stream.remotePeer, reason: (err as Error).message }, 'dropped a malformed election message')
-            return
-          }
-          this.counters.received++
-          this.step((m, now) => m.receive(message, now))
-        }
-      } finally {
-        stream.abort()
-      }
-    }, { maxInboundStreams: 128, maxOutboundStreams: 128, maxMessageBytes: MAX_ELECTION_MESSAGE_BYTES })
+    await this.channel.start()
+    this.net.addEventListener('peer:disconnect', this.onDisconnect)
     this.unsubscribe = this.components.onMembersChanged(() => {
       this.step((m, now) => m.membersChanged(this.candidates(), now))
     })
@@ -177,8 +198,9 @@ class BullyElection extends TypedEventTarget<ElectionEvents> implements Election
         this.emit('leader', undefined)
       }
     }
+    this.net.removeEventListener('peer:disconnect', this.onDisconnect)
     await this.queue
-    await this.net.unhandle(this.protocol).catch(() => {})
+    await this.channel.stop()
   }
 
   /** The leader as last announced by the `leader` event (after its term was persisted). */
@@ -238,17 +260,12 @@ class BullyElection extends TypedEventTarget<ElectionEvents> implements Election
   private async send (to: string, message: ElectionMessage): Promise<void> {
     const member = this.components.members().find((m) => m.peerId === to)
     try {
-      const stream = await this.net.openStream(to, this.protocol, {
-        addresses: member?.addresses ?? [],
-        timeout: this.options.heartbeatInterval * 2,
-        maxMessageBytes: MAX_ELECTION_MESSAGE_BYTES
-      })
-      stream.send(encodeElectionMessage(message))
+      await this.channel.send({ peerId: to, addresses: member?.addresses ?? [] }, encodeElectionMessage(message), this.options.heartbeatInterval * 2)
       this.counters.sent++
-      void stream.close().catch(() => { stream.abort() })
     } catch {
-      // Unreachable peers are membership's business; the state machine's timeouts cover it.
+      // No way through to it: the machine stops waiting for it (its timeouts cover the rest).
       this.counters.sendFailures++
+      if (this.running) this.step((m, now) => m.unreachable(to, now))
     }
   }
 

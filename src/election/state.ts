@@ -288,6 +288,30 @@ export class Election {
   }
 
   /**
+   * `peerId` cannot be reached at all: a message to it found no way through (no connection
+   * could be opened), or its connection closed and could not be reopened. This is firmer than
+   * silence, so it acts before the timeouts would: a follower whose coordinator it is starts an
+   * election at once, and a candidate stops waiting for that member's ANSWER (taking over when
+   * nobody it asked is left). A peer that is in fact alive is heard again and, if it outranks
+   * the new coordinator, claims back above its term: the bully algorithm's usual repair.
+   */
+  unreachable (peerId: string, now: number): Step {
+    return this.step(() => {
+      const p = this.phase
+      switch (p.role) {
+        case 'follower':
+          if (p.leader.peerId === peerId) this.startElection(now)
+          return
+        case 'candidate':
+          if (p.waiting !== 'answer' || !p.asked.delete(peerId)) return
+          if (p.asked.size === 0) this.becomeCoordinator(now)
+          return
+        default:
+      }
+    })
+  }
+
+  /**
    * Step down because this peer is stopping: leader becomes undefined, nothing is sent (peers
    * learn from membership that we left). The term is kept; `start` may be called again.
    */

@@ -62,6 +62,12 @@ export const LAN_MEMBERSHIP: MembershipTiming = {
 /** Profiles by the name the config and CLI use. */
 export const MEMBERSHIP_PROFILES: Readonly<Record<Profile, MembershipTiming>> = { local: LOCAL_MEMBERSHIP, lan: LAN_MEMBERSHIP }
 
+/**
+ * Version part of `/hearsay/<network>/membership/<version>`. 2.0.0 carries every message on one
+ * long-lived stream per member, in frames (see StreamChannel); 1.0.0 opened a stream per message.
+ */
+export const MEMBERSHIP_PROTOCOL_VERSION = '2.0.0'
+
 /** Limits on what a membership message may hold; anything past them is dropped and counted. */
 export const MEMBERSHIP_LIMITS = {
   /** @default 1 MiB (bytes): a full view of a few thousand members */

@@ -17,6 +17,10 @@ export interface ProbeComponents {
   piggyback: (to: string) => MemberUpdate[]
   /** Suspects a member that neither we nor anyone we asked could reach. */
   suspect: (peerId: string) => void
+  /** The longest this peer's timers fired late lately (ms): a stalled event loop. */
+  recentLag: () => number
+  /** Notes how late a timeout of ours fired. */
+  noteLag: (ms: number) => void
 }
 
 export interface ProbeStats {
@@ -40,22 +44,11 @@ export class FailureDetector {
    * every probe timeout, so a saturated peer stops accusing healthy ones.
    */
   private awareness = 0
-  /** Event-loop lag seen by a watchdog timer: probe results are not trusted through a stall. */
-  private loopLag = 0
-  private lagWatch: NodeJS.Timeout | undefined
   private readonly counters: ProbeStats = { probes: 0, probeFailures: 0, indirectProbes: 0 }
 
   constructor (components: ProbeComponents) {
     this.components = components
     this.timing = components.timing
-  }
-
-  start (): void {
-    this.watchLoopLag()
-  }
-
-  stop (): void {
-    clearInterval(this.lagWatch)
   }
 
   stats (): ProbeStats {
@@ -67,16 +60,21 @@ export class FailureDetector {
     this.awareness = Math.min(MAX_AWARENESS, this.awareness + 1)
   }
 
-  /** One probe round. */
-  async probeNext (): Promise<void> {
+  /**
+   * One probe round; `lateBy` is how late the round's timer fired. Probe results are not
+   * trusted through a stall of this peer's event loop, which shows as timers firing late: the
+   * round's, the probes' own timeouts, and any other of the protocol's within the last second.
+   */
+  async probeNext (lateBy = 0): Promise<void> {
     const { table: getTable, now, request, receive, piggyback, running } = this.components
     const table = getTable()
     if (table === undefined) return
     const target = this.nextProbeTarget(table)
     if (target === undefined) return
     this.counters.probes++
-    const lagBefore = this.loopLag
-    if (await this.ping(target, this.scaled(this.timing.probeTimeout))) {
+    const lagBefore = Math.max(lateBy, this.components.recentLag())
+    const direct = await this.ping(target, this.scaled(this.timing.probeTimeout))
+    if (direct.ok) {
       table.heard(target.peerId, now())
       this.awareness = Math.max(0, this.awareness - 1)
       return
@@ -85,10 +83,16 @@ export class FailureDetector {
     if (!running()) return
     const helpers = shuffle(table.members().filter((m) => !m.self && m.state === 'alive' && m.peerId !== target.peerId))
       .slice(0, this.timing.indirectProbes)
+    const indirectTimeout = this.scaled(this.timing.indirectProbeTimeout)
+    let indirectLate = 0
     const answers = await Promise.all(helpers.map(async (helper) => {
+      const sent = Date.now()
       const reply = await request(helper, {
         type: 'ping-req', target: target.peerId, targetAddresses: target.addresses, updates: piggyback(helper.peerId)
-      }, this.scaled(this.timing.indirectProbeTimeout)).catch(() => undefined)
+      }, indirectTimeout).catch(() => {
+        indirectLate = Math.max(indirectLate, lateness(sent, indirectTimeout))
+        return undefined
+      })
       if (reply !== undefined) receive(reply, helper.peerId)
       return reply?.ok === true
     }))
@@ -100,7 +104,8 @@ export class FailureDetector {
     // Nobody could reach it, or nobody answered us: either it is gone or we are too slow to
     // tell. A stalled event loop makes every timeout a lie, so then accuse no one.
     this.awareness = Math.min(MAX_AWARENESS, this.awareness + 1)
-    if (Math.max(lagBefore, this.loopLag) > this.timing.probeTimeout / 2) return
+    const stall = Math.max(lagBefore, direct.lateBy, indirectLate, this.components.recentLag())
+    if (stall > this.timing.probeTimeout / 2) return
     const current = table.get(target.peerId)
     if (current?.state === 'alive') this.components.suspect(target.peerId)
   }
@@ -108,7 +113,7 @@ export class FailureDetector {
   /** Answers another member's ping-req: probe the target on its behalf. */
   async probeFor (target: Target): Promise<boolean> {
     this.counters.indirectProbes++
-    return this.ping(target, this.timing.probeTimeout)
+    return (await this.ping(target, this.timing.probeTimeout)).ok
   }
 
   private nextProbeTarget (table: MemberTable): Member | undefined {
@@ -122,14 +127,18 @@ export class FailureDetector {
     }
   }
 
-  private async ping (target: Target, timeout: number): Promise<boolean> {
+  /** `lateBy`: for a ping that timed out, how late its timeout fired (ms). */
+  private async ping (target: Target, timeout: number): Promise<{ ok: boolean, lateBy: number }> {
+    const sent = Date.now()
     try {
       const reply = await this.components.request(target, { type: 'ping', updates: this.components.piggyback(target.peerId) }, timeout)
-      if (reply === undefined) return false
+      if (reply === undefined) return { ok: false, lateBy: 0 }
       this.components.receive(reply, target.peerId)
-      return true
+      return { ok: true, lateBy: 0 }
     } catch {
-      return false
+      const lateBy = lateness(sent, timeout)
+      this.components.noteLag(lateBy)
+      return { ok: false, lateBy }
     }
   }
 
@@ -137,18 +146,13 @@ export class FailureDetector {
   private scaled (ms: number): number {
     return ms * (1 + this.awareness)
   }
+}
 
-  private watchLoopLag (): void {
-    const period = 100
-    let expected = Date.now() + period
-    let recent: number[] = []
-    this.lagWatch = setInterval(() => {
-      const now = Date.now()
-      recent.push(Math.max(0, now - expected))
-      if (recent.length > 10) recent = recent.slice(-10)
-      this.loopLag = Math.max(...recent)
-      expected = now + period
-    }, period)
-    this.lagWatch.unref()
-  }
+/**
+ * How late a request's timeout fired, judged by when it failed: a failure at or past its
+ * timeout came from the timeout timer, and any time past it is a stall of this peer. An earlier
+ * failure (refused, closed) says nothing about the event loop.
+ */
+function lateness (sent: number, timeout: number): number {
+  return Math.max(0, Date.now() - sent - timeout)
 }

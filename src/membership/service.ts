@@ -91,8 +91,8 @@ export function createMembership (components: MembershipComponents, init: Member
 
 /**
  * SWIM-style failure detection and dissemination over a libp2p stream protocol
- * (`/hearsay/<network>/membership/1.0.0`), with push-pull view exchange on every new
- * connection and periodically. All decisions are the pure MemberTable's; this class keeps
+ * (`/hearsay/<network>/membership/2.0.0`, one long-lived stream per member), with push-pull
+ * view exchange on every new connection and periodically. All decisions are the pure MemberTable's; this class keeps
  * the lifecycle, answers inbound messages and spreads updates; probing is the
  * FailureDetector's, the streams the MembershipTransport's.
  */
@@ -106,6 +106,10 @@ class SwimMembership extends TypedEventTarget<MembershipEvents> implements Membe
   private readonly transport: MembershipTransport
   private readonly detector: FailureDetector
   private readonly rounds = new Rounds()
+  /** Wakes the gossip round while updates wait to be spread; an empty queue sends nothing and sets no timer. */
+  private readonly gossipRound: { wake: () => void }
+  /** One timer at the table's next deadline (a suspicion to expire, a redial, a member to forget). */
+  private readonly tickAt: { at: (time: number | undefined) => void }
   private table: MemberTable | undefined
   private broadcasts: BroadcastQueue
   private readonly reconnects = new Map<string, { next: number, backoff: Backoff }>()
@@ -127,9 +131,15 @@ class SwimMembership extends TypedEventTarget<MembershipEvents> implements Membe
     const { dataDir, priority, tags, profile, ...timing } = init
     this.timing = { ...forProfile(MEMBERSHIP_PROFILES, profile), ...timing }
     this.broadcasts = new BroadcastQueue(this.timing.retransmitMult)
-    this.transport = new MembershipTransport(this.net, (from, reason, what) => {
-      this.counters.malformed++
-      this.logDropped({ from, reason }, `dropped a malformed membership ${what}`)
+    this.transport = new MembershipTransport(this.net, {
+      onMalformed: (from, reason, what) => {
+        this.counters.malformed++
+        this.logDropped({ from, reason }, `dropped a malformed membership ${what}`)
+      },
+      onIncompatible: (peerId, theirs) => {
+        this.logDropped({ peer: peerId, theirs, ours: this.transport.protocol },
+          'a peer speaks an older membership protocol (a stream per message): it is refused; upgrade it to the same hearsay version')
+      }
     })
     this.detector = new FailureDetector({
       timing: this.timing,
@@ -141,8 +151,12 @@ class SwimMembership extends TypedEventTarget<MembershipEvents> implements Membe
       piggyback: (to) => this.piggyback(to),
       suspect: (peerId) => {
         if (this.table !== undefined) this.handle(this.table.suspect(peerId, this.now()))
-      }
+      },
+      recentLag: () => this.rounds.recentLag(),
+      noteLag: (ms) => { this.rounds.noteLag(ms) }
     })
+    this.gossipRound = this.rounds.onDemand(this.timing.gossipInterval, async () => this.gossip())
+    this.tickAt = this.rounds.deadline(() => { this.tick() }, this.now)
   }
 
   async start (): Promise<void> {
@@ -158,14 +172,19 @@ class SwimMembership extends TypedEventTarget<MembershipEvents> implements Membe
     this.broadcasts = new BroadcastQueue(this.timing.retransmitMult)
     this.running = true
     this.rounds.start()
-    await this.transport.listen(async (message, from) => this.answer(message, from), this.timing.probeTimeout * 4)
+    await this.transport.listen(async (message, from) => this.answer(message, from))
     this.net.addEventListener('peer:connect', this.onConnect)
     this.net.addEventListener('peer:discovered', this.onDiscovered)
-    this.detector.start()
-    this.every(this.timing.probeInterval, async () => { await this.detector.probeNext() })
-    this.every(this.timing.gossipInterval, async () => { await this.gossip() })
+    // The node may have connected (to a bootstrap peer, or been dialled) before we listened:
+    // those connections had their 'peer:connect' already, so join through them now.
+    this.joinThroughConnections()
+    this.every(this.timing.probeInterval, async (lateBy) => {
+      // Alone: a sync through a connection failed or was missed. Keep trying, or this peer
+      // waits for the DHT to find anyone (seconds to minutes) while others cannot see it.
+      if (this.alone()) this.joinThroughConnections()
+      await this.detector.probeNext(lateBy)
+    })
     this.every(this.timing.pushPullInterval, async () => { await this.pushPullRandom() })
-    this.every(Math.max(50, Math.floor(this.timing.probeInterval / 2)), async () => { this.tick() })
   }
 
   /**
@@ -188,7 +207,6 @@ class SwimMembership extends TypedEventTarget<MembershipEvents> implements Membe
       this.log.info({ told: targets.length - failed.length, failed }, `leaving: told ${targets.length - failed.length} of ${targets.length} members`)
     }
     this.running = false
-    this.detector.stop()
     this.rounds.stop()
     this.net.removeEventListener('peer:connect', this.onConnect)
     this.net.removeEventListener('peer:discovered', this.onDiscovered)
@@ -269,18 +287,37 @@ class SwimMembership extends TypedEventTarget<MembershipEvents> implements Membe
     const sender = table.get(from)
     if (sender !== undefined && sender.state !== 'alive') {
       // It is talking, so it is not dead: make sure it learns what we think, so it refutes.
-      this.broadcasts.push(this.viewOf(sender))
+      this.queue(this.viewOf(sender))
     }
     if (sender?.state === 'alive') this.reconnects.delete(from)
   }
 
   private handle (outcome: Outcome): void {
-    for (const update of outcome.broadcast) this.broadcasts.push(update)
+    for (const update of outcome.broadcast) this.queue(update)
     for (const change of outcome.changes) {
       if (change.type === 'reap') this.reconnects.delete(change.member.peerId)
       logChange(this.log, change.type, change.member, () => this.members().filter((m) => m.state === 'alive').length)
       this.emit(CHANGE_EVENT[change.type], change.member)
     }
+    if (outcome.changes.length > 0) this.scheduleTick()
+  }
+
+  private queue (update: MemberUpdate): void {
+    this.broadcasts.push(update)
+    this.gossipRound.wake()
+  }
+
+  /** Arms the tick for the earliest thing it has to do: a suspicion's end, a redial, a reap. */
+  private scheduleTick (): void {
+    const table = this.table
+    if (table === undefined || !this.running) return
+    let next = table.nextDeadline({ suspicionTimeout: this.timing.suspicionTimeout, reapTimeout: this.timing.reapTimeout })
+    for (const m of table.members()) {
+      if (m.self || m.state !== 'dead') continue
+      const at = this.reconnects.get(m.peerId)?.next ?? this.now()
+      if (next === undefined || at < next) next = at
+    }
+    this.tickAt.at(next)
   }
 
   private tick (): void {
@@ -297,17 +334,31 @@ class SwimMembership extends TypedEventTarget<MembershipEvents> implements Membe
       entry.next = now + entry.backoff.next()
       void this.sync(m.peerId, m.addresses).catch(() => {})
     }
+    this.scheduleTick()
   }
 
   // --- dissemination ---------------------------------------------------------------------
 
-  private async gossip (): Promise<void> {
+  /** One gossip round; resolves true while updates are left to spread (the round runs again). */
+  private async gossip (): Promise<boolean> {
     const table = this.table
-    if (table === undefined || this.broadcasts.size() === 0) return
+    if (table === undefined || this.broadcasts.size() === 0) return false
     const targets = shuffle(table.members().filter((m) => !m.self && m.state === 'alive')).slice(0, this.timing.gossipFanout)
-    if (targets.length === 0) return
+    // Nobody to tell yet: the updates wait for piggybacking (probes, syncs) or the next wake.
+    if (targets.length === 0) return false
     const updates = this.broadcasts.take(MAX_PIGGYBACK, table.size())
     await Promise.allSettled(targets.map(async (m) => { await this.transport.send(m, { type: 'gossip', updates }, this.timing.probeTimeout * 2) }))
+    return this.broadcasts.size() > 0
+  }
+
+  /** No other member is alive in our view. */
+  private alone (): boolean {
+    return this.table?.members().every((m) => m.self || m.state !== 'alive') ?? false
+  }
+
+  /** Exchange views with every connected peer we do not know as alive (at most once at a time each). */
+  private joinThroughConnections (): void {
+    for (const peerId of new Set(this.net.connections().map((c) => c.peerId))) this.onPeerConnect(peerId)
   }
 
   private async pushPullRandom (): Promise<void> {
@@ -363,7 +414,7 @@ class SwimMembership extends TypedEventTarget<MembershipEvents> implements Membe
 
   // --- lifecycle -------------------------------------------------------------------------
 
-  private every (interval: number, task: () => Promise<void>): void {
+  private every (interval: number, task: (lateBy: number) => Promise<void>): void {
     this.rounds.every(interval, Math.max(interval * 10, this.timing.probeTimeout * 10), task)
   }
 

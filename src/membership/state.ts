@@ -256,6 +256,22 @@ export class MemberTable {
     return outcome
   }
 
+  /**
+   * The earliest `now` at which `tick` has something to do (a suspicion to expire, a member to
+   * forget), or undefined when nothing is pending: the I/O layer sleeps until then.
+   */
+  nextDeadline (timing: TimingOptions): number | undefined {
+    let next: number | undefined
+    for (const member of this.table.values()) {
+      if (member.self) continue
+      const at = member.state === 'suspect'
+        ? member.stateSince + timing.suspicionTimeout
+        : member.state === 'dead' || member.state === 'left' ? member.stateSince + timing.reapTimeout : undefined
+      if (at !== undefined && (next === undefined || at < next)) next = at
+    }
+    return next
+  }
+
   /** Graceful stop: we become `left` at our current incarnation. Idempotent. */
   leave (now: number): Outcome {
     const self = this.self()

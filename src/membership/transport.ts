@@ -1,9 +1,9 @@
-import { StreamMessageTooLargeError, type NetNode, type MessageStream } from '../net/index.js'
+import { StreamChannel, type NetNode } from '../net/index.js'
 import { decodeMessage, encodeMessage, type MembershipMessage } from './codec.js'
-import { MEMBERSHIP_LIMITS } from './constants.js'
+import { MEMBERSHIP_LIMITS, MEMBERSHIP_PROTOCOL_VERSION } from './constants.js'
 
 export type MembershipNet = Pick<NetNode,
-'peerId' | 'addresses' | 'protocol' | 'handle' | 'unhandle' | 'openStream' | 'addEventListener' | 'removeEventListener'>
+'peerId' | 'addresses' | 'protocol' | 'handle' | 'unhandle' | 'openStream' | 'addEventListener' | 'removeEventListener' | 'connections'>
 
 /** Whom to reach: a PeerId, and addresses to dial when it is not connected. */
 export interface Target {
@@ -11,86 +11,76 @@ export interface Target {
   addresses: string[]
 }
 
-/** Answers one inbound message; what it returns goes back on the same stream. */
+/** Answers one inbound message; what it returns goes back as the reply. */
 export type Answer = (message: MembershipMessage, from: string) => Promise<MembershipMessage | undefined>
 
+export interface TransportEvents {
+  /** A message or reply did not decode (or broke a limit) and was dropped. */
+  onMalformed: (from: string, reason: string, what: 'message' | 'reply') => void
+  /** A peer speaks only another version of the protocol (an older hearsay): nothing it sends is read. */
+  onIncompatible: (peerId: string, theirs: string[]) => void
+}
+
 /**
- * The membership protocol's streams (`/hearsay/<network>/membership/1.0.0`): one message each
- * way per stream, decoded within MEMBERSHIP_LIMITS. What does not decode is reported through
- * `onMalformed` and dropped.
+ * The membership protocol's messages (`/hearsay/<network>/membership/2.0.0`) on one long-lived
+ * stream per member (a StreamChannel), decoded within MEMBERSHIP_LIMITS. Version 1.0.0 opened a
+ * stream per message; the framing differs, so the version moved and a 1.0.0 peer is refused
+ * (and reported) rather than misread.
  */
 export class MembershipTransport {
   readonly protocol: string
-  private readonly net: MembershipNet
-  private readonly onMalformed: (from: string, reason: string, what: 'message' | 'reply') => void
+  private readonly channel: StreamChannel
+  private readonly events: TransportEvents
+  private answer: Answer | undefined
 
-  constructor (net: MembershipNet, onMalformed: (from: string, reason: string, what: 'message' | 'reply') => void) {
-    this.net = net
-    this.onMalformed = onMalformed
-    this.protocol = net.protocol('membership')
+  constructor (net: MembershipNet, events: TransportEvents) {
+    this.events = events
+    this.protocol = net.protocol('membership', MEMBERSHIP_PROTOCOL_VERSION)
+    this.channel = new StreamChannel(net, async (from, bytes, isRequest) => this.onMessage(from, bytes, isRequest), {
+      protocol: this.protocol,
+      maxMessageBytes: MEMBERSHIP_LIMITS.maxMessageBytes,
+      onIncompatible: events.onIncompatible,
+      onMalformed: (from, reason) => { events.onMalformed(from, reason, 'message') }
+    })
   }
 
-  /** Serves inbound streams: reads one message (within `readTimeout` ms), answers it, closes. */
-  async listen (answer: Answer, readTimeout: number): Promise<void> {
-    await this.net.handle(this.protocol, async (stream) => { await this.onStream(stream, answer, readTimeout) }, {
-      maxInboundStreams: 256,
-      maxOutboundStreams: 256,
-      maxMessageBytes: MEMBERSHIP_LIMITS.maxMessageBytes
-    })
+  /** Serves inbound messages with `answer`. */
+  async listen (answer: Answer): Promise<void> {
+    this.answer = answer
+    await this.channel.start()
   }
 
   async close (): Promise<void> {
-    await this.net.unhandle(this.protocol).catch(() => {})
+    await this.channel.stop()
   }
 
-  /** Sends `message` and waits for the one reply; `undefined` when the remote closed without one. */
+  /** Sends `message` and waits for the reply; `undefined` when the remote handled it and had no reply. */
   async request (to: Target, message: MembershipMessage, timeout: number): Promise<MembershipMessage | undefined> {
-    const stream = await this.net.openStream(to.peerId, this.protocol, {
-      addresses: to.addresses, timeout, maxMessageBytes: MEMBERSHIP_LIMITS.maxMessageBytes
-    })
+    const bytes = await this.channel.request(to, encodeMessage(message), timeout)
+    if (bytes === undefined) return undefined
     try {
-      stream.send(encodeMessage(message))
-      const bytes = await stream.next({ timeout })
-      if (bytes === undefined) return undefined
-      try {
-        return decodeMessage(bytes)
-      } catch (err) {
-        this.onMalformed(to.peerId, (err as Error).message, 'reply')
-        throw err
-      }
-    } finally {
-      // The answer is in hand; closing needs the remote's cooperation and must not delay
-      // a probe, so it finishes in the background (bounded by the stream's close timeout).
-      void stream.close().catch(() => { stream.abort() })
+      return decodeMessage(bytes)
+    } catch (err) {
+      this.events.onMalformed(to.peerId, (err as Error).message, 'reply')
+      throw err
     }
   }
 
   /** Sends `message` and expects no reply. */
   async send (to: Target, message: MembershipMessage, timeout: number): Promise<void> {
-    const stream = await this.net.openStream(to.peerId, this.protocol, { addresses: to.addresses, timeout })
-    stream.send(encodeMessage(message))
-    await stream.close().catch(() => { stream.abort() })
+    await this.channel.send(to, encodeMessage(message), timeout)
   }
 
-  private async onStream (stream: MessageStream, answer: Answer, readTimeout: number): Promise<void> {
+  private async onMessage (from: string, bytes: Uint8Array, isRequest: boolean): Promise<Uint8Array | undefined> {
+    let message: MembershipMessage
     try {
-      const bytes = await stream.next({ timeout: readTimeout })
-      if (bytes === undefined) return
-      let message: MembershipMessage
-      try {
-        message = decodeMessage(bytes)
-      } catch (err) {
-        this.onMalformed(stream.remotePeer, (err as Error).message, 'message')
-        stream.abort()
-        return
-      }
-      const reply = await answer(message, stream.remotePeer)
-      if (reply !== undefined) stream.send(encodeMessage(reply))
-      await stream.close()
+      message = decodeMessage(bytes)
     } catch (err) {
-      // Over the size limit: refused before it was read, and counted with what did not decode.
-      if (err instanceof StreamMessageTooLargeError) this.onMalformed(stream.remotePeer, err.message, 'message')
-      stream.abort()
+      this.events.onMalformed(from, (err as Error).message, 'message')
+      // Unanswered: the sender's request times out, as a lost message would.
+      throw err
     }
+    const reply = await this.answer?.(message, from)
+    return isRequest && reply !== undefined ? encodeMessage(reply) : undefined
   }
 }

@@ -23,30 +23,46 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 1_114_112
 /** Default time to open a stream to a peer, dial included. @default 5_000 (ms) */
 export const DEFAULT_DIAL_TIMEOUT = 5_000
 
+/** How often libp2p pings each connection to find dead ones (ms), by profile. */
+export const CONNECTION_PING_INTERVAL: Readonly<Record<Profile, number>> = { local: 30_000, lan: 60_000 }
+
 export interface DiscoveryTiming {
-  /** How often to advertise and look up members in the DHT once started (ms). */
+  /**
+   * The longest wait between two DHT rounds (ms). After the first rounds the wait doubles each
+   * round up to this: a network that has found itself costs next to nothing, while a new peer
+   * looks often. Membership spreads every join within seconds; the DHT is there for members no
+   * one this peer knows has heard of.
+   */
   interval: number
-  /** The first lookups after start come faster, so a new peer finds the network at once (ms). */
+  /** The first lookups after start come this fast, so a new peer finds the network at once (ms). */
   initialInterval: number
-  /** How many fast lookups to run before settling to `interval`. */
+  /** How many rounds to run at `initialInterval` before backing off. */
   initialRounds: number
   /** DHT self-query cadence during start-up (ms). */
   initialQuerySelfInterval: number
+  /**
+   * Once this peer's own provider record has been announced, announce it again only this often
+   * (ms); kad-dht also re-announces it on its own before it expires. Until then, every round
+   * tries.
+   */
+  reprovideInterval: number
 }
 
 export const LOCAL_DISCOVERY: DiscoveryTiming = {
-  interval: 10_000,
-  initialInterval: 500,
-  initialRounds: 3,
+  interval: 60_000,
+  initialInterval: 1_000,
+  initialRounds: 2,
   // kad-dht's start-up self-queries are the heaviest thing twenty peers in one process do.
-  initialQuerySelfInterval: 1_000
+  initialQuerySelfInterval: 1_000,
+  reprovideInterval: 300_000
 }
 
 export const LAN_DISCOVERY: DiscoveryTiming = {
-  interval: 30_000,
+  interval: 1_800_000,
   initialInterval: 1_000,
-  initialRounds: 5,
-  initialQuerySelfInterval: 1_000
+  initialRounds: 3,
+  initialQuerySelfInterval: 1_000,
+  reprovideInterval: 3_600_000
 }
 
 /** Discovery timers by profile. */

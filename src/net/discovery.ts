@@ -25,7 +25,8 @@ export async function networkKey (network: string): Promise<CID> {
 /**
  * Members find one another through the DHT, not only through whoever the bootstrap peer is
  * connected to: each member provides the network key and looks up its providers, quickly at
- * first and then at a steady cadence, so a member that joined through anyone is found.
+ * first and then ever less often (the wait doubles up to `interval`), so a member that joined
+ * through anyone is found while an idle network is not kept busy by its own lookups.
  */
 export class DhtDiscovery {
   private readonly components: DhtDiscoveryComponents
@@ -35,6 +36,9 @@ export class DhtDiscovery {
   private controller: AbortController | undefined
   private running = false
   private rounds = 0
+  private wait = 0
+  /** When this peer's provider record was last announced (ms since the epoch); 0 = not yet. */
+  private providedAt = 0
   private inFlight: Promise<void> | undefined
 
   constructor (components: DhtDiscoveryComponents, init: { key: CID, timing: DiscoveryTiming }) {
@@ -47,6 +51,8 @@ export class DhtDiscovery {
     if (this.running) return
     this.running = true
     this.rounds = 0
+    this.wait = this.timing.initialInterval
+    this.providedAt = 0
     this.controller = new AbortController()
     this.schedule(0)
   }
@@ -83,8 +89,8 @@ export class DhtDiscovery {
       this.inFlight = this.round().finally(() => {
         this.inFlight = undefined
         this.rounds++
-        const fast = this.rounds < this.timing.initialRounds
-        this.schedule(fast ? this.timing.initialInterval : this.timing.interval)
+        if (this.rounds >= this.timing.initialRounds) this.wait = Math.min(this.wait * 2, this.timing.interval)
+        this.schedule(Math.round(this.wait * (0.9 + Math.random() * 0.2)))
       })
     }, delay)
     this.timer.unref()
@@ -92,11 +98,17 @@ export class DhtDiscovery {
 
   private async round (): Promise<void> {
     const budget = Math.max(this.timing.initialInterval * 4, 2_000)
-    try {
-      // Providing must reach the peers closest to the key, or lookups miss us: give it longer.
-      await this.components.contentRouting.provide(this.key, { signal: this.roundSignal(budget * 3) })
-    } catch (err) {
-      if (this.running) this.components.onError(err)
+    // Announce until it worked once the network has formed (the closest peers to the key
+    // change as peers arrive), then rarely.
+    const settling = this.rounds < this.timing.initialRounds + 4
+    if (this.providedAt === 0 || settling || Date.now() - this.providedAt >= this.timing.reprovideInterval) {
+      try {
+        // Providing must reach the peers closest to the key, or lookups miss us: give it longer.
+        await this.components.contentRouting.provide(this.key, { signal: this.roundSignal(budget * 3) })
+        this.providedAt = Date.now()
+      } catch (err) {
+        if (this.running) this.components.onError(err)
+      }
     }
     if (!this.running) return
     try {

@@ -48,3 +48,24 @@ export class NotStartedError extends HearsayError {
     super('ERR_NOT_STARTED', 'the network node is not started: call start() first')
   }
 }
+
+/** A channel was stopped, or the stream to a peer ended while a request waited for its reply. */
+export class ChannelClosedError extends HearsayError {
+  constructor (protocol: string, peerId?: string) {
+    super('ERR_CHANNEL_CLOSED', peerId === undefined ? `the ${protocol} channel is stopped` : `the ${protocol} stream to ${peerId} ended`)
+  }
+}
+
+/** A frame on a channel stream did not parse: the stream is ended. */
+export class ChannelFrameError extends HearsayError {
+  constructor (detail: string) {
+    super('ERR_CHANNEL_FRAME', `malformed channel frame: ${detail}`)
+  }
+}
+
+/** Too many requests wait for an answer on one stream. */
+export class ChannelOverloadError extends HearsayError {
+  constructor (protocol: string, peerId: string, limit: number) {
+    super('ERR_CHANNEL_OVERLOAD', `more than ${limit} ${protocol} requests to or from ${peerId} wait for an answer`)
+  }
+}

@@ -17,7 +17,7 @@ import { DEFAULT_PROFILE, forProfile, type Profile } from '../profile.js'
 import { rateLimited, silentLog, type Log, type LogFn } from '../log.js'
 import {
   protocolId, NETWORK_NAME_PATTERN, DEFAULT_LISTEN, DEFAULT_MAX_MESSAGE_BYTES,
-  DEFAULT_DIAL_TIMEOUT, DISCOVERY_PROFILES, BOOTSTRAP_BACKOFF
+  DEFAULT_DIAL_TIMEOUT, DISCOVERY_PROFILES, BOOTSTRAP_BACKOFF, CONNECTION_PING_INTERVAL
 } from './constants.js'
 import { InvalidMultiaddrError, InvalidNetworkNameError, InvalidPeerIdError, NotStartedError, UnsupportedKeyTypeError } from './errors.js'
 import { loadOrCreateKey, generateKey, withCachedSigner, SignatureVerifier } from './identity.js'
@@ -126,6 +126,13 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
         // rate limit refuses most of a local cluster's connections.
         allow: ['/ip4/127.0.0.1', '/ip6/::1'],
         dialTimeout: DEFAULT_DIAL_TIMEOUT
+      },
+      // libp2p pings every connection on a new stream (with /ipfs/ping, which hearsay does
+      // not serve, so each one also failed a protocol negotiation) every 10 s. Membership
+      // probes every member anyway; this stays only to drop connections that died silently.
+      connectionMonitor: {
+        pingInterval: forProfile(CONNECTION_PING_INTERVAL, this.profile),
+        protocolPrefix: `hearsay/${this.network}`
       },
       services: {
         identify: identify({ protocolPrefix: `hearsay/${this.network}` }),

@@ -4,17 +4,26 @@
  */
 import type { Profile } from '../profile.js'
 
-/** Timers of the beacon: how often a peer tells the others how far its replica is. */
+/**
+ * Timers of the beacon, which tells the other members how far this peer's replica is and whom
+ * it is linked to. A beacon goes out when something it says changed, and otherwise only as a
+ * slow keep-alive: an idle network sends (and verifies) next to none.
+ */
 export interface BeaconTiming {
-  /** A beacon goes out at least this often, changed or not (ms). */
+  /** With nothing changed, a beacon still goes out this often (ms): the keep-alive. */
   interval: number
-  /** After a change, the next beacon waits at least this long since the last one (ms). */
+  /** After a write, the next beacon waits at least this long since the last one (ms). */
   minInterval: number
+  /**
+   * After a connection opens or closes, the beacon that reports it waits this long (ms), so a
+   * start-up's many new connections make one beacon, not one each.
+   */
+  linkSettle: number
 }
 
 export const BEACON_TIMING: Readonly<Record<Profile, BeaconTiming>> = {
-  local: { interval: 2_000, minInterval: 1_000 },
-  lan: { interval: 5_000, minInterval: 1_000 }
+  local: { interval: 10_000, minInterval: 1_000, linkSettle: 3_000 },
+  lan: { interval: 60_000, minInterval: 1_000, linkSettle: 10_000 }
 }
 
 /** Writes each peer remembers in its trace buffer (the oldest go first). */

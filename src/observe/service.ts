@@ -17,7 +17,8 @@ import type { Dot, OpType } from '../replica/index.js'
 import { forProfile, type Profile } from '../profile.js'
 
 export type ObserveNet = Pick<NetNode,
-'peerId' | 'network' | 'protocol' | 'handle' | 'unhandle' | 'openStream' | 'subscribe' | 'unsubscribe' | 'publish' | 'connections' | 'gossipMesh'>
+'peerId' | 'network' | 'protocol' | 'handle' | 'unhandle' | 'openStream' | 'subscribe' | 'unsubscribe' | 'publish' | 'connections' | 'gossipMesh' |
+'addEventListener' | 'removeEventListener'>
 
 /** What the observer reads of the replica. */
 export interface ObservedStore {
@@ -42,8 +43,12 @@ export interface ObserveComponents {
 export interface ObserveInit {
   /** @default 'lan' */
   profile?: Profile
-  /** Override the beacon timers of the profile (ms). */
-  beacon?: Partial<BeaconTiming>
+  /**
+   * Override the beacon timers of the profile (ms), or `false` to send none: the others then
+   * learn this replica's progress from anti-entropy and gossip only, and the graph shows only
+   * this peer's own links. @default the profile's timers
+   */
+  beacon?: Partial<BeaconTiming> | false
   /** Writes remembered in the trace buffer. @default 4_096 */
   traceBuffer?: number
   /** How long a trace waits for the other members. @default 2_000 (ms) */
@@ -115,6 +120,7 @@ class NetworkObserver implements Observer {
   private readonly components: ObserveComponents
   private readonly logDropped: LogFn
   private readonly timing: BeaconTiming
+  private readonly beacons: boolean
   private readonly traceTimeout: number
   private readonly buffer: TraceBuffer
   private readonly exporter: OtlpExporter | undefined
@@ -126,6 +132,11 @@ class NetworkObserver implements Observer {
   private timer: NodeJS.Timeout | undefined
   private timerAt = Number.POSITIVE_INFINITY
   private lastBeacon = 0
+  /** What the last beacon said, to send nothing when nothing changed. */
+  private lastBeaconBytes: Uint8Array | undefined
+  private readonly onLinkChange = (): void => {
+    if (this.running) this.schedule(Math.max(this.timing.linkSettle, this.lastBeacon + this.timing.minInterval - Date.now()))
+  }
   private readonly counters = {
     beaconsSent: 0,
     beaconsUnsent: 0,
@@ -139,7 +150,8 @@ class NetworkObserver implements Observer {
   constructor (components: ObserveComponents, init: ObserveInit = {}) {
     this.net = components.net
     this.components = components
-    this.timing = { ...forProfile(BEACON_TIMING, init.profile), ...init.beacon }
+    this.beacons = init.beacon !== false
+    this.timing = { ...forProfile(BEACON_TIMING, init.profile), ...(init.beacon === false ? {} : init.beacon) }
     for (const [name, value] of Object.entries(this.timing)) {
       if (!Number.isFinite(value) || value <= 0) throw new InvalidObserveOptionsError(`beacon.${name} must be a positive number of ms, not ${value}`)
     }
@@ -162,7 +174,11 @@ class NetworkObserver implements Observer {
       maxOutboundStreams: 64,
       maxMessageBytes: OBSERVE_LIMITS.maxTraceMessageBytes
     })
-    this.schedule(this.timing.minInterval)
+    if (this.beacons) {
+      this.net.addEventListener('peer:connect', this.onLinkChange)
+      this.net.addEventListener('peer:disconnect', this.onLinkChange)
+      this.schedule(this.timing.minInterval)
+    }
     this.exporter?.start()
   }
 
@@ -172,6 +188,9 @@ class NetworkObserver implements Observer {
     clearTimeout(this.timer)
     this.timer = undefined
     this.timerAt = Number.POSITIVE_INFINITY
+    this.lastBeaconBytes = undefined
+    this.net.removeEventListener('peer:connect', this.onLinkChange)
+    this.net.removeEventListener('peer:disconnect', this.onLinkChange)
     this.net.unsubscribe(this.beaconTopic)
     await this.net.unhandle(this.traceProtocol).catch(() => {})
     await this.exporter?.stop()
@@ -348,7 +367,7 @@ class NetworkObserver implements Observer {
   // --- beacons -----------------------------------------------------------------------------
 
   private schedule (delay: number): void {
-    if (!this.running) return
+    if (!this.running || !this.beacons) return
     const at = Date.now() + delay
     if (this.timer !== undefined && this.timerAt <= at) return
     clearTimeout(this.timer)
@@ -363,8 +382,8 @@ class NetworkObserver implements Observer {
 
   private async sendBeacon (): Promise<void> {
     if (!this.running) return
-    this.lastBeacon = Date.now()
-    // The next one at the latest after an interval (jittered, so peers do not beat in step).
+    const now = Date.now()
+    // The keep-alive: the next one at the latest after an interval (jittered, so peers do not beat in step).
     this.schedule(Math.round(this.timing.interval * (0.9 + Math.random() * 0.2)))
     const store = this.components.store
     const links = this.ownLinks()
@@ -375,6 +394,11 @@ class NetworkObserver implements Observer {
       connections: links.connections.slice(0, OBSERVE_LIMITS.maxPeers),
       mesh: links.mesh.slice(0, OBSERVE_LIMITS.maxTopics).map((m) => ({ topic: m.topic, peers: m.peers.slice(0, OBSERVE_LIMITS.maxPeers) }))
     })
+    // Woken early by a change that changed nothing the beacon says: wait for the keep-alive.
+    const keepAliveDue = now - this.lastBeacon >= this.timing.interval * 0.9
+    if (!keepAliveDue && this.lastBeaconBytes !== undefined && sameBytes(bytes, this.lastBeaconBytes)) return
+    this.lastBeacon = now
+    this.lastBeaconBytes = bytes
     try {
       await this.net.publish(this.beaconTopic, bytes, { signed: true })
       this.counters.beaconsSent++
@@ -416,6 +440,12 @@ class NetworkObserver implements Observer {
     for (const id of this.knowledge.keys()) if (!ids.has(id)) this.knowledge.delete(id)
     for (const id of this.links.keys()) if (!ids.has(id)) this.links.delete(id)
   }
+}
+
+function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false
+  return true
 }
 
 function describeFailure (err: unknown, timeout: number): string {

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { ELECTION_PROFILES, LAN_ELECTION_OPTIONS, LOCAL_ELECTION_OPTIONS, MAX_TERM } from '../../src/election/constants.js'
+import { ELECTION_PROFILES, ELECTION_PROTOCOL_VERSION, LAN_ELECTION_OPTIONS, LOCAL_ELECTION_OPTIONS, MAX_TERM } from '../../src/election/constants.js'
 import { protocolId } from '../../src/net/index.js'
 import { InvalidElectionInitError, InvalidElectionOptionsError } from '../../src/election/errors.js'
 import { HearsayError } from '../../src/errors.js'
@@ -180,6 +180,30 @@ describe('candidate', () => {
     expect(e.membersChanged([a, c, d], 150).send).toEqual([])
   })
 
+  it('candidate → coordinator at once when every higher-ranked member it asked is unreachable', () => {
+    const e = election(b, 2)
+    e.start([a, c, d], 0)
+    // One of two down: it still waits for c.
+    expect(e.unreachable(d.peerId, 5)).toEqual({ send: [], leaderChanged: false, termChanged: false })
+    expect(e.role()).toBe('candidate')
+    expect(e.nextDeadline()).toBe(options.answerTimeout)
+    const step = e.unreachable(c.peerId, 6)
+    expect(sent(step)).toEqual([to(a, 'coordinator', 3), to(c, 'coordinator', 3), to(d, 'coordinator', 3)])
+    expect(e.leader()).toEqual({ peerId: b.peerId, term: 3 })
+  })
+
+  it('candidate ignores an unreachable member it did not ask, and one reported after it was answered', () => {
+    const e = election(b)
+    e.start([a, c, d], 0)
+    expect(e.unreachable(a.peerId, 5).send).toEqual([])
+    e.receive(msg('answer', c, 0), 10)
+    // Answered: it waits for the COORDINATOR of whoever answered, whatever happens to d.
+    expect(e.unreachable(d.peerId, 20)).toEqual({ send: [], leaderChanged: false, termChanged: false })
+    expect(e.unreachable(c.peerId, 21).send).toEqual([])
+    expect(e.role()).toBe('candidate')
+    expect(e.nextDeadline()).toBe(10 + options.coordinatorTimeout)
+  })
+
   it('candidate → coordinator at once when every higher-ranked member leaves', () => {
     const e = election(b)
     e.start([a, c, d], 0)
@@ -215,6 +239,20 @@ describe('follower', () => {
     expect(sent(step)).toEqual([to(c, 'election', 3)])
     expect(step.leaderChanged).toBe(true)
     expect(e.role()).toBe('candidate')
+  })
+
+  it('follower → candidate at once when its coordinator is unreachable, without waiting for the heartbeat timeout', () => {
+    const e = followerOfD(3, 0)
+    const step = e.unreachable(d.peerId, 10)
+    expect(sent(step)).toEqual([to(d, 'election', 3), to(c, 'election', 3)])
+    expect(step.leaderChanged).toBe(true)
+    expect(e.role()).toBe('candidate')
+  })
+
+  it('follower ignores an unreachable member that is not its coordinator', () => {
+    const e = followerOfD(3, 0)
+    expect(e.unreachable(c.peerId, 10)).toEqual({ send: [], leaderChanged: false, termChanged: false })
+    expect(e.leader()).toEqual({ peerId: d.peerId, term: 3 })
   })
 
   it('follower → coordinator when the coordinator leaves and nobody else outranks us', () => {
@@ -300,6 +338,12 @@ describe('coordinator', () => {
     expect(sent(step)).toEqual([to(a, 'heartbeat', 1), to(b, 'heartbeat', 1), to(c, 'heartbeat', 1)])
     expect(step).toMatchObject({ leaderChanged: false, termChanged: false })
     expect(e.nextDeadline()).toBe(options.heartbeatInterval * 2 + 20)
+  })
+
+  it('coordinator stays coordinator when a follower is unreachable', () => {
+    const e = coordinatorD(2)
+    expect(e.unreachable(b.peerId, 10)).toEqual({ send: [], leaderChanged: false, termChanged: false })
+    expect(e.leader()).toEqual({ peerId: d.peerId, term: 2 })
   })
 
   it('coordinator answers a lower-ranked ELECTION and re-asserts itself', () => {
@@ -449,6 +493,7 @@ describe('terms', () => {
     const input = fc.oneof(
       fc.record({ kind: fc.constant('receive' as const), type: fc.constantFrom<ElectionMessageType>('election', 'answer', 'coordinator', 'heartbeat'), from: fc.constantFrom(...peers), term: fc.integer({ min: 0, max: 12 }) }),
       fc.record({ kind: fc.constant('tick' as const) }),
+      fc.record({ kind: fc.constant('unreachable' as const), peer: fc.constantFrom(...peers) }),
       fc.record({ kind: fc.constant('members' as const), members: fc.subarray(peers) }),
       fc.record({ kind: fc.constant('restart' as const), members: fc.subarray(peers) })
     )
@@ -463,6 +508,7 @@ describe('terms', () => {
         switch (inp.kind) {
           case 'receive': step = e.receive({ type: inp.type, term: inp.term, from: inp.from.peerId }, now); break
           case 'tick': step = e.tick(now); break
+          case 'unreachable': step = e.unreachable(inp.peer.peerId, now); break
           case 'members': step = e.membersChanged(inp.members, now); break
           case 'restart': e.stop(now); step = e.start(inp.members, now); break
         }
@@ -532,6 +578,6 @@ describe('stop and guards', () => {
     expect(() => new Election({ selfId: 'x', priority: 0, term: 0, options: LAN_ELECTION_OPTIONS }, 0)).not.toThrow()
     expect(ELECTION_PROFILES.local).toBe(LOCAL_ELECTION_OPTIONS)
     expect(LOCAL_ELECTION_OPTIONS.heartbeatInterval).toBeLessThan(LAN_ELECTION_OPTIONS.heartbeatInterval)
-    expect(protocolId('demo', 'election')).toBe('/hearsay/demo/election/1.0.0')
+    expect(protocolId('demo', 'election', ELECTION_PROTOCOL_VERSION)).toBe('/hearsay/demo/election/2.0.0')
   })
 })

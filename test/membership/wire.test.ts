@@ -3,7 +3,7 @@ import fc from 'fast-check'
 import { HearsayError } from '../../src/errors.js'
 import { decodeMessage, encodeMessage, MalformedMembershipMessageError, type MembershipMessage } from '../../src/membership/index.js'
 import { createCluster, type Cluster } from '../../src/harness/index.js'
-import { createNetNode, type NetNode } from '../../src/net/index.js'
+import { createNetNode, decodeFrame, encodeFrame, FRAME_KIND, type NetNode } from '../../src/net/index.js'
 
 const peerIdArb = fc.constantFrom('12D3KooWRco1nneqv127gRVUd1nHMQL7D7h47VMVHKtzJR5gNVNK', '12D3KooWEeYmKShrnVTSGN5epAhjSNbpSUxc9fknhT1GXjEstqtK')
 const updateArb = fc.oneof(
@@ -103,25 +103,29 @@ describe('a live peer and bad membership input', () => {
     const before = target.members().map((m) => [m.peerId, m.state, m.incarnation])
     attacker = await createNetNode({}, { network: cluster.network, profile: 'local' })
     await attacker.start()
-    const protocol = attacker.protocol('membership')
+    const protocol = attacker.protocol('membership', '2.0.0')
     const garbage = [
+      // Not a frame at all (an unknown kind), a request frame around bytes that are not a
+      // membership message, and a request whose message breaks a limit.
       new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff]),
-      new TextEncoder().encode('definitely not protobuf'),
-      encodeMessage({ type: 'gossip', updates: [{ kind: 'left', peerId: 'x'.repeat(500), incarnation: 1 }] })
+      encodeFrame(FRAME_KIND.request, 1, new TextEncoder().encode('definitely not protobuf')),
+      encodeFrame(FRAME_KIND.request, 2, encodeMessage({ type: 'gossip', updates: [{ kind: 'left', peerId: 'x'.repeat(500), incarnation: 1 }] }))
     ]
     for (const bytes of garbage) {
       const stream = await attacker.openStream(target.peerId, protocol, { addresses: target.addresses() })
       stream.send(bytes)
-      await stream.next({ timeout: 5_000 }).catch(() => undefined)
+      // The peer ends a stream that carried garbage: no reply comes.
+      expect(await stream.next({ timeout: 5_000 }).catch(() => undefined)).toBeUndefined()
       stream.abort()
     }
     await expect.poll(() => target.diagnostics.stats().membership.malformed, { timeout: 10_000 }).toBeGreaterThanOrEqual(garbage.length)
     expect(target.members().map((m) => [m.peerId, m.state, m.incarnation])).toEqual(before)
     // Still serving: a well-formed ping gets an ack.
     const stream = await attacker.openStream(target.peerId, protocol, { addresses: target.addresses() })
-    stream.send(encodeMessage({ type: 'ping', updates: [] }))
-    const reply = await stream.next({ timeout: 5_000 })
-    expect(decodeMessage(reply!).type).toBe('ack')
+    stream.send(encodeFrame(FRAME_KIND.request, 7, encodeMessage({ type: 'ping', updates: [] })))
+    const reply = decodeFrame((await stream.next({ timeout: 5_000 }))!, 1_048_576)
+    expect(reply).toMatchObject({ kind: FRAME_KIND.reply, id: 7 })
+    expect(decodeMessage(reply.body).type).toBe('ack')
     await stream.close()
   })
 })
