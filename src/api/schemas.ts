@@ -100,7 +100,7 @@ const memberStates = ['alive', 'suspect', 'dead', 'left'] as const
 
 export const member = {
   type: 'object',
-  required: ['peerId', 'addresses', 'state', 'incarnation', 'priority', 'tags', 'lastHeard', 'stateSince', 'self'],
+  required: ['peerId', 'addresses', 'state', 'incarnation', 'priority', 'tags', 'version', 'protocols', 'lastHeard', 'stateSince', 'self'],
   properties: {
     peerId: { type: 'string' },
     addresses: { type: 'array', items: { type: 'string' } },
@@ -108,6 +108,8 @@ export const member = {
     incarnation: { type: 'integer' },
     priority: { type: 'number' },
     tags: { type: 'object', additionalProperties: { type: 'string' } },
+    version: { type: 'string', description: 'The hearsay version the member announces; empty when it announces none (an older peer).' },
+    protocols: { type: 'array', items: { type: 'string' }, description: 'The protocols it speaks, as <part>/<version> (membership/1.0.0).' },
     lastHeard: { type: 'number', description: 'ms since the epoch' },
     stateSince: { type: 'number', description: 'ms since the epoch' },
     self: { type: 'boolean' }
@@ -162,10 +164,12 @@ export const statusSchema: RouteSchema = {
   response: {
     200: {
       type: 'object',
-      required: ['peerId', 'network', 'addresses', 'connections', 'members', 'leader', 'term', 'keys', 'digest', 'clock', 'uptimeMs', 'stats'],
+      required: ['peerId', 'network', 'version', 'protocols', 'addresses', 'connections', 'members', 'leader', 'term', 'keys', 'digest', 'clock', 'uptimeMs', 'stats'],
       properties: {
         peerId: { type: 'string' },
         network: { type: 'string' },
+        version: { type: 'string', description: 'This peer\'s hearsay version.' },
+        protocols: { type: 'array', items: { type: 'string' }, description: 'The protocols this peer speaks, as <part>/<version>.' },
         addresses: { type: 'array', items: { type: 'string' } },
         connections: {
           type: 'array',

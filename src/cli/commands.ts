@@ -5,7 +5,18 @@ import { ClientKeyNotFoundError } from './errors.js'
 import type { ConvergenceReport } from '../observe/index.js'
 import { formatConvergence } from './observe.js'
 
-interface Member { peerId: string, addresses: string[], state: string, incarnation: number, priority: number, lastHeard: number, self: boolean }
+interface Member {
+  peerId: string
+  addresses: string[]
+  state: string
+  incarnation: number
+  priority: number
+  tags: Record<string, string>
+  version: string
+  protocols: string[]
+  lastHeard: number
+  self: boolean
+}
 interface Versioned { value: unknown, author: string, hlc: { wall: number, logical: number }, dot: { replica: string, seq: number } }
 
 function print (output: Output, flags: ClientFlags, json: unknown, human: () => string): void {
@@ -78,8 +89,9 @@ export async function membersCommand (flags: ClientFlags, output: Output): Promi
   const api = await client(flags)
   const body = await api.request<Member[] | { members: Member[] }>('GET', '/v1/members')
   const members = Array.isArray(body) ? body : body.members
-  print(output, flags, members, () => table(['PEER ID', 'STATE', 'INC', 'PRIORITY', 'LAST HEARD', 'ADDRESS'], members.map((m) => [
-    m.peerId + (m.self ? ' (self)' : ''), m.state, String(m.incarnation), String(m.priority), m.self ? '-' : since(m.lastHeard), m.addresses[0] ?? ''
+  print(output, flags, members, () => table(['PEER ID', 'STATE', 'INC', 'PRIORITY', 'VERSION', 'LAST HEARD', 'ADDRESS'], members.map((m) => [
+    m.peerId + (m.self ? ' (self)' : ''), m.state, String(m.incarnation), String(m.priority), m.version === '' ? '?' : m.version,
+    m.self ? '-' : since(m.lastHeard), m.addresses[0] ?? ''
   ])))
 }
 
@@ -102,6 +114,7 @@ export async function statusCommand (flags: ClientFlags, output: Output): Promis
     const lines = [
       `peer:      ${String(body.peerId)}`,
       `network:   ${String(body.network)}`,
+      `version:   ${String(body.version)} (speaks ${((body.protocols as string[] | undefined) ?? []).join(', ')})`,
       `leader:    ${leader == null ? '(none)' : `${leader.peerId} (term ${leader.term})`}`,
       `members:   ${members === undefined ? '?' : Object.entries(members).map(([s, n]) => `${n} ${s}`).join(', ')}`,
       `keys:      ${String(body.keys)}`,

@@ -8,6 +8,7 @@ import { configFromEnv, loadConfigFile, resolveConfig, type StartConfig } from '
 import { collect, parseHttpUrl, parseInteger, parseLogLevel, parseProfile } from './parse.js'
 import { processOutput, type Output } from './output.js'
 import type { Profile } from '../profile.js'
+import { VERSION } from '../version.js'
 
 export const EXIT_OK = 0
 export const EXIT_FAILURE = 1
@@ -45,6 +46,7 @@ export function buildProgram (output: Output = processOutput): Command {
   program
     .name('hearsay')
     .description('A peer-to-peer gossip network: run a peer, or talk to one.')
+    .version(VERSION, '-V, --version', 'print hearsay\'s version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({
@@ -112,6 +114,15 @@ export function buildProgram (output: Output = processOutput): Command {
     .action(async (key: string, flags: ClientFlags & { timeout?: number }) => {
       const { traceCommand } = await import('./observe.js')
       await traceCommand(key, flags, output)
+    })
+
+  program.command('version')
+    .description('hearsay\'s version, the Node.js it runs on and the HTTP API version it serves')
+    .option('--json', 'machine-readable output')
+    .action(async (flags: { json?: boolean }) => {
+      const { API_VERSION } = await import('../api/constants.js')
+      const info = { version: VERSION, node: process.versions.node, api: API_VERSION }
+      output.out(flags.json === true ? JSON.stringify(info) : `hearsay ${info.version} (node ${info.node}, HTTP API ${info.api})`)
     })
 
   program.command('cluster')

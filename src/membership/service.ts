@@ -3,6 +3,7 @@ import { TypedEventTarget, type DetailEvent } from '../events.js'
 import { rateLimited, silentLog, type Log, type LogFn } from '../log.js'
 import { Backoff } from '../backoff.js'
 import { CounterFile } from '../counter-file.js'
+import { VERSION } from '../version.js'
 import { MAX_INCARNATION, MemberTable, type Member, type MemberUpdate, type Outcome } from './state.js'
 import { BroadcastQueue } from './broadcasts.js'
 import type { MembershipMessage } from './codec.js'
@@ -31,6 +32,8 @@ export interface MembershipInit extends Partial<MembershipTiming> {
   tags?: Record<string, string>
   /** @default DEFAULT_PROFILE ('lan') */
   profile?: Profile
+  /** The software version announced to others. @default hearsay's package version */
+  version?: string
 }
 
 export interface MembershipEvents extends Record<string, unknown> {
@@ -153,6 +156,8 @@ class SwimMembership extends TypedEventTarget<MembershipEvents> implements Membe
       addresses: this.net.addresses(),
       priority: this.init.priority ?? 0,
       tags: this.init.tags ?? {},
+      version: this.init.version ?? VERSION,
+      protocols: this.net.protocols(),
       incarnation
     }, this.now())
     this.broadcasts = new BroadcastQueue(this.timing.retransmitMult)
@@ -351,7 +356,16 @@ class SwimMembership extends TypedEventTarget<MembershipEvents> implements Membe
   private viewOf (m: Member): MemberUpdate {
     switch (m.state) {
       case 'alive':
-        return { kind: 'alive', peerId: m.peerId, incarnation: m.incarnation, addresses: m.addresses, priority: m.priority, tags: m.tags }
+        return {
+          kind: 'alive',
+          peerId: m.peerId,
+          incarnation: m.incarnation,
+          addresses: m.addresses,
+          priority: m.priority,
+          tags: m.tags,
+          version: m.version,
+          protocols: m.protocols
+        }
       case 'suspect':
         return { kind: 'suspect', peerId: m.peerId, incarnation: m.incarnation, from: this.net.peerId }
       case 'dead':

@@ -2,12 +2,15 @@ import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest'
 import { Writable } from 'node:stream'
 import { pino } from 'pino'
 import { buildApi, ERROR_STATUS, type OpenApiDocument } from '../../src/api/index.js'
+import { VERSION } from '../../src/version.js'
 import { startPeerWithApi, auth, json, body, TOKEN, type ErrorBody, type Fixture } from './helpers.js'
 
 interface Receipt { key: string, dot: { replica: string, seq: number }, hlc: { wall: number, logical: number } }
 interface Status {
   peerId: string
   network: string
+  version: string
+  protocols: string[]
   addresses: string[]
   connections: unknown[]
   members: Record<string, number>
@@ -121,6 +124,8 @@ describe('HTTP API over one peer, through inject()', () => {
     const status = body<Status>(response)
     expect(status.peerId).toBe(f.peer.peerId)
     expect(status.network).toBe(f.peer.network)
+    expect(status.version).toBe(VERSION)
+    expect(status.protocols).toEqual(expect.arrayContaining(['membership/1.0.0', 'election/1.0.0', 'kv/1.0.0', 'sync/1.0.0', 'meshsub/2.0.0']))
     expect(status.addresses).toEqual(f.peer.addresses())
     expect(status.members).toEqual({ alive: 1, suspect: 0, dead: 0, left: 0 })
     expect(status.leader).toBeNull()
@@ -137,9 +142,11 @@ describe('HTTP API over one peer, through inject()', () => {
   it('GET /v1/members is the membership view, self included', async () => {
     const response = await f.app.inject({ method: 'GET', url: '/v1/members', headers: auth })
     expect(response.statusCode).toBe(200)
-    const members = body<Array<{ peerId: string, self: boolean, state: string }>>(response)
+    const members = body<Array<{ peerId: string, self: boolean, state: string, version: string, protocols: string[] }>>(response)
     expect(members).toHaveLength(1)
-    expect(members[0]).toMatchObject({ peerId: f.peer.peerId, self: true, state: 'alive' })
+    expect(members[0]).toMatchObject({ peerId: f.peer.peerId, self: true, state: 'alive', version: VERSION })
+    expect(members[0]!.protocols).toEqual(f.peer.net.protocols())
+    expect(members[0]!.protocols).toContain('membership/1.0.0')
   })
 
   it('GET /v1/leader is 404 ERR_NO_LEADER before any election', async () => {

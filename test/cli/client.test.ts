@@ -3,10 +3,12 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
+import { readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 const BIN = fileURLToPath(new URL('../../bin/hearsay.js', import.meta.url))
+const PACKAGE = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 let dir = ''
 let peer: ChildProcessWithoutNullStreams | undefined
 let second: ChildProcessWithoutNullStreams | undefined
@@ -103,18 +105,23 @@ describe('client commands against a running peer (real processes)', () => {
 
   it('members, leader, status and jobs answer in JSON and as tables', async () => {
     const data = ['--data', join(dir, 'b')]
-    const members = JSON.parse((await run(['members', ...data, '--json'])).stdout) as Array<{ state: string }>
+    const members = JSON.parse((await run(['members', ...data, '--json'])).stdout) as Array<{ state: string, version: string, protocols: string[] }>
     expect(members).toHaveLength(2)
     expect(members.every((m) => m.state === 'alive')).toBe(true)
+    // Each member announces its version and protocols; the other one's came over the wire.
+    expect(members.map((m) => m.version)).toEqual([PACKAGE.version, PACKAGE.version])
+    for (const m of members) expect(m.protocols).toEqual(expect.arrayContaining(['membership/1.0.0', 'election/1.0.0', 'kv/1.0.0']))
     const leader = JSON.parse((await run(['leader', ...data, '--json'])).stdout) as { peerId: string, term: number }
     expect(leader.term).toBeGreaterThan(0)
-    const status = JSON.parse((await run(['status', ...data, '--json'])).stdout) as { peerId: string, network: string }
+    const status = JSON.parse((await run(['status', ...data, '--json'])).stdout) as { peerId: string, network: string, version: string }
     expect(status.network).toBe('default')
+    expect(status.version).toBe(PACKAGE.version)
     const jobs = await run(['jobs', ...data, '--json'])
     expect(jobs.code).toBe(0)
     expect(JSON.parse(jobs.stdout)).toHaveProperty('jobs')
     const table = await run(['members', ...data])
-    expect(table.stdout).toMatch(/PEER ID\s+STATE/)
+    expect(table.stdout).toMatch(/PEER ID\s+STATE\s+INC\s+PRIORITY\s+VERSION/)
+    expect(table.stdout).toContain(PACKAGE.version)
   })
 
   it('without a peer to talk to, a one-line error and exit 1; a bad token is refused', async () => {
@@ -148,6 +155,22 @@ describe('client commands against a running peer (real processes)', () => {
 
   it('the token file is owner-only', async () => {
     expect((await stat(join(dir, 'a', 'api.token'))).mode & 0o777).toBe(0o600)
+  })
+})
+
+describe('version', () => {
+  it('--version and -V print the package version; "version" says more, and --json', async () => {
+    for (const flag of ['--version', '-V']) {
+      const out = await run([flag])
+      expect(out.code).toBe(0)
+      expect(out.stdout.trim()).toBe(PACKAGE.version)
+    }
+    const human = await run(['version'])
+    expect(human.code).toBe(0)
+    expect(human.stdout.trim()).toBe(`hearsay ${PACKAGE.version} (node ${process.versions.node}, HTTP API 1.0.0)`)
+    const json = await run(['version', '--json'])
+    expect(JSON.parse(json.stdout)).toEqual({ version: PACKAGE.version, node: process.versions.node, api: '1.0.0' })
+    expect((await run(['version', '--bogus'])).code).toBe(2)
   })
 })
 

@@ -14,6 +14,7 @@ import { promisify } from 'node:util'
 const run = promisify(execFile)
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm'
+const NPX = process.platform === 'win32' ? 'npx.cmd' : 'npx'
 
 interface LockPackage { version?: string }
 
@@ -66,5 +67,8 @@ describe('a project that depends on hearsay', () => {
   it('runs its CLI from the installed package', async () => {
     const { stdout } = await run(process.execPath, [join(app, 'node_modules', 'hearsay', 'bin', 'hearsay.js'), '--help'], { cwd: app })
     expect(stdout).toMatch(/^Usage: hearsay/m)
+    const ours = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string }
+    const version = await run(NPX, ['--no-install', 'hearsay', '--version'], { cwd: app })
+    expect(version.stdout.trim()).toBe(ours.version)
   })
 })

@@ -3,6 +3,7 @@ import { NoLeaderError } from '../errors.js'
 import { countMembers } from '../metrics.js'
 import { healthSchema, jobsSchema, leaderSchema, membersSchema, statusSchema } from '../schemas.js'
 import type { RouteContext } from './context.js'
+import { VERSION } from '../../version.js'
 
 /** /health, /v1/status, /v1/members, /v1/leader, /v1/jobs */
 export function registerPeerRoutes ({ app, peer, builtAt }: RouteContext): void {
@@ -14,6 +15,8 @@ export function registerPeerRoutes ({ app, peer, builtAt }: RouteContext): void 
     return {
       peerId: peer.peerId,
       network: peer.network,
+      version: VERSION,
+      protocols: peer.net.protocols(),
       addresses: peer.addresses(),
       connections: peer.net.connections(),
       members: countMembers(peer),
