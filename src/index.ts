@@ -1,3 +1,5 @@
+// First, before anything that needs Node 22 runs: an older Node gets one line saying what to do.
+import './node-version.js'
 export { createPeer } from './peer.js'
 export type { Peer, PeerEvents, StopOptions, KvLimits, Kv, PeerNet, Diagnostics, PeerStats } from './peer.js'
 export type { PeerOptions } from './options.js'
@@ -16,3 +18,5 @@ export type { MembershipView } from './membership/index.js'
 export type { ElectionView, ElectionRole } from './election/index.js'
 export type { JobsView } from './jobs/index.js'
 export type { ConvergenceReport, MemberLag, TraceReport, PeerTrace, MeshGraph, GraphNode, GraphEdge, ObserveInit, ObserveStats } from './observe/index.js'
+export { NodeVersionError, MIN_NODE_MAJOR } from './node-version.js'
+export { VERSION } from './version.js'
