@@ -1,15 +1,16 @@
 import type { AddressInfo } from 'node:net'
 import { performance } from 'node:perf_hooks'
+import swagger from '@fastify/swagger'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import type { Peer } from '../peer.js'
 import { createTokenCheck } from './auth.js'
 import {
-  API_VERSION, DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_BODY_LIMIT, MAX_PARAM_LENGTH, PUBLIC_ROUTES
+  DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_BODY_LIMIT, MAX_PARAM_LENGTH, PUBLIC_ROUTES
 } from './constants.js'
 import { ApiListenError, InvalidApiOptionsError, RouteNotFoundError, StoppingError, classifyError, formatSchemaErrors } from './errors.js'
 import { createMetrics } from './metrics.js'
-import { buildOpenApi, type OpenApiDocument, type RouteInfo } from './openapi.js'
+import { swaggerOptions, type OpenApiDocument, type RouteInfo } from './openapi.js'
 import { registerKvRoutes } from './routes/kv.js'
 import { registerMetaRoutes } from './routes/meta.js'
 import { registerPeerRoutes } from './routes/peer.js'
@@ -46,11 +47,11 @@ export interface StartApiOptions extends ApiOptions {
 
 /** What `buildApi` adds to the fastify instance, under `app.hearsay`. */
 export interface ApiInstanceInfo {
-  /** Every route the API serves (HEAD routes aside), in registration order. */
+  /** Every route the API serves (HEAD routes aside), in registration order; complete once the app is ready (`await app.ready()`, or after the first `inject()`). */
   readonly routes: readonly RouteInfo[]
   /** Figures about the watch streams (clients, dropped, queued events). */
   watchStats: () => WatchStats
-  /** The OpenAPI 3.1 document `GET /v1/openapi.json` serves. */
+  /** The OpenAPI 3.1 document `GET /v1/openapi.json` serves (made by @fastify/swagger from the route schemas; once the app is ready). */
   openApi: () => OpenApiDocument
 }
 
@@ -126,17 +127,19 @@ export function buildApi (peer: Peer, options: ApiOptions): HearsayApi {
     dashboard.closeAll()
   })
   const metrics = createMetrics(peer, { clients: () => watch.stats().clients, dropped: () => watch.stats().dropped })
-  let document: OpenApiDocument | undefined
-  const openApi = (): OpenApiDocument => {
-    document ??= buildOpenApi(routes, { version: API_VERSION })
-    return document
-  }
-  const context = { app, peer, watch, metrics, openApi, builtAt: performance.now() }
-  registerPeerRoutes(context)
-  registerKvRoutes(context)
-  registerMetaRoutes(context)
-  registerObserveRoutes(context, dashboard)
-  if (options.testFaults === true) registerTestRoutes(context)
+  // @fastify/swagger must be loaded before the routes are added, to see each of them: the
+  // routes go in a plugin registered after it, which fastify loads in order at ready().
+  void app.register(swagger, swaggerOptions())
+  const openApi = (): OpenApiDocument => app.swagger() as unknown as OpenApiDocument
+  const builtAt = performance.now()
+  void app.register(async (api) => {
+    const context = { app: api, peer, watch, metrics, openApi, builtAt }
+    registerPeerRoutes(context)
+    registerKvRoutes(context)
+    registerMetaRoutes(context)
+    registerObserveRoutes(context, dashboard)
+    if (options.testFaults === true) registerTestRoutes(context)
+  })
 
   const info: ApiInstanceInfo = { routes, watchStats: () => watch.stats(), openApi }
   // What fastify's decorate() does on the root instance, with the type kept.

@@ -2,6 +2,7 @@ import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest'
 import { Writable } from 'node:stream'
 import { pino } from 'pino'
 import { buildApi, ERROR_STATUS, type OpenApiDocument } from '../../src/api/index.js'
+import { Validator } from '@seriousme/openapi-schema-validator'
 import { VERSION } from '../../src/version.js'
 import { startPeerWithApi, auth, json, body, TOKEN, type ErrorBody, type Fixture } from './helpers.js'
 
@@ -366,13 +367,26 @@ describe('HTTP API over one peer, through inject()', () => {
     expect(put.requestBody?.content['application/json']).toBeDefined()
     expect(put.responses['200']!.content['application/json']!.schema).toMatchObject({ required: ['key', 'dot', 'hlc'] })
     const get = doc.paths['/v1/kv/{key}']!.get!
-    expect(get.parameters.map((p) => `${p.in}:${p.name}`)).toEqual(['path:key', 'query:versions'])
+    expect(get.parameters!.map((p) => `${p.in}:${p.name}`).sort()).toEqual(['path:key', 'query:versions'])
     const list = doc.paths['/v1/kv']!.get!
-    expect(list.parameters.map((p) => p.name)).toEqual(['prefix', 'limit', 'after', 'keys'])
+    expect(list.parameters!.map((p) => p.name)).toEqual(['prefix', 'limit', 'after', 'keys'])
     expect(doc.paths['/metrics']!.get!.responses['200']!.content['text/plain']).toBeDefined()
     expect(doc.paths['/v1/watch']!.get!.responses['200']!.content['text/event-stream']).toBeDefined()
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' })
     for (const code of Object.keys(ERROR_STATUS)) expect(doc.info.description).toContain(code)
+  })
+
+  it('the OpenAPI document is valid OpenAPI 3.1 (checked by a validator package, offline)', async () => {
+    const response = await f.app.inject({ method: 'GET', url: '/v1/openapi.json', headers: auth })
+    const validator = new Validator()
+    const result = await validator.validate(body<Record<string, unknown>>(response))
+    expect(result.errors ?? []).toEqual([])
+    expect(result.valid).toBe(true)
+    expect(validator.version).toBe('3.1')
+    // The validator does find faults: the same document with a response that lacks its description is refused.
+    const broken = body<OpenApiDocument>(response)
+    delete (broken.paths['/v1/status']!.get!.responses['200'] as { description?: string }).description
+    expect((await new Validator().validate(broken as unknown as Record<string, unknown>)).valid).toBe(false)
   })
 })
 
@@ -381,6 +395,9 @@ describe('a peer that is not running', () => {
     const f = await startPeerWithApi()
     await f.peer.kv.put('kept', 1)
     const digest = f.peer.kv.digest()
+    // Routes are added when the app loads its plugins: list them before the peer goes.
+    await f.app.ready()
+    expect(f.app.hearsay.routes.length).toBeGreaterThanOrEqual(19)
     await f.peer.stop()
     try {
       for (const route of f.app.hearsay.routes) {
