@@ -32,7 +32,8 @@ export const SUITE = [
   { name: 'replication-10-processes', file: 'replication.js', args: ['--topology', 'processes', '--peers', '10', '--keys', '1000'], budget: 120_000 },
   { name: 'anti-entropy', file: 'anti-entropy.js', args: ['--keys', '10000', '--store', '100000'], budget: 70_000 },
   { name: 'failover-local', file: 'failover.js', args: ['--profile', 'local', '--rounds', '3'], budget: 30_000 },
-  { name: 'failover-lan', file: 'failover.js', args: ['--profile', 'lan', '--rounds', '1'], budget: 30_000 }
+  { name: 'failover-lan', file: 'failover.js', args: ['--profile', 'lan', '--rounds', '1'], budget: 30_000 },
+  { name: 'cli', file: 'cli.js', args: ['--rounds', '30'], budget: 30_000 }
 ]
 
 /** The whole default set must finish within this. */

@@ -4,7 +4,7 @@ import {
   putCommand, getCommand, delCommand, lsCommand, membersCommand, leaderCommand, statusCommand, jobsCommand, watchCommand
 } from './commands.js'
 import type { ClientFlags } from './client.js'
-import { configFromEnv, loadConfigFile, resolveConfig, type StartConfig } from './config.js'
+import type { StartConfig } from './config.js'
 import { collect, parseHttpUrl, parseInteger, parseLogLevel, parseProfile } from './parse.js'
 import { processOutput, type Output } from './output.js'
 import type { Profile } from '../profile.js'
@@ -74,6 +74,9 @@ export function buildProgram (output: Output = processOutput): Command {
     // For the multi-process harness and the chaos runner only, so not in the help.
     .addOption(new Option('--test-faults', 'serve the fault-injection routes under /v1/test (testing only)').hideHelp())
     .action(async (options: StartOptions) => {
+      // Loaded here, not at the top: the config reader brings the YAML parser (80 modules), which
+      // a client command does not need.
+      const { configFromEnv, loadConfigFile, resolveConfig } = await import('./config.js')
       const file = options.config === undefined ? {} : await loadConfigFile(options.config)
       const { config: _config, json, testFaults, ...flags } = options
       const resolved = resolveConfig(flags, configFromEnv(process.env), file)

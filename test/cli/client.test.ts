@@ -153,6 +153,27 @@ describe('client commands against a running peer (real processes)', () => {
     expect(rest.entries.map((e) => e.key)).toEqual(['pg/c'])
   })
 
+  it('a client command loads only what it needs: no YAML parser, no fastify or libp2p, no undici', async () => {
+    // What a command loads is what its start-up costs (bench/cli.js measures it): this keeps the
+    // heavy modules out of a client command's path.
+    const hook = 'data:text/javascript,' + encodeURIComponent([
+      "import { registerHooks } from 'node:module'",
+      'const urls = []',
+      'registerHooks({ resolve (s, c, next) { const r = next(s, c); urls.push(r.url); return r } })',
+      "process.on('exit', () => { process.stderr.write(JSON.stringify({ urls, builtins: process.moduleLoadList }) + '\\n') })"
+    ].join('\n'))
+    const child = spawn(process.execPath, ['--import', hook, BIN, 'get', 'greeting', '--data', join(dir, 'a')], { stdio: 'pipe' })
+    let stderr = ''
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+    child.stdout.resume()
+    expect(await new Promise((resolve) => child.once('exit', resolve))).toBe(0)
+    const loaded = JSON.parse(stderr.trim().split('\n').at(-1)!) as { urls: string[], builtins: string[] }
+    const packages = new Set(loaded.urls.flatMap((u) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(u)?.[1] ?? []))
+    expect([...packages]).toEqual(['commander'])
+    expect(loaded.urls.some((u) => u.includes('/dist/src/cli/client.js'))).toBe(true)
+    expect(loaded.builtins.filter((m) => /undici|http2|zlib/.test(m))).toEqual([])
+  })
+
   it('the token file is owner-only', async () => {
     expect((await stat(join(dir, 'a', 'api.token'))).mode & 0o777).toBe(0o600)
   })
