@@ -280,8 +280,8 @@ export const getSchema: RouteSchema = {
       required: ['key', 'value', 'type'],
       properties: {
         key: { type: 'string' },
-        value: { ...jsonValue, description: 'The winner among concurrent versions, the same on every replica.' },
-        type: { type: 'string', enum: ['register', 'counter', 'set'], description: 'What the key holds.' },
+        value: { ...jsonValue, description: 'The winner among concurrent versions, the same on every replica; a counter\'s total; a set\'s members in order.' },
+        type: { type: 'string', enum: ['register', 'counter', 'set'], description: 'What the key holds: register (put), counter (a PN-counter) or set (an OR-set).' },
         version: { type: 'string', description: 'A register\'s current version (<author>/<seq>), also sent as the ETag: give it to If-Match or put --if.' },
         versions: {
           type: 'array',

@@ -17,6 +17,7 @@ import { registerPeerRoutes } from './routes/peer.js'
 import { registerObserveRoutes } from './routes/observe.js'
 import { DashboardHub, type DashboardOptions } from './dashboard.js'
 import { registerTestRoutes } from './routes/testing.js'
+import { registerTypedRoutes } from './routes/typed.js'
 import type { RouteSchema } from './schemas.js'
 import { WatchHub, type WatchOptions, type WatchStats } from './watch.js'
 
@@ -136,6 +137,7 @@ export function buildApi (peer: Peer, options: ApiOptions): HearsayApi {
     const context = { app: api, peer, watch, metrics, openApi, builtAt }
     registerPeerRoutes(context)
     registerKvRoutes(context)
+    registerTypedRoutes(context)
     registerMetaRoutes(context)
     registerObserveRoutes(context, dashboard)
     if (options.testFaults === true) registerTestRoutes(context)

@@ -26,10 +26,12 @@ export interface ClientOptions {
   env: NodeJS.ProcessEnv
 }
 
+export type HttpMethod = 'GET' | 'PUT' | 'POST' | 'DELETE'
+
 export interface ApiClient {
   readonly url: string
   /** `headers`: extra request headers (If-Match, ...). */
-  request<T> (method: 'GET' | 'PUT' | 'DELETE', path: string, body?: unknown, headers?: Record<string, string>): Promise<T>
+  request<T> (method: HttpMethod, path: string, body?: unknown, headers?: Record<string, string>): Promise<T>
   /** The raw response, for streams (watch). */
   stream (path: string, signal: AbortSignal): Promise<Response>
 }
@@ -71,7 +73,7 @@ export async function connect (options: ClientOptions): Promise<ApiClient> {
 
   return {
     url: base,
-    async request<T> (method: 'GET' | 'PUT' | 'DELETE', path: string, body?: unknown, extra?: Record<string, string>): Promise<T> {
+    async request<T> (method: HttpMethod, path: string, body?: unknown, extra?: Record<string, string>): Promise<T> {
       const response = await call(base, method, path, body, extra === undefined ? headers : { ...headers, ...extra })
       let parsed: unknown
       try {

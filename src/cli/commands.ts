@@ -56,11 +56,33 @@ export async function getCommand (key: string, flags: ClientFlags & { versions?:
     throw err
   }
   print(output, flags, body, () => {
-    if (flags.versions !== true || body.versions === undefined) return show(body.value)
+    // A register prints its value alone (what scripts read); a counter or a set says what it is.
+    if (flags.versions !== true || body.versions === undefined) return body.type === undefined || body.type === 'register' ? show(body.value) : `${show(body.value)}  (${body.type})`
     return table(['VALUE', 'AUTHOR', 'SEQ', 'WRITTEN'], body.versions.map((v) => [
       show(v.value), v.author, String(v.dot.seq), new Date(v.hlc.wall).toISOString()
     ]))
   })
+}
+
+interface TypedReply { key: string, type: string | null, value: unknown, changed: boolean, dot?: { replica: string, seq: number } }
+
+function showTyped (reply: TypedReply): string {
+  const write = reply.dot === undefined ? 'nothing to change' : `written as ${reply.dot.replica.slice(-8)}/${reply.dot.seq} (durable)`
+  return `${reply.key} = ${show(reply.value)} (${reply.type ?? 'empty'}); ${write}`
+}
+
+/** `hearsay incr KEY [BY]` and `hearsay decr KEY [BY]`: BY is a positive number, 1 by default. */
+export async function counterCommand (key: string, by: number, direction: 1 | -1, flags: ClientFlags, output: Output): Promise<void> {
+  const api = await client(flags)
+  const reply = await api.request<TypedReply>('POST', `/v1/counter/${encodeURIComponent(key)}`, { by: by * direction })
+  print(output, flags, reply, () => showTyped(reply))
+}
+
+/** `hearsay set add KEY ELEMENT`, `hearsay set rm KEY ELEMENT`: ELEMENT is JSON, or else a string. */
+export async function setCommand (op: 'add' | 'remove', key: string, element: string, flags: ClientFlags, output: Output): Promise<void> {
+  const api = await client(flags)
+  const reply = await api.request<TypedReply>('POST', `/v1/set/${encodeURIComponent(key)}`, { [op]: parseValue(element) })
+  print(output, flags, reply, () => showTyped(reply))
 }
 
 export async function delCommand (key: string, flags: ClientFlags, output: Output): Promise<void> {

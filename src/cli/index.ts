@@ -1,11 +1,11 @@
 import { Command, CommanderError, Option } from 'commander'
 import { HearsayError, errorMessage } from '../errors.js'
 import {
-  putCommand, getCommand, delCommand, lsCommand, membersCommand, leaderCommand, statusCommand, jobsCommand, watchCommand
+  putCommand, getCommand, delCommand, counterCommand, setCommand, lsCommand, membersCommand, leaderCommand, statusCommand, jobsCommand, watchCommand
 } from './commands.js'
 import type { ClientFlags } from './client.js'
 import type { StartConfig } from './config.js'
-import { collect, parseHttpUrl, parseInteger, parseLogLevel, parseProfile } from './parse.js'
+import { collect, parseAmount, parseHttpUrl, parseInteger, parseLogLevel, parseProfile } from './parse.js'
 import { processOutput, type Output } from './output.js'
 import type { Profile } from '../profile.js'
 import { VERSION } from '../version.js'
@@ -95,6 +95,19 @@ export function buildProgram (output: Output = processOutput): Command {
     .action(async (key: string, flags: ClientFlags & { versions?: boolean }) => { await getCommand(key, flags, output) })
   clientOptions(program.command('del').argument('<key>').description('delete a key (the versions this peer has seen)'))
     .action(async (key: string, flags: ClientFlags) => { await delCommand(key, flags, output) })
+  clientOptions(program.command('incr').argument('<key>').argument('[by]', 'how much to add (a number above 0)', parseAmount, 1)
+    .description('add to a counter (a PN-counter: concurrent additions on different peers all count); prints the total'))
+    .action(async (key: string, by: number, flags: ClientFlags) => { await counterCommand(key, by, 1, flags, output) })
+  clientOptions(program.command('decr').argument('<key>').argument('[by]', 'how much to subtract (a number above 0)', parseAmount, 1)
+    .description('subtract from a counter; prints the total'))
+    .action(async (key: string, by: number, flags: ClientFlags) => { await counterCommand(key, by, -1, flags, output) })
+  const set = program.command('set').description('sets (add-wins OR-sets): add and remove elements')
+  clientOptions(set.command('add').argument('<key>').argument('<element>', 'JSON, or else taken as a string')
+    .description('add an element to the set at KEY; prints the members'))
+    .action(async (key: string, element: string, flags: ClientFlags) => { await setCommand('add', key, element, flags, output) })
+  clientOptions(set.command('rm').argument('<key>').argument('<element>', 'JSON, or else taken as a string')
+    .description('remove an element from the set at KEY (an add made concurrently elsewhere survives); prints the members'))
+    .action(async (key: string, element: string, flags: ClientFlags) => { await setCommand('remove', key, element, flags, output) })
   clientOptions(program.command('ls').argument('[prefix]')
     .option('--keys', 'names only')
     .option('--limit <n>', 'at most this many keys (one page, in key order)', parseInteger('--limit'))
@@ -164,7 +177,9 @@ export async function main (argv: string[], output: Output = processOutput): Pro
     return EXIT_OK
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT_OK
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT_OK
+      // Help shown because a command group was given no subcommand ("hearsay set") is a usage error.
+      if (err.code === 'commander.help') return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE
       return EXIT_USAGE
     }
     const code = err instanceof HearsayError ? ` (${err.code})` : ''

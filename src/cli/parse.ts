@@ -11,6 +11,13 @@ export function parseInteger (name: string) {
   }
 }
 
+/** A counter step on the command line: a finite number above 0 (decr makes it negative). */
+export function parseAmount (value: string): number {
+  const n = Number(value)
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`BY must be a number above 0, not ${JSON.stringify(value)}`)
+  return n
+}
+
 export function parseLogLevel (value: string): LogLevel {
   if (!(LOG_LEVELS as readonly string[]).includes(value)) throw new InvalidArgumentError(`log level must be one of ${LOG_LEVELS.join(', ')}`)
   return value as LogLevel

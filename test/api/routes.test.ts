@@ -24,6 +24,11 @@ interface Status {
   stats: { kv: Record<string, unknown>, membership: Record<string, number>, election: Record<string, number> }
 }
 
+/** A body a POST route would accept, so a refusal is about the token or the peer, not the body. */
+function postBody (route: { url: string }): string {
+  return route.url.startsWith('/v1/set/') ? '{"add":1}' : route.url.startsWith('/v1/counter/') ? '{"by":1}' : '{}'
+}
+
 /** A URL for a route from the route list, with `:key` filled in. */
 function urlOf (route: { url: string }): string {
   return route.url.replace(':key', 'some-key').replace(':file', 'app.js')
@@ -170,7 +175,7 @@ describe('HTTP API over one peer, through inject()', () => {
           method: route.method as 'GET',
           url: urlOf(route),
           headers,
-          ...(route.method === 'PUT' ? { payload: '"sneaky"' } : {})
+          ...(route.method === 'PUT' ? { payload: '"sneaky"' } : route.method === 'POST' ? { payload: postBody(route) } : {})
         })
         if (route.public) {
           expect(response.statusCode, `${route.method} ${route.url}`).toBe(200)
@@ -348,7 +353,8 @@ describe('HTTP API over one peer, through inject()', () => {
     expect(listed).toEqual([
       'DELETE /v1/kv/{key}', 'GET /', 'GET /health', 'GET /metrics', 'GET /ui/{file}', 'GET /v1/convergence', 'GET /v1/dashboard',
       'GET /v1/dashboard/events', 'GET /v1/jobs', 'GET /v1/kv', 'GET /v1/kv/{key}', 'GET /v1/leader',
-      'GET /v1/members', 'GET /v1/openapi.json', 'GET /v1/status', 'GET /v1/trace/{key}', 'GET /v1/traces', 'GET /v1/watch', 'PUT /v1/kv/{key}'
+      'GET /v1/members', 'GET /v1/openapi.json', 'GET /v1/status', 'GET /v1/trace/{key}', 'GET /v1/traces', 'GET /v1/watch',
+      'POST /v1/counter/{key}', 'POST /v1/set/{key}', 'PUT /v1/kv/{key}'
     ])
     expect(listed).toHaveLength(f.app.hearsay.routes.length)
     for (const [path, ops] of Object.entries(doc.paths)) {
@@ -405,7 +411,7 @@ describe('a peer that is not running', () => {
           method: route.method as 'GET',
           url: urlOf(route),
           headers: json,
-          ...(route.method === 'PUT' ? { payload: '2' } : {})
+          ...(route.method === 'PUT' ? { payload: '2' } : route.method === 'POST' ? { payload: postBody(route) } : {})
         })
         expect(response.statusCode, `${route.method} ${route.url}`).toBe(503)
         expect(body<ErrorBody>(response).error.code).toBe('ERR_STOPPING')

@@ -93,6 +93,34 @@ describe('client commands against a running peer (real processes)', () => {
     expect(missing.stderr).toMatch(/ERR_KEY_NOT_FOUND/)
   })
 
+  it('incr, decr, set add and set rm; get says the type; the wrong type exits 1 with ERR_WRONG_TYPE', async () => {
+    const data = ['--data', join(dir, 'a')]
+    expect(JSON.parse((await run(['incr', 'visits', ...data, '--json'])).stdout)).toMatchObject({ key: 'visits', type: 'counter', value: 1, changed: true })
+    expect(JSON.parse((await run(['incr', 'visits', '10', ...data, '--json'])).stdout)).toMatchObject({ value: 11 })
+    const decr = await run(['decr', 'visits', '2.5', ...data])
+    expect(decr.code).toBe(0)
+    expect(decr.stdout).toMatch(/^visits = 8\.5 \(counter\); written as \S+\/\d+ \(durable\)$/m)
+    expect((await run(['get', 'visits', ...data])).stdout.trim()).toBe('8.5  (counter)')
+    expect(JSON.parse((await run(['get', 'visits', ...data, '--json'])).stdout)).toEqual({ key: 'visits', type: 'counter', value: 8.5 })
+
+    expect(JSON.parse((await run(['set', 'add', 'langs', 'ts', ...data, '--json'])).stdout)).toMatchObject({ type: 'set', value: ['ts'] })
+    expect(JSON.parse((await run(['set', 'add', 'langs', '{"go":1}', ...data, '--json'])).stdout).value).toEqual(['ts', { go: 1 }])
+    expect(JSON.parse((await run(['set', 'rm', 'langs', 'ts', ...data, '--json'])).stdout)).toMatchObject({ value: [{ go: 1 }], changed: true })
+    const nothing = await run(['set', 'rm', 'langs', 'ts', ...data])
+    expect(nothing.stdout.trim()).toBe('langs = [{"go":1}] (set); nothing to change')
+    expect((await run(['get', 'langs', ...data])).stdout.trim()).toBe('[{"go":1}]  (set)')
+
+    const wrong = await run(['incr', 'langs', ...data])
+    expect(wrong.code).toBe(1)
+    expect(wrong.stderr.trim().split('\n')).toHaveLength(1)
+    expect(wrong.stderr).toMatch(/holds a set, not a counter.*ERR_WRONG_TYPE/)
+    for (const bad of [['incr', 'visits', '0'], ['decr', 'visits', '-1'], ['incr', 'visits', 'lots'], ['set', 'add', 'langs'], ['set', 'put', 'langs', 'x'], ['set']]) {
+      const usage = await run([...bad, ...data])
+      expect(usage.code, bad.join(' ')).toBe(2)
+    }
+    expect(JSON.parse((await run(['get', 'visits', ...data, '--json'])).stdout).value).toBe(8.5)
+  })
+
   it('a write on one peer is readable on the other', async () => {
     expect((await run(['put', 'shared', '42', '--data', join(dir, 'a')])).code).toBe(0)
     let value: unknown
