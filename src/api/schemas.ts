@@ -15,8 +15,8 @@ export interface RouteSchema {
   readonly tags: readonly string[]
   readonly params?: JsonSchema
   readonly querystring?: JsonSchema
-  readonly body?: JsonSchema
   readonly headers?: JsonSchema
+  readonly body?: JsonSchema
   readonly response: Readonly<Record<string, JsonSchema>>
 }
 
@@ -333,10 +333,24 @@ export const deleteSchema: RouteSchema = {
 
 export const watchSchema: RouteSchema = {
   summary: 'Changes as server-sent events',
-  description: 'One `event: change` per change, data {"key","value","origin"} (for a delete: no value and "deleted": true), ' +
-    'and a keep-alive comment line at an interval. A client that does not keep up is disconnected.',
+  description: 'One `event: change` per change, with an `id:` and data {"key","value","origin"} (for a delete: no value and ' +
+    '"deleted": true), and a keep-alive comment line at an interval. With ?snapshot=true the current entries come first, one ' +
+    '`event: entry` each ({"key","value"}), then `event: snapshot-end` ({"entries": N}) whose id the changes after it follow. ' +
+    'A client that reconnects with the Last-Event-ID header gets the changes it missed; when they are no longer kept here ' +
+    '(or the id is not this API\'s), an `event: reset` ({"reason","lastEventId"}) and a snapshot come instead. A client that ' +
+    'does not keep up is disconnected.',
   tags: ['kv'],
-  querystring: { type: 'object', additionalProperties: false, properties: { prefix } },
+  querystring: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { prefix, snapshot: { type: 'boolean', default: false, description: 'Send the current entries under the prefix first.' } }
+  },
+  headers: {
+    type: 'object',
+    properties: {
+      'last-event-id': { type: 'string', maxLength: 128, description: 'The id of the last event a reconnecting client received.' }
+    }
+  },
   response: {
     200: { content: { 'text/event-stream': { schema: { type: 'string' } } } },
     ...errors

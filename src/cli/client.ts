@@ -33,7 +33,7 @@ export interface ApiClient {
   /** `headers`: extra request headers (If-Match, ...). */
   request<T> (method: HttpMethod, path: string, body?: unknown, headers?: Record<string, string>): Promise<T>
   /** The raw response, for streams (watch). */
-  stream (path: string, signal: AbortSignal): Promise<Response>
+  stream (path: string, signal: AbortSignal, headers?: Record<string, string>): Promise<Response>
 }
 
 async function readSmall (path: string): Promise<string | undefined> {
@@ -57,11 +57,11 @@ export async function connect (options: ClientOptions): Promise<ApiClient> {
   }
   const headers = { authorization: `Bearer ${token}` }
 
-  async function send (method: string, path: string, body: unknown, signal?: AbortSignal): Promise<Response> {
+  async function send (method: string, path: string, body: unknown, signal?: AbortSignal, extra: Record<string, string> = {}): Promise<Response> {
     try {
       return await fetch(base + path, {
         method,
-        headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
+        headers: body === undefined ? { ...headers, ...extra } : { ...headers, ...extra, 'content-type': 'application/json' },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         signal: signal ?? AbortSignal.timeout(30_000)
       })
@@ -88,8 +88,8 @@ export async function connect (options: ClientOptions): Promise<ApiClient> {
       }
       return parsed as T
     },
-    async stream (path: string, signal: AbortSignal): Promise<Response> {
-      const response = await send('GET', path, undefined, signal)
+    async stream (path: string, signal: AbortSignal, extra?: Record<string, string>): Promise<Response> {
+      const response = await send('GET', path, undefined, signal, extra)
       if (!response.ok) {
         const text = await response.text()
         let code = `HTTP_${response.status}`

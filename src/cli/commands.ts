@@ -161,35 +161,3 @@ export async function jobsCommand (flags: ClientFlags, output: Output): Promise<
         last === undefined ? '-' : last.outcome + (last.error === undefined ? '' : `: ${last.error}`), last === undefined ? '-' : `${last.peer} (term ${last.term})`]
     })))
 }
-
-/** Prints one line per change until Ctrl-C (or the peer goes away). */
-export async function watchCommand (prefix: string | undefined, flags: ClientFlags, output: Output): Promise<void> {
-  const api = await client(flags)
-  const controller = new AbortController()
-  const stop = (): void => { controller.abort() }
-  process.once('SIGINT', stop)
-  process.once('SIGTERM', stop)
-  try {
-    const response = await api.stream(`/v1/watch?prefix=${encodeURIComponent(prefix ?? '')}`, controller.signal)
-    if (flags.json !== true) output.err(`watching ${prefix === undefined || prefix === '' ? 'every key' : `keys under ${JSON.stringify(prefix)}`} at ${api.url}; Ctrl-C to stop`)
-    const decoder = new TextDecoder()
-    let buffer = ''
-    for await (const chunk of response.body ?? []) {
-      buffer += decoder.decode(chunk as Uint8Array, { stream: true })
-      let end
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const event = buffer.slice(0, end)
-        buffer = buffer.slice(end + 2)
-        const data = event.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()).join('\n')
-        if (data === '') continue
-        const change = JSON.parse(data) as { key: string, value?: unknown, origin: string }
-        print(output, flags, change, () => change.value === undefined ? `${change.key} deleted (${change.origin})` : `${change.key} = ${show(change.value)} (${change.origin})`)
-      }
-    }
-  } catch (err) {
-    if (!controller.signal.aborted) throw err
-  } finally {
-    process.off('SIGINT', stop)
-    process.off('SIGTERM', stop)
-  }
-}

@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander'
 import { HearsayError, errorMessage } from '../errors.js'
 import {
-  putCommand, getCommand, delCommand, counterCommand, setCommand, lsCommand, membersCommand, leaderCommand, statusCommand, jobsCommand, watchCommand
+  putCommand, getCommand, delCommand, counterCommand, setCommand, lsCommand, membersCommand, leaderCommand, statusCommand, jobsCommand
 } from './commands.js'
 import type { ClientFlags } from './client.js'
 import type { StartConfig } from './config.js'
@@ -114,8 +114,13 @@ export function buildProgram (output: Output = processOutput): Command {
     .option('--after <key>', 'only keys after this one (the next page)')
     .description('list keys and values under a prefix, in key order'))
     .action(async (prefix: string | undefined, flags: ClientFlags & { keys?: boolean, limit?: number, after?: string }) => { await lsCommand(prefix, flags, output) })
-  clientOptions(program.command('watch').argument('[prefix]').description('print every change under a prefix until Ctrl-C'))
-    .action(async (prefix: string | undefined, flags: ClientFlags) => { await watchCommand(prefix, flags, output) })
+  clientOptions(program.command('watch').argument('[prefix]')
+    .option('--snapshot', 'print the current entries first')
+    .description('print every change under a prefix until Ctrl-C; after a lost connection it reconnects by itself and resumes where it was'))
+    .action(async (prefix: string | undefined, flags: ClientFlags & { snapshot?: boolean }) => {
+      const { watchCommand } = await import('./watch.js')
+      await watchCommand(prefix, flags, output)
+    })
   clientOptions(program.command('members').description('the peer\'s view of the members'))
     .action(async (flags: ClientFlags) => { await membersCommand(flags, output) })
   clientOptions(program.command('leader').description('the current coordinator and its term'))
