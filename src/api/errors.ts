@@ -29,6 +29,8 @@ export const ERROR_STATUS = Object.freeze({
   ERR_NO_LEADER: 404,
   /** This peer knows no write of the key to trace. */
   ERR_NO_TRACE: 404,
+  /** The API was built without a log to stream (only `hearsay start` gives it one). */
+  ERR_NO_LOG_SOURCE: 404,
   /** A write that conflicts with what the key holds: a counter or set operation on another type. */
   ERR_WRONG_TYPE: 409,
   ERR_VERSION_MISMATCH: 412,
@@ -47,6 +49,8 @@ export const ERROR_STATUS = Object.freeze({
   ERR_STORAGE_IO: 500,
   /** The peer is stopping (or not started). */
   ERR_STOPPING: 503,
+  /** Too many clients follow the peer's log at once. */
+  ERR_TOO_MANY_STREAMS: 503,
   /** The peer is used before `start()`. */
   ERR_NOT_STARTED: 503,
   /** The durable log is closed: the peer is stopping. */

@@ -12,6 +12,9 @@ export {
   UnsupportedMediaTypeError, InvalidApiOptionsError, DashboardFilesError
 } from './errors.js'
 export type { ApiErrorCode, ErrorReply } from './errors.js'
+export { EVENT_SOURCES, memberEvents, leaderEvents } from './event-sources.js'
+export type { PeerEventSource } from './event-sources.js'
+export type { SseStats, SseLimits } from './sse.js'
 export type { WatchOptions, WatchStats, WatchEventData, WatchStart } from './watch.js'
 export type { DashboardOptions, DashboardSnapshot } from './dashboard.js'
 export type { OpenApiDocument, RouteInfo } from './openapi.js'

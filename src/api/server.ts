@@ -2,7 +2,6 @@ import type { AddressInfo } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import swagger from '@fastify/swagger'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
-import type { Logger } from 'pino'
 import type { Peer } from '../peer.js'
 import { createTokenCheck } from './auth.js'
 import {
@@ -18,6 +17,10 @@ import { registerObserveRoutes } from './routes/observe.js'
 import { DashboardHub, type DashboardOptions } from './dashboard.js'
 import { registerTestRoutes } from './routes/testing.js'
 import { registerTypedRoutes } from './routes/typed.js'
+import { registerStreamRoutes } from './routes/streams.js'
+import { EVENT_SOURCES, type PeerEventSource } from './event-sources.js'
+import { SseStreams, type SseStats } from './sse.js'
+import type { LogSource } from '../log.js'
 import type { RouteSchema } from './schemas.js'
 import { WatchHub, type WatchOptions, type WatchStats } from './watch.js'
 
@@ -26,12 +29,19 @@ export interface ApiOptions {
   token: string
   /** Largest request body. @default 1_048_576 (bytes: 1 MiB) */
   bodyLimit?: number
-  /** A pino logger (the API logs through a child with `{ component: 'api' }`), or `false` for none. @default false */
-  logger?: Logger | false
+  /** A pino logger, or one of its shape (the API logs through a child with `{ component: 'api' }`), or `false` for none. @default false */
+  logger?: FastifyBaseLogger | false
   /** Watch streams: keep-alive interval and how much a slow client may have waiting. */
   watch?: WatchOptions
   /** The dashboard's snapshots: interval, how many writes to trace, how many keys to list. */
   dashboard?: DashboardOptions
+  /**
+   * More kinds of event for `GET /v1/events`, after the built-in ones (`EVENT_SOURCES`: member,
+   * leader).
+   */
+  eventSources?: readonly PeerEventSource[]
+  /** The peer's log lines for `GET /v1/monitor`; without it that route answers 404 ERR_NO_LOG_SOURCE. */
+  logs?: LogSource
   /**
    * Add the fault-injection routes under /v1/test (partition, heal, counter and set writes)
    * that the multi-process harness drives. For tests only. @default false
@@ -52,6 +62,8 @@ export interface ApiInstanceInfo {
   readonly routes: readonly RouteInfo[]
   /** Figures about the watch streams (clients, dropped, queued events). */
   watchStats: () => WatchStats
+  /** Figures about the event and log streams (/v1/events, /v1/monitor). */
+  streamStats: () => SseStats
   /** The OpenAPI 3.1 document `GET /v1/openapi.json` serves (made by @fastify/swagger from the route schemas; once the app is ready). */
   openApi: () => OpenApiDocument
 }
@@ -78,8 +90,10 @@ export function buildApi (peer: Peer, options: ApiOptions): HearsayApi {
   const logger = options.logger ?? false
   const watch = new WatchHub(peer, options.watch)
   const dashboard = new DashboardHub(peer, options.dashboard)
+  const streams = new SseStreams(options.watch)
+  const sources = [...EVENT_SOURCES, ...(options.eventSources ?? [])]
   const app = Fastify({
-    ...(logger === false ? { logger: false } : { loggerInstance: logger.child({ component: 'api' }) as FastifyBaseLogger }),
+    ...(logger === false ? { logger: false } : { loggerInstance: logger.child({ component: 'api' }) }),
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit,
     exposeHeadRoutes: false,
@@ -126,6 +140,7 @@ export function buildApi (peer: Peer, options: ApiOptions): HearsayApi {
     closing = true
     watch.closeAll()
     dashboard.closeAll()
+    streams.closeAll()
   })
   const metrics = createMetrics(peer, { clients: () => watch.stats().clients, dropped: () => watch.stats().dropped })
   // @fastify/swagger must be loaded before the routes are added, to see each of them: the
@@ -140,10 +155,11 @@ export function buildApi (peer: Peer, options: ApiOptions): HearsayApi {
     registerTypedRoutes(context)
     registerMetaRoutes(context)
     registerObserveRoutes(context, dashboard)
+    registerStreamRoutes(context, { streams, sources, logs: options.logs })
     if (options.testFaults === true) registerTestRoutes(context)
   })
 
-  const info: ApiInstanceInfo = { routes, watchStats: () => watch.stats(), openApi }
+  const info: ApiInstanceInfo = { routes, watchStats: () => watch.stats(), streamStats: () => streams.stats(), openApi }
   // What fastify's decorate() does on the root instance, with the type kept.
   return Object.assign(app, { hearsay: info })
 }

@@ -116,10 +116,26 @@ export function buildProgram (output: Output = processOutput): Command {
     .action(async (prefix: string | undefined, flags: ClientFlags & { keys?: boolean, limit?: number, after?: string }) => { await lsCommand(prefix, flags, output) })
   clientOptions(program.command('watch').argument('[prefix]')
     .option('--snapshot', 'print the current entries first')
+    .option('--events', 'print the peer\'s events (members joining, leaving, failing; coordinator changes) instead of key changes')
+    .option('--type <type>', 'with --events: only this kind (member, leader, ...; repeatable)', collect)
     .description('print every change under a prefix until Ctrl-C; after a lost connection it reconnects by itself and resumes where it was'))
-    .action(async (prefix: string | undefined, flags: ClientFlags & { snapshot?: boolean }) => {
+    .action(async (prefix: string | undefined, flags: ClientFlags & { snapshot?: boolean, events?: boolean, type?: string[] }) => {
+      if (flags.events === true) {
+        if (prefix !== undefined || flags.snapshot === true) throw new CommanderError(EXIT_USAGE, 'hearsay.usage', 'error: --events takes no prefix and no --snapshot')
+        const { eventsCommand } = await import('./streams.js')
+        await eventsCommand(flags, output)
+        return
+      }
+      if (flags.type !== undefined) throw new CommanderError(EXIT_USAGE, 'hearsay.usage', 'error: --type goes with --events')
       const { watchCommand } = await import('./watch.js')
       await watchCommand(prefix, flags, output)
+    })
+  clientOptions(program.command('monitor')
+    .option('--log-level <level>', 'the least severe lines to show: error, warn, info or debug (default info), whatever the peer logs at', parseLogLevel)
+    .description('follow the running peer\'s log lines until Ctrl-C'))
+    .action(async (flags: ClientFlags & { logLevel?: ReturnType<typeof parseLogLevel> }) => {
+      const { monitorCommand } = await import('./streams.js')
+      await monitorCommand(flags, output)
     })
   clientOptions(program.command('members').description('the peer\'s view of the members'))
     .action(async (flags: ClientFlags) => { await membersCommand(flags, output) })
@@ -185,6 +201,8 @@ export async function main (argv: string[], output: Output = processOutput): Pro
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT_OK
       // Help shown because a command group was given no subcommand ("hearsay set") is a usage error.
       if (err.code === 'commander.help') return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE
+      // Our own usage errors (options that do not go together) have not been printed yet.
+      if (err.code === 'hearsay.usage') output.err(`${err.message}\n(run with --help for usage)`)
       return EXIT_USAGE
     }
     const code = err instanceof HearsayError ? ` (${err.code})` : ''

@@ -27,7 +27,8 @@ export async function startCommand (config: StartConfig, flags: StartFlags, outp
   const { host, port } = parseApiListen(config.api)
   const psk = config.psk === undefined ? undefined : validatePsk(await readKeyFile(config.psk))
   const writers = config.writers === undefined ? undefined : await readWriters(config.writers)
-  const logger = await createCliLogger(config.logLevel, flags.json === true, output)
+  const cliLogger = await createCliLogger(config.logLevel, flags.json === true, output)
+  const logger = cliLogger.log
   const peer = await createPeer({
     logger,
     network: config.network,
@@ -50,7 +51,7 @@ export async function startCommand (config: StartConfig, flags: StartFlags, outp
   const report = reportMembership(peer, config, flags, output)
   await peer.start()
   const token = config.memory ? createToken() : await loadOrCreateToken(config.data)
-  const api = await startApi(peer, { host, port, token, logger, testFaults: flags.testFaults === true })
+  const api = await startApi(peer, { host, port, token, logger, logs: cliLogger.source, testFaults: flags.testFaults === true })
   if (!config.memory) await writeFileDurably(join(config.data, API_URL_FILE), new TextEncoder().encode(api.url + '\n'), 0o600)
   printBanner(peer, config, flags, output, api.url, config.memory ? token : undefined)
   report.flush()

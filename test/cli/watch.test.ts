@@ -56,6 +56,36 @@ describe('hearsay watch (real processes)', () => {
   })
 })
 
+describe('hearsay monitor and hearsay watch --events (real processes)', () => {
+  it('follow the peer\'s log at their own level and its member and leader events', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hearsay-cli-monitor-'))
+    dirs.push(dir)
+    const a = await startPeer(['--data', join(dir, 'a'), '--log-level', 'warn', '--priority', '5'])
+    peers.push(a)
+    const monitor = follow(['monitor', '--log-level', 'debug', '--json', '--data', join(dir, 'a')])
+    const events = follow(['watch', '--events', '--data', join(dir, 'a')])
+    const human = follow(['monitor', '--data', join(dir, 'a')])
+    // Both say so on stderr once their stream is open: only then may the second peer join.
+    await expect.poll(() => human.err.some((l) => l.startsWith('following the log of')), { timeout: 10_000 }).toBe(true)
+    await expect.poll(() => events.err.some((l) => l.startsWith('following every event of')), { timeout: 10_000 }).toBe(true)
+    const b = await startPeer(['--data', join(dir, 'b'), '--bootstrap', a.started.addresses[0]!])
+    peers.push(b)
+    await expect.poll(() => events.out.some((l) => l.endsWith(`member join: ${b.started.peerId} is alive (incarnation 1)`)), { timeout: 20_000 }).toBe(true)
+    await expect.poll(() => events.out.some((l) => / leader: \S+ \(term \d+\)$/.test(l)), { timeout: 20_000 }).toBe(true)
+    await expect.poll(() => monitor.out.some((l) => JSON.parse(l).level === 20), { timeout: 10_000 }).toBe(true)
+    await expect.poll(() => human.out.some((l) => / INFO  membership: member \S+ joined/.test(l)), { timeout: 10_000 }).toBe(true)
+    // The peer itself logs at warn: none of those info or debug lines reached its own output.
+    expect(a.lines.filter((l) => typeof l.level === 'number' && (l.level as number) < 40)).toEqual([])
+    for (const f of [monitor, events, human]) expect(await f.stop()).toBe(0)
+  })
+
+  it('bad levels and kinds are usage errors', async () => {
+    expect((await run(['monitor', '--log-level', 'loud'])).code).toBe(2)
+    expect((await run(['watch', '--events', 'prefix'])).code).toBe(2)
+    expect((await run(['watch', '--type', 'member'])).code).toBe(2)
+  })
+})
+
 describe('the SSE parser', () => {
   it('reads events, ids, multi-line data and comments, and keeps an incomplete event for later', () => {
     const { events, rest } = parseSse(': hello\n\nevent: change\nid: e-1\ndata: {"a":1}\n\ndata: one\ndata: two\n\nevent: change\nid: e-2\nda')
