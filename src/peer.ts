@@ -1,9 +1,9 @@
 import { mkdir } from 'node:fs/promises'
 import { Registry } from 'prom-client'
 import { TypedEventTarget } from './events.js'
-import { createNetNode, type NetNode } from './net/index.js'
+import { createNetNode, NotStartedError, type NetNode } from './net/index.js'
 import {
-  createMembership, MEMBER_EVENTS, type Member, type Membership, type MembershipEvents, type MembershipStats, type MembershipView
+  createMembership, MEMBER_EVENTS, patchTags, type Member, type Membership, type MembershipEvents, type MembershipStats, type MembershipView
 } from './membership/index.js'
 import { lockDataDir, openLog, type DataDirLock } from './storage/index.js'
 import {
@@ -42,6 +42,12 @@ export interface Peer extends TypedEventTarget<PeerEvents> {
   members (): Member[]
   /** The coordinator this peer follows, with its term (the fencing token). */
   leader (): Leader | undefined
+  /**
+   * Adds or changes this peer's tags (and takes out those in `remove`), announced under a new
+   * incarnation and spread like every membership update. Resolves with the tags now. Throws
+   * InvalidTagsError (ERR_INVALID_TAGS), changing nothing, for tags the other members would refuse.
+   */
+  setTags (set: Record<string, string>, remove?: readonly string[]): Promise<Record<string, string>>
   /** The highest term seen, and this peer's role in the election. */
   readonly election: ElectionView
   /** Leader-only scheduled jobs: `define(name, { every, quorum?, timeout? }, run)`, `list()`. */
@@ -256,6 +262,14 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
 
   members (): Member[] {
     return this.membership.members()
+  }
+
+  async setTags (set: Record<string, string>, remove: readonly string[] = []): Promise<Record<string, string>> {
+    if (!this.running) throw new NotStartedError()
+    const current = this.membership.self()?.tags ?? {}
+    const next = patchTags(current, set, remove)
+    this.membership.updateSelf({ tags: next })
+    return next
   }
 
   leader (): Leader | undefined {

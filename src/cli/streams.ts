@@ -1,6 +1,6 @@
 /** `hearsay monitor` (the peer's log lines) and `hearsay watch --events` (its member, leader and other events). */
 import { follow } from './follow.js'
-import type { ClientFlags } from './commands.js'
+import type { ClientFlags } from './client.js'
 import type { LogLevel, Output } from './output.js'
 
 const LEVEL_NAMES: Readonly<Record<number, string>> = { 60: 'FATAL', 50: 'ERROR', 40: 'WARN', 30: 'INFO', 20: 'DEBUG', 10: 'TRACE' }
@@ -54,7 +54,7 @@ export async function eventsCommand (flags: ClientFlags & { type?: string[] }, o
   await follow({
     flags,
     output,
-    path: () => `/v1/events${types.length === 0 ? '' : `?${types.map((t) => `type=${encodeURIComponent(t)}`).join('&')}`}`,
+    path: () => `/v1/events${types.length === 0 ? '' : `?${types.map((t: string) => `type=${encodeURIComponent(t)}`).join('&')}`}`,
     onOpen: ({ url, reconnected }) => {
       if (reconnected) output.err(`reconnected to ${url}; events meanwhile are not shown`)
       else if (flags.json !== true) output.err(`following ${types.length === 0 ? 'every event' : types.join(', ') + ' events'} of ${url}; Ctrl-C to stop`)
