@@ -48,6 +48,11 @@ export interface Peer extends TypedEventTarget<PeerEvents> {
    * InvalidTagsError (ERR_INVALID_TAGS), changing nothing, for tags the other members would refuse.
    */
   setTags (set: Record<string, string>, remove?: readonly string[]): Promise<Record<string, string>>
+  /**
+   * Replaces the writers list at runtime (`undefined`: anyone): from now on, writes by a peer not
+   * listed are dropped and counted on arrival, and a local write here needs this peer listed.
+   */
+  setWriters (writers: readonly string[] | undefined): void
   /** The highest term seen, and this peer's role in the election. */
   readonly election: ElectionView
   /** Leader-only scheduled jobs: `define(name, { every, quorum?, timeout? }, run)`, `list()`. */
@@ -262,6 +267,10 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
 
   members (): Member[] {
     return this.membership.members()
+  }
+
+  setWriters (writers: readonly string[] | undefined): void {
+    this.replication.setWriters(writers)
   }
 
   async setTags (set: Record<string, string>, remove: readonly string[] = []): Promise<Record<string, string>> {

@@ -16,6 +16,10 @@ export const ERROR_STATUS = Object.freeze({
   ERR_KEY_TOO_LONG: 400,
   /** A value is not JSON the store accepts (too deep, not finite, ...). */
   ERR_INVALID_VALUE: 400,
+  /** A config file setting that is wrong (reload): the message names the field. */
+  ERR_CONFIG: 400,
+  /** Tags the other members would refuse (too many, too long, not text). */
+  ERR_INVALID_TAGS: 400,
   /** A counter step that is not a finite number. */
   ERR_INVALID_AMOUNT: 400,
   ERR_INVALID_VERSION: 400,
@@ -37,6 +41,8 @@ export const ERROR_STATUS = Object.freeze({
   ERR_NOT_A_WRITER: 403,
   /** A write would supersede more concurrent versions than one record may carry. */
   ERR_TOO_MANY_REMOVES: 409,
+  /** A reload was asked of a peer started without --config. */
+  ERR_NO_CONFIG: 409,
   /** The request body is over the API's body limit. */
   ERR_BODY_TOO_LARGE: 413,
   /** The value's JSON is over the store's value limit. */

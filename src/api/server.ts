@@ -18,6 +18,7 @@ import { DashboardHub, type DashboardOptions } from './dashboard.js'
 import { registerTestRoutes } from './routes/testing.js'
 import { registerTypedRoutes } from './routes/typed.js'
 import { registerStreamRoutes } from './routes/streams.js'
+import { registerRuntimeRoutes, type ReloadReport } from './routes/runtime.js'
 import { EVENT_SOURCES, type PeerEventSource } from './event-sources.js'
 import { SseStreams, type SseStats } from './sse.js'
 import type { LogSource } from '../log.js'
@@ -42,6 +43,8 @@ export interface ApiOptions {
   eventSources?: readonly PeerEventSource[]
   /** The peer's log lines for `GET /v1/monitor`; without it that route answers 404 ERR_NO_LOG_SOURCE. */
   logs?: LogSource
+  /** Re-reads the peer's config file for `POST /v1/reload`; without it that route answers 409 ERR_NO_CONFIG. */
+  reload?: () => Promise<ReloadReport>
   /**
    * Add the fault-injection routes under /v1/test (partition, heal, counter and set writes)
    * that the multi-process harness drives. For tests only. @default false
@@ -156,6 +159,7 @@ export function buildApi (peer: Peer, options: ApiOptions): HearsayApi {
     registerMetaRoutes(context)
     registerObserveRoutes(context, dashboard)
     registerStreamRoutes(context, { streams, sources, logs: options.logs })
+    registerRuntimeRoutes(context, options.reload)
     if (options.testFaults === true) registerTestRoutes(context)
   })
 

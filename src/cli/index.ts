@@ -5,7 +5,7 @@ import {
 } from './commands.js'
 import type { ClientFlags } from './client.js'
 import type { StartConfig } from './config.js'
-import { collect, parseAmount, parseHttpUrl, parseInteger, parseLogLevel, parseProfile } from './parse.js'
+import { collect, parseTag, parseAmount, parseHttpUrl, parseInteger, parseLogLevel, parseProfile } from './parse.js'
 import { processOutput, type Output } from './output.js'
 import type { Profile } from '../profile.js'
 import { VERSION } from '../version.js'
@@ -29,6 +29,7 @@ interface StartOptions {
   sync?: StartConfig['sync']
   otlp?: string
   config?: string
+  tag?: Record<string, string>
   json?: boolean
   testFaults?: boolean
 }
@@ -68,7 +69,8 @@ export function buildProgram (output: Output = processOutput): Command {
     .addOption(new Option('--profile <profile>', 'timer defaults: lan for real networks, local for peers on one machine').argParser(parseProfile))
     .addOption(new Option('--sync <policy>', 'when a write is durable: always (fsync), interval, none').choices(['always', 'interval', 'none']))
     .option('--otlp <url>', 'export write traces to this OpenTelemetry collector (OTLP/HTTP, e.g. http://127.0.0.1:4318); off by default', parseHttpUrl('--otlp'))
-    .option('--config <file>', 'settings file (JSON or YAML); flags and HEARSAY_* win over it')
+    .option('--tag <name=value>', 'a label the other members see (repeatable; "hearsay tags" changes them at runtime)', parseTag)
+    .option('--config <file>', 'settings file (JSON or YAML); flags and HEARSAY_* win over it; SIGHUP or "hearsay reload" re-reads it')
     .option('--log-level <level>', 'error, warn, info or debug (default info)', parseLogLevel)
     .option('--json', 'print events as JSON lines')
     // For the multi-process harness and the chaos runner only, so not in the help.
@@ -78,11 +80,17 @@ export function buildProgram (output: Output = processOutput): Command {
       // a client command does not need.
       const { configFromEnv, loadConfigFile, resolveConfig } = await import('./config.js')
       const file = options.config === undefined ? {} : await loadConfigFile(options.config)
-      const { config: _config, json, testFaults, ...flags } = options
-      const resolved = resolveConfig(flags, configFromEnv(process.env), file)
+      const { config: path, json, testFaults, tag, ...rest } = options
+      const flags = { ...rest, ...(tag === undefined ? {} : { tags: tag }) }
+      const env = configFromEnv(process.env)
+      const resolved = resolveConfig(flags, env, file)
+      // SIGHUP and `hearsay reload`: the file again, under the same flags and environment.
+      const reread = path === undefined ? undefined : async () => ({ path, config: resolveConfig(flags, env, await loadConfigFile(path)) })
       // Loaded on demand: client commands should not pay for loading libp2p.
       const { startCommand } = await import('./start.js')
-      await startCommand(resolved, { ...(json === undefined ? {} : { json }), ...(testFaults === true ? { testFaults } : {}) }, output)
+      await startCommand(resolved, {
+        ...(json === undefined ? {} : { json }), ...(testFaults === true ? { testFaults } : {}), ...(reread === undefined ? {} : { reread })
+      }, output)
     })
 
   clientOptions(program.command('put').argument('<key>').argument('<value>', 'JSON, or else taken as a string')
@@ -151,6 +159,21 @@ export function buildProgram (output: Output = processOutput): Command {
     .action(async (key: string, flags: ClientFlags & { timeout?: number }) => {
       const { traceCommand } = await import('./observe.js')
       await traceCommand(key, flags, output)
+    })
+
+  clientOptions(program.command('reload')
+    .description('make the running peer re-read its --config file, as SIGHUP does: log level, tags and the writers list change at once; a bad file is refused and the old settings stay'))
+    .action(async (flags: ClientFlags) => {
+      const { reloadCommand } = await import('./runtime.js')
+      await reloadCommand(flags, output)
+    })
+  program.command('validate')
+    .description('check a config file as "start" would read it: "ok" and exit 0, or one line per problem and exit 1')
+    .requiredOption('--config <file>', 'the settings file (JSON or YAML)')
+    .option('--json', 'machine-readable output')
+    .action(async (flags: { config: string, json?: boolean }) => {
+      const { validateCommand } = await import('./runtime.js')
+      await validateCommand(flags.config, flags, output)
     })
 
   program.command('version')

@@ -28,6 +28,15 @@ export function parseProfile (value: string): Profile {
   return value
 }
 
+/** `--tag K=V`, repeatable: collects into one object; a later K wins. */
+export function parseTag (value: string, previous: Record<string, string> | undefined): Record<string, string> {
+  const at = value.indexOf('=')
+  if (at <= 0) throw new InvalidArgumentError(`a tag is NAME=VALUE (for example zone=eu-1), not ${JSON.stringify(value)}`)
+  const tags: Record<string, string> = { ...previous }
+  Object.defineProperty(tags, value.slice(0, at), { value: value.slice(at + 1), enumerable: true, writable: true, configurable: true })
+  return tags
+}
+
 /** Repeatable options: `--listen A --listen B`. */
 export function collect (value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value]

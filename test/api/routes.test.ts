@@ -355,7 +355,7 @@ describe('HTTP API over one peer, through inject()', () => {
       'DELETE /v1/kv/{key}', 'GET /', 'GET /health', 'GET /metrics', 'GET /ui/{file}', 'GET /v1/convergence', 'GET /v1/dashboard',
       'GET /v1/dashboard/events', 'GET /v1/events', 'GET /v1/jobs', 'GET /v1/kv', 'GET /v1/kv/{key}', 'GET /v1/leader',
       'GET /v1/members', 'GET /v1/monitor', 'GET /v1/openapi.json', 'GET /v1/status', 'GET /v1/trace/{key}', 'GET /v1/traces', 'GET /v1/watch',
-      'POST /v1/counter/{key}', 'POST /v1/set/{key}', 'PUT /v1/kv/{key}'
+      'POST /v1/counter/{key}', 'POST /v1/reload', 'POST /v1/set/{key}', 'PUT /v1/kv/{key}'
     ])
     expect(listed).toHaveLength(f.app.hearsay.routes.length)
     for (const [path, ops] of Object.entries(doc.paths)) {
