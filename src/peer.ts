@@ -21,6 +21,13 @@ export interface PeerEvents extends MembershipEvents {
   leader: Leader | undefined
 }
 
+/** How joining through one address went: the PeerId that answered, or why none did. */
+export interface JoinResult {
+  address: string
+  peerId?: string
+  error?: string
+}
+
 export interface StopOptions {
   /**
    * `true` (the default) tells the other members this peer has left. `false` stops
@@ -53,6 +60,17 @@ export interface Peer extends TypedEventTarget<PeerEvents> {
    * listed are dropped and counted on arrival, and a local write here needs this peer listed.
    */
   setWriters (writers: readonly string[] | undefined): void
+  /**
+   * Joins through more addresses while running: dials each (a multiaddr, with or without
+   * /p2p/) and exchanges membership views with whoever answers. One result per address.
+   */
+  join (addresses: readonly string[], options?: { timeout?: number }): Promise<JoinResult[]>
+  /**
+   * Marks another member `left` everywhere (Serf's force-leave): for a dead member that would
+   * otherwise linger until it is reaped. A live member hears it and refutes it. Returns the member
+   * as it is now here; undefined for an unknown member or this peer.
+   */
+  forceLeave (peerId: string): Member | undefined
   /** The highest term seen, and this peer's role in the election. */
   readonly election: ElectionView
   /** Leader-only scheduled jobs: `define(name, { every, quorum?, timeout? }, run)`, `list()`. */
@@ -271,6 +289,24 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
 
   setWriters (writers: readonly string[] | undefined): void {
     this.replication.setWriters(writers)
+  }
+
+  async join (addresses: readonly string[], options: { timeout?: number } = {}): Promise<JoinResult[]> {
+    if (!this.running) throw new NotStartedError()
+    const timeout = options.timeout ?? 10_000
+    return await Promise.all(addresses.map(async (address): Promise<JoinResult> => {
+      try {
+        const peerId = await this.net.dial(address, AbortSignal.timeout(timeout))
+        await this.membership.sync(peerId, [address])
+        return { address, peerId }
+      } catch (err) {
+        return { address, error: (err as Error).message }
+      }
+    }))
+  }
+
+  forceLeave (peerId: string): Member | undefined {
+    return this.membership.forceLeave(peerId)
   }
 
   async setTags (set: Record<string, string>, remove: readonly string[] = []): Promise<Record<string, string>> {

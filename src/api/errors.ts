@@ -31,6 +31,8 @@ export const ERROR_STATUS = Object.freeze({
   ERR_KEY_NOT_FOUND: 404,
   /** This peer knows no coordinator right now (an election is running or has not started). */
   ERR_NO_LEADER: 404,
+  /** This peer knows no such member. */
+  ERR_MEMBER_NOT_FOUND: 404,
   /** This peer knows no write of the key to trace. */
   ERR_NO_TRACE: 404,
   /** The API was built without a log to stream (only `hearsay start` gives it one). */

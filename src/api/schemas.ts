@@ -96,7 +96,7 @@ export const leader = {
   }
 } as const satisfies JsonSchema
 
-const memberStates = ['alive', 'suspect', 'dead', 'left'] as const
+export const memberStates = ['alive', 'suspect', 'dead', 'left'] as const
 
 export const member = {
   type: 'object',
@@ -212,8 +212,17 @@ export const statusSchema: RouteSchema = {
 
 export const membersSchema: RouteSchema = {
   summary: 'The membership view',
-  description: 'Every member this peer knows of, itself included (self: true).',
+  description: 'Every member this peer knows of, itself included (self: true); ?state= and ?tag=NAME=VALUE (each repeatable) ' +
+    'keep those in one of the states that carry every tag given.',
   tags: ['peer'],
+  querystring: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      state: { type: 'array', items: { type: 'string', enum: memberStates }, description: 'Only members in one of these states.' },
+      tag: { type: 'array', items: { type: 'string', pattern: '^[^=]+=', maxLength: 400 }, maxItems: 32, description: 'Only members with this tag (NAME=VALUE); all given must match.' }
+    }
+  },
   response: { 200: { type: 'array', items: member }, ...errors }
 }
 

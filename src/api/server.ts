@@ -45,6 +45,8 @@ export interface ApiOptions {
   logs?: LogSource
   /** Re-reads the peer's config file for `POST /v1/reload`; without it that route answers 409 ERR_NO_CONFIG. */
   reload?: () => Promise<ReloadReport>
+  /** What `POST /v1/leave` does after answering: `hearsay start` leaves and exits. @default the peer stops gracefully */
+  leave?: () => void
   /**
    * Add the fault-injection routes under /v1/test (partition, heal, counter and set writes)
    * that the multi-process harness drives. For tests only. @default false
@@ -159,7 +161,7 @@ export function buildApi (peer: Peer, options: ApiOptions): HearsayApi {
     registerMetaRoutes(context)
     registerObserveRoutes(context, dashboard)
     registerStreamRoutes(context, { streams, sources, logs: options.logs })
-    registerRuntimeRoutes(context, options.reload)
+    registerRuntimeRoutes(context, { ...(options.reload === undefined ? {} : { reload: options.reload }), ...(options.leave === undefined ? {} : { leave: options.leave }) })
     if (options.testFaults === true) registerTestRoutes(context)
   })
 

@@ -107,14 +107,20 @@ export async function lsCommand (prefix: string | undefined, flags: ClientFlags 
   })
 }
 
-export async function membersCommand (flags: ClientFlags, output: Output): Promise<void> {
+export async function membersCommand (flags: ClientFlags & { state?: string[], tag?: Record<string, string> }, output: Output): Promise<void> {
   const api = await client(flags)
-  const body = await api.request<Member[] | { members: Member[] }>('GET', '/v1/members')
+  const query = [
+    ...(flags.state ?? []).map((s) => `state=${encodeURIComponent(s)}`),
+    ...Object.entries(flags.tag ?? {}).map(([k, v]) => `tag=${encodeURIComponent(`${k}=${v}`)}`)
+  ]
+  const body = await api.request<Member[] | { members: Member[] }>('GET', `/v1/members${query.length === 0 ? '' : `?${query.join('&')}`}`)
   const members = Array.isArray(body) ? body : body.members
-  print(output, flags, members, () => table(['PEER ID', 'STATE', 'INC', 'PRIORITY', 'VERSION', 'LAST HEARD', 'ADDRESS'], members.map((m) => [
-    m.peerId + (m.self ? ' (self)' : ''), m.state, String(m.incarnation), String(m.priority), m.version === '' ? '?' : m.version,
-    m.self ? '-' : since(m.lastHeard), m.addresses[0] ?? ''
-  ])))
+  print(output, flags, members, () => members.length === 0
+    ? '(no members match)'
+    : table(['PEER ID', 'STATE', 'INC', 'PRIORITY', 'VERSION', 'TAGS', 'LAST HEARD', 'ADDRESS'], members.map((m) => [
+      m.peerId + (m.self ? ' (self)' : ''), m.state, String(m.incarnation), String(m.priority), m.version === '' ? '?' : m.version,
+      Object.entries(m.tags).map(([k, v]) => `${k}=${v}`).join(',') || '-', m.self ? '-' : since(m.lastHeard), m.addresses[0] ?? ''
+    ])))
 }
 
 export async function leaderCommand (flags: ClientFlags, output: Output): Promise<void> {

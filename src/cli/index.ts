@@ -5,7 +5,7 @@ import {
 } from './commands.js'
 import type { ClientFlags } from './client.js'
 import type { StartConfig } from './config.js'
-import { collect, parseTag, parseAmount, parseHttpUrl, parseInteger, parseLogLevel, parseProfile } from './parse.js'
+import { collect, collectChoice, parseTag, parseAmount, parseHttpUrl, parseInteger, parseLogLevel, parseProfile } from './parse.js'
 import { processOutput, type Output } from './output.js'
 import type { Profile } from '../profile.js'
 import { VERSION } from '../version.js'
@@ -145,8 +145,46 @@ export function buildProgram (output: Output = processOutput): Command {
       const { monitorCommand } = await import('./streams.js')
       await monitorCommand(flags, output)
     })
-  clientOptions(program.command('members').description('the peer\'s view of the members'))
-    .action(async (flags: ClientFlags) => { await membersCommand(flags, output) })
+  clientOptions(program.command('members')
+    .addOption(new Option('--state <state>', 'only members in this state (repeatable)').choices(['alive', 'suspect', 'dead', 'left']).argParser(collectChoice(['alive', 'suspect', 'dead', 'left'])))
+    .option('--tag <name=value>', 'only members with this tag (repeatable: all must match)', parseTag)
+    .description('the peer\'s view of the members'))
+    .action(async (flags: ClientFlags & { state?: string[], tag?: Record<string, string> }) => { await membersCommand(flags, output) })
+  clientOptions(program.command('join').argument('<multiaddr...>', 'addresses of members to join through')
+    .description('join more members while running: dial each address and exchange membership views (exit 1 if none answers)'))
+    .action(async (addresses: string[], flags: ClientFlags) => {
+      const { joinCommand } = await import('./membership.js')
+      await joinCommand(addresses, flags, output)
+    })
+  clientOptions(program.command('leave')
+    .description('make the peer leave the network gracefully (the others see it left at once); then its process exits'))
+    .action(async (flags: ClientFlags) => {
+      const { leaveCommand } = await import('./membership.js')
+      await leaveCommand(flags, output)
+    })
+  clientOptions(program.command('force-leave').argument('<peer-id>')
+    .description('mark another member left everywhere: a dead one stops lingering; a live one refutes it'))
+    .action(async (peerId: string, flags: ClientFlags) => {
+      const { forceLeaveCommand } = await import('./membership.js')
+      await forceLeaveCommand(peerId, flags, output)
+    })
+  const tags = program.command('tags').description('this peer\'s tags, which every member sees')
+  clientOptions(tags.command('set').argument('<name=value...>').description('add or change tags; prints the tags now'))
+    .action(async (pairs: string[], flags: ClientFlags) => {
+      let set: Record<string, string>
+      try {
+        set = pairs.reduce<Record<string, string>>((acc, pair) => parseTag(pair, acc), {})
+      } catch (err) {
+        throw new CommanderError(EXIT_USAGE, 'hearsay.usage', `error: ${(err as Error).message}`)
+      }
+      const { tagsCommand } = await import('./membership.js')
+      await tagsCommand(set, [], flags, output)
+    })
+  clientOptions(tags.command('delete').argument('<name...>').description('take tags out; prints the tags now'))
+    .action(async (names: string[], flags: ClientFlags) => {
+      const { tagsCommand } = await import('./membership.js')
+      await tagsCommand({}, names, flags, output)
+    })
   clientOptions(program.command('leader').description('the current coordinator and its term'))
     .action(async (flags: ClientFlags) => { await leaderCommand(flags, output) })
   clientOptions(program.command('status').description('peer, network, leader, members, keys, digest, and how far behind each member is'))

@@ -37,6 +37,14 @@ export function parseTag (value: string, previous: Record<string, string> | unde
   return tags
 }
 
+/** A repeatable option with a fixed set of values. */
+export function collectChoice (allowed: readonly string[]) {
+  return (value: string, previous: string[] | undefined): string[] => {
+    if (!allowed.includes(value)) throw new InvalidArgumentError(`must be one of ${allowed.join(', ')}`)
+    return [...(previous ?? []), value]
+  }
+}
+
 /** Repeatable options: `--listen A --listen B`. */
 export function collect (value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value]

@@ -27,7 +27,9 @@ export interface StartFlags {
 export async function startCommand (config: StartConfig, flags: StartFlags, output: Output): Promise<void> {
   // Installed before anything is printed: whoever reads our output may signal us at once,
   // and a signal with no handler kills the process without a goodbye.
-  const stopRequested = waitForSignal()
+  let leave: () => void = () => {}
+  // A signal, or `hearsay leave` (POST /v1/leave): either way the peer leaves gracefully and exits.
+  const stopRequested = Promise.race([waitForSignal(), new Promise<void>((resolve) => { leave = resolve })])
   const { host, port } = parseApiListen(config.api)
   validateTags(config.tags)
   const psk = config.psk === undefined ? undefined : validatePsk(await readKeyFile(config.psk))
@@ -59,7 +61,7 @@ export async function startCommand (config: StartConfig, flags: StartFlags, outp
   const token = config.memory ? createToken() : await loadOrCreateToken(config.data)
   const reload = flags.reread === undefined ? undefined : reloader(peer, config, flags.reread, cliLogger)
   const api = await startApi(peer, {
-    host, port, token, logger, logs: cliLogger.source, testFaults: flags.testFaults === true, ...(reload === undefined ? {} : { reload })
+    host, port, token, logger, logs: cliLogger.source, testFaults: flags.testFaults === true, leave: () => { leave() }, ...(reload === undefined ? {} : { reload })
   })
   const onHangUp = (): void => {
     const log = logger.child({ component: 'peer' })

@@ -86,6 +86,12 @@ export interface Membership extends MembershipView, TypedEventTarget<MembershipE
   stats (): MembershipStats
   /** Announce new addresses, priority or tags under a new incarnation. */
   updateSelf (patch: { addresses?: string[], priority?: number, tags?: Record<string, string> }): void
+  /**
+   * Marks another member `left` at its current incarnation and spreads it (Serf's force-leave):
+   * a dead member is gone from every view at once; a live one hears it and refutes it. Returns
+   * the member as it is now here, or undefined for an unknown member or this peer itself.
+   */
+  forceLeave (peerId: string): Member | undefined
 }
 
 export function createMembership (components: MembershipComponents, init: MembershipInit = {}): Membership {
@@ -240,6 +246,14 @@ class SwimMembership extends TypedEventTarget<MembershipEvents> implements Membe
   updateSelf (patch: { addresses?: string[], priority?: number, tags?: Record<string, string> }): void {
     if (this.table === undefined) return
     this.handle(this.table.updateSelf(patch, this.now()))
+  }
+
+  forceLeave (peerId: string): Member | undefined {
+    const table = this.table
+    const member = table?.get(peerId)
+    if (table === undefined || member === undefined || member.self) return undefined
+    this.handle(table.apply({ kind: 'left', peerId, incarnation: member.incarnation }, this.now()))
+    return table.get(peerId)
   }
 
   // --- inbound ----------------------------------------------------------------------------

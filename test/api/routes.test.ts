@@ -31,7 +31,7 @@ function postBody (route: { url: string }): string {
 
 /** A URL for a route from the route list, with `:key` filled in. */
 function urlOf (route: { url: string }): string {
-  return route.url.replace(':key', 'some-key').replace(':file', 'app.js')
+  return route.url.replace(':key', 'some-key').replace(':file', 'app.js').replace(':peerId', '12D3KooWRco1nneqv127gRVUd1nHMQL7D7h47VMVHKtzJR5gNVNK')
 }
 
 describe('HTTP API over one peer, through inject()', () => {
@@ -355,7 +355,8 @@ describe('HTTP API over one peer, through inject()', () => {
       'DELETE /v1/kv/{key}', 'GET /', 'GET /health', 'GET /metrics', 'GET /ui/{file}', 'GET /v1/convergence', 'GET /v1/dashboard',
       'GET /v1/dashboard/events', 'GET /v1/events', 'GET /v1/jobs', 'GET /v1/kv', 'GET /v1/kv/{key}', 'GET /v1/leader',
       'GET /v1/members', 'GET /v1/monitor', 'GET /v1/openapi.json', 'GET /v1/status', 'GET /v1/trace/{key}', 'GET /v1/traces', 'GET /v1/watch',
-      'POST /v1/counter/{key}', 'POST /v1/reload', 'POST /v1/set/{key}', 'PUT /v1/kv/{key}'
+      'POST /v1/counter/{key}', 'POST /v1/join', 'POST /v1/leave', 'POST /v1/members/{peerId}/force-leave', 'POST /v1/reload',
+      'POST /v1/set/{key}', 'PUT /v1/kv/{key}', 'PUT /v1/tags'
     ])
     expect(listed).toHaveLength(f.app.hearsay.routes.length)
     for (const [path, ops] of Object.entries(doc.paths)) {
@@ -404,7 +405,7 @@ describe('a peer that is not running', () => {
     const digest = f.peer.kv.digest()
     // Routes are added when the app loads its plugins: list them before the peer goes.
     await f.app.ready()
-    expect(f.app.hearsay.routes.length).toBeGreaterThanOrEqual(19)
+    expect(f.app.hearsay.routes.length).toBeGreaterThanOrEqual(28)
     await f.peer.stop()
     try {
       for (const route of f.app.hearsay.routes) {

@@ -34,7 +34,12 @@ export function registerPeerRoutes ({ app, peer, builtAt }: RouteContext): void 
     }
   })
 
-  app.get('/v1/members', { schema: membersSchema }, async () => peer.members())
+  app.get<{ Querystring: { state?: string[], tag?: string[] } }>('/v1/members', { schema: membersSchema }, async (request) => {
+    const { state, tag } = request.query
+    const wanted = (tag ?? []).map((t) => [t.slice(0, t.indexOf('=')), t.slice(t.indexOf('=') + 1)] as const)
+    return peer.members().filter((m) => (state === undefined || state.includes(m.state)) &&
+      wanted.every(([k, v]) => Object.hasOwn(m.tags, k) && m.tags[k] === v))
+  })
 
   app.get('/v1/leader', { schema: leaderSchema }, async () => {
     const leader = peer.leader()
