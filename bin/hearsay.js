@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// Checked before anything else is loaded: libp2p 2.x fails on older Node with a stack trace.
-const major = Number(process.versions.node.split('.')[0])
-if (major < 22) {
-  process.stderr.write(`hearsay needs Node.js 22 or newer, but this is Node ${process.versions.node}: run it as "npx hearsay" or "npm start" in the project, which use the Node 22 that npm install puts in node_modules/.bin\n`)
+// The Node version check runs first: libp2p 2.x fails on older Node with a stack trace. It has
+// no imports that need Node 22, and refuses an older Node with one line that says what to do.
+try {
+  await import('../dist/src/node-version.js')
+} catch (err) {
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}${err?.code === undefined ? '' : ` (${err.code})`}\n`)
   process.exit(1)
 }
 

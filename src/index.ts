@@ -1,3 +1,5 @@
+// First, before anything that needs Node 22 runs: an older Node gets one line saying what to do.
+import './node-version.js'
 export { createPeer } from './peer.js'
 export type { Peer, PeerEvents, StopOptions, KvLimits, Kv, PeerNet, Diagnostics, PeerStats } from './peer.js'
 export type { PeerOptions } from './options.js'
@@ -22,3 +24,5 @@ export type {
 export {
   EventTooLargeError, InvalidEventNameError, InvalidPayloadError, InvalidQueryTimeoutError, MalformedEventError, RateLimitedError
 } from './events/index.js'
+export { NodeVersionError, MIN_NODE_MAJOR } from './node-version.js'
+export { VERSION } from './version.js'

@@ -53,3 +53,16 @@ export function rateLimited (log: Log, level: 'error' | 'warn' | 'info' | 'debug
     }
   }) as LogFn
 }
+
+/** The levels hearsay logs at, most severe first. */
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug'
+export const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug']
+
+/**
+ * A running peer's log lines, for those who follow them (`GET /v1/monitor`): `subscribe` calls
+ * `onLine` with each line (pino's JSON, without the newline) at `level` or more severe, whatever
+ * level the peer itself logs at, until the returned function is called.
+ */
+export interface LogSource {
+  subscribe: (level: LogLevel, onLine: (line: string) => void) => () => void
+}

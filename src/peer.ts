@@ -1,9 +1,9 @@
 import { mkdir } from 'node:fs/promises'
 import { Registry } from 'prom-client'
 import { TypedEventTarget } from './events.js'
-import { createNetNode, type NetNode } from './net/index.js'
+import { createNetNode, NotStartedError, type NetNode } from './net/index.js'
 import {
-  createMembership, MEMBER_EVENTS, type Member, type Membership, type MembershipEvents, type MembershipStats, type MembershipView
+  createMembership, MEMBER_EVENTS, patchTags, type Member, type Membership, type MembershipEvents, type MembershipStats, type MembershipView
 } from './membership/index.js'
 import { lockDataDir, openLog, type DataDirLock } from './storage/index.js'
 import {
@@ -20,6 +20,13 @@ import { DEFAULT_PROFILE, type Profile } from './profile.js'
 export interface PeerEvents extends MembershipEvents {
   /** The coordinator changed; `undefined` while an election runs. */
   leader: Leader | undefined
+}
+
+/** How joining through one address went: the PeerId that answered, or why none did. */
+export interface JoinResult {
+  address: string
+  peerId?: string
+  error?: string
 }
 
 export interface StopOptions {
@@ -43,6 +50,28 @@ export interface Peer extends TypedEventTarget<PeerEvents> {
   members (): Member[]
   /** The coordinator this peer follows, with its term (the fencing token). */
   leader (): Leader | undefined
+  /**
+   * Adds or changes this peer's tags (and takes out those in `remove`), announced under a new
+   * incarnation and spread like every membership update. Resolves with the tags now. Throws
+   * InvalidTagsError (ERR_INVALID_TAGS), changing nothing, for tags the other members would refuse.
+   */
+  setTags (set: Record<string, string>, remove?: readonly string[]): Promise<Record<string, string>>
+  /**
+   * Replaces the writers list at runtime (`undefined`: anyone): from now on, writes by a peer not
+   * listed are dropped and counted on arrival, and a local write here needs this peer listed.
+   */
+  setWriters (writers: readonly string[] | undefined): void
+  /**
+   * Joins through more addresses while running: dials each (a multiaddr, with or without
+   * /p2p/) and exchanges membership views with whoever answers. One result per address.
+   */
+  join (addresses: readonly string[], options?: { timeout?: number }): Promise<JoinResult[]>
+  /**
+   * Marks another member `left` everywhere (Serf's force-leave): for a dead member that would
+   * otherwise linger until it is reaped. A live member hears it and refutes it. Returns the member
+   * as it is now here; undefined for an unknown member or this peer.
+   */
+  forceLeave (peerId: string): Member | undefined
   /** The highest term seen, and this peer's role in the election. */
   readonly election: ElectionView
   /** Leader-only scheduled jobs: `define(name, { every, quorum?, timeout? }, run)`, `list()`. */
@@ -74,7 +103,7 @@ export interface KvLimits {
 
 /** The network side of a peer: its connections, dialling, DHT lookups, and the blocks the harness sets. */
 export type PeerNet = Pick<NetNode,
-'connections' | 'isConnected' | 'connect' | 'dial' | 'lookupMembers' | 'gossipMesh' | 'block' | 'unblock' | 'blocked' |
+'protocols' | 'connections' | 'isConnected' | 'connect' | 'dial' | 'lookupMembers' | 'gossipMesh' | 'block' | 'unblock' | 'blocked' |
 'addEventListener' | 'removeEventListener'>
 
 /** The store's public face on a peer: data and its `change` events (figures are in `Diagnostics`). */
@@ -269,6 +298,36 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
 
   members (): Member[] {
     return this.membership.members()
+  }
+
+  setWriters (writers: readonly string[] | undefined): void {
+    this.replication.setWriters(writers)
+  }
+
+  async join (addresses: readonly string[], options: { timeout?: number } = {}): Promise<JoinResult[]> {
+    if (!this.running) throw new NotStartedError()
+    const timeout = options.timeout ?? 10_000
+    return await Promise.all(addresses.map(async (address): Promise<JoinResult> => {
+      try {
+        const peerId = await this.net.dial(address, AbortSignal.timeout(timeout))
+        await this.membership.sync(peerId, [address])
+        return { address, peerId }
+      } catch (err) {
+        return { address, error: (err as Error).message }
+      }
+    }))
+  }
+
+  forceLeave (peerId: string): Member | undefined {
+    return this.membership.forceLeave(peerId)
+  }
+
+  async setTags (set: Record<string, string>, remove: readonly string[] = []): Promise<Record<string, string>> {
+    if (!this.running) throw new NotStartedError()
+    const current = this.membership.self()?.tags ?? {}
+    const next = patchTags(current, set, remove)
+    this.membership.updateSelf({ tags: next })
+    return next
   }
 
   leader (): Leader | undefined {

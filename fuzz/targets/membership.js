@@ -39,8 +39,10 @@ const update = fc.oneof(
     incarnation,
     addresses: fc.array(address, { maxLength: 4 }),
     priority: fc.oneof(fc.integer({ min: -10, max: 10 }), fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 })),
-    tags: fc.dictionary(anyString, anyString, { maxKeys: 4 })
-  }),
+    tags: fc.dictionary(anyString, anyString, { maxKeys: 4 }),
+    version: fc.oneof(fc.constantFrom('0.1.0', ''), anyString),
+    protocols: fc.array(fc.oneof(fc.constantFrom('membership/1.0.0', 'meshsub/2.0.0'), anyString), { maxLength: 4 })
+  }, { requiredKeys: ['kind', 'peerId', 'incarnation', 'addresses', 'priority', 'tags'] }),
   fc.record({ kind: fc.constantFrom('suspect', 'dead'), peerId, incarnation, from: peerId }),
   fc.record({ kind: fc.constant('left'), peerId, incarnation })
 )
@@ -88,6 +90,9 @@ function checkMessage (m) {
     if (u.kind === 'alive') {
       check(Object.keys(u.tags).length <= L.maxTags, 'more tags than the limit')
       check(Object.getPrototypeOf(u.tags) === Object.prototype, 'tags with a changed prototype')
+      check(u.version === undefined || (u.version !== '' && u.version.length <= L.maxVersionLength), 'bad version')
+      check(u.protocols === undefined || (u.protocols.length > 0 && u.protocols.length <= L.maxProtocols &&
+        u.protocols.every((p) => p.length > 0 && p.length <= L.maxProtocolLength)), 'bad protocols')
     }
   }
 }
@@ -110,7 +115,14 @@ function checkTable (table) {
 /** What a message decodes to when nothing is lost: empty target, addresses and `ok: false` are not sent. */
 function normalized (m) {
   // Plain objects, as the decoder builds them (fast-check's dictionaries have no prototype).
-  const updates = m.updates.map((u) => u.kind === 'alive' ? { ...u, tags: Object.fromEntries(Object.entries(u.tags)) } : { ...u })
+  const updates = m.updates.map((u) => {
+    if (u.kind !== 'alive') return { ...u }
+    const out = { ...u, tags: Object.fromEntries(Object.entries(u.tags)) }
+    // Empty version and protocols are not sent: they arrive absent.
+    if (out.version === '') delete out.version
+    if (out.protocols !== undefined && out.protocols.length === 0) delete out.protocols
+    return out
+  })
   const out = { type: m.type, updates }
   if (m.target !== undefined && m.target !== '') out.target = m.target
   if (m.targetAddresses !== undefined && m.targetAddresses.length > 0) out.targetAddresses = m.targetAddresses

@@ -21,6 +21,15 @@ export const DEFAULT_WATCH_MAX_QUEUED_EVENTS = 1_000
 /** Bytes of events one watch client may have waiting while its socket is full before it is dropped: 8 MiB. */
 export const DEFAULT_WATCH_MAX_QUEUED_BYTES = 8 * 1024 * 1024
 
+/** Changes kept for watch clients that reconnect with Last-Event-ID (events). */
+export const DEFAULT_WATCH_REPLAY_EVENTS = 10_000
+
+/** Bytes of change events kept for watch clients that reconnect: 16 MiB. */
+export const DEFAULT_WATCH_REPLAY_BYTES = 16 * 1024 * 1024
+
+/** How long changes are still recorded after the last watch client left (ms): time for it to reconnect. */
+export const DEFAULT_WATCH_RETAIN_MS = 300_000
+
 /** Most entries `GET /v1/kv` returns when the request sets `limit`. */
 export const MAX_LIST_LIMIT = 1_000_000
 

@@ -5,6 +5,7 @@
  * skips snapshots until it drains (only the newest matters); it never queues them.
  */
 import { SSE_HEADERS } from './watch.js'
+import { VERSION } from '../version.js'
 import type { ServerResponse } from 'node:http'
 import type { Leader } from '../election/index.js'
 import type { Member } from '../membership/index.js'
@@ -32,6 +33,8 @@ export interface DashboardSnapshot {
   at: number
   peerId: string
   network: string
+  /** This peer's hearsay version. */
+  version: string
   leader: Leader | null
   term: number
   role: ReturnType<Peer['election']['role']>
@@ -105,6 +108,7 @@ export class DashboardHub {
       at: Date.now(),
       peerId: peer.peerId,
       network: peer.network,
+      version: VERSION,
       leader: peer.leader() ?? null,
       term: peer.election.term(),
       role: peer.election.role(),

@@ -16,6 +16,10 @@ export const ERROR_STATUS = Object.freeze({
   ERR_KEY_TOO_LONG: 400,
   /** A value is not JSON the store accepts (too deep, not finite, ...). */
   ERR_INVALID_VALUE: 400,
+  /** A config file setting that is wrong (reload): the message names the field. */
+  ERR_CONFIG: 400,
+  /** Tags the other members would refuse (too many, too long, not text). */
+  ERR_INVALID_TAGS: 400,
   /** A counter step that is not a finite number. */
   ERR_INVALID_AMOUNT: 400,
   ERR_INVALID_VERSION: 400,
@@ -33,14 +37,20 @@ export const ERROR_STATUS = Object.freeze({
   ERR_KEY_NOT_FOUND: 404,
   /** This peer knows no coordinator right now (an election is running or has not started). */
   ERR_NO_LEADER: 404,
+  /** This peer knows no such member. */
+  ERR_MEMBER_NOT_FOUND: 404,
   /** This peer knows no write of the key to trace. */
   ERR_NO_TRACE: 404,
+  /** The API was built without a log to stream (only `hearsay start` gives it one). */
+  ERR_NO_LOG_SOURCE: 404,
   /** A write that conflicts with what the key holds: a counter or set operation on another type. */
   ERR_WRONG_TYPE: 409,
   ERR_VERSION_MISMATCH: 412,
   ERR_NOT_A_WRITER: 403,
   /** A write would supersede more concurrent versions than one record may carry. */
   ERR_TOO_MANY_REMOVES: 409,
+  /** A reload was asked of a peer started without --config. */
+  ERR_NO_CONFIG: 409,
   /** The request body is over the API's body limit. */
   ERR_BODY_TOO_LARGE: 413,
   /** The value's JSON is over the store's value limit. */
@@ -57,6 +67,8 @@ export const ERROR_STATUS = Object.freeze({
   ERR_STORAGE_IO: 500,
   /** The peer is stopping (or not started). */
   ERR_STOPPING: 503,
+  /** Too many clients follow the peer's log at once. */
+  ERR_TOO_MANY_STREAMS: 503,
   /** The peer is used before `start()`. */
   ERR_NOT_STARTED: 503,
   /** The durable log is closed: the peer is stopping. */

@@ -12,12 +12,16 @@ export {
   UnsupportedMediaTypeError, InvalidApiOptionsError, DashboardFilesError
 } from './errors.js'
 export type { ApiErrorCode, ErrorReply } from './errors.js'
-export type { WatchOptions, WatchStats, WatchEventData } from './watch.js'
-export type { EventStreamSource, EventStreamStats } from './event-stream.js'
+export { EVENT_SOURCES, memberEvents, leaderEvents, userEvents } from './event-sources.js'
+export type { PeerEventSource } from './event-sources.js'
+export type { SseStats, SseLimits } from './sse.js'
+export type { ReloadReport } from './routes/runtime.js'
+export type { WatchOptions, WatchStats, WatchEventData, WatchStart } from './watch.js'
 export type { DashboardOptions, DashboardSnapshot } from './dashboard.js'
 export type { OpenApiDocument, RouteInfo } from './openapi.js'
 export type { JsonSchema, RouteSchema } from './schemas.js'
 export {
-  API_TOKEN_FILE, DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_BODY_LIMIT, DEFAULT_WATCH_KEEP_ALIVE_MS,
+  API_TOKEN_FILE, DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_BODY_LIMIT, DEFAULT_WATCH_KEEP_ALIVE_MS, DEFAULT_WATCH_REPLAY_BYTES,
+  DEFAULT_WATCH_REPLAY_EVENTS, DEFAULT_WATCH_RETAIN_MS,
   DEFAULT_WATCH_MAX_QUEUED_BYTES, DEFAULT_WATCH_MAX_QUEUED_EVENTS
 } from './constants.js'

@@ -90,15 +90,3 @@ export const querySchema: RouteSchema = {
     ...errors
   }
 }
-
-export const eventStreamSchema: RouteSchema = {
-  summary: 'The peer\'s events as server-sent events',
-  description: 'One `event: user` per user event (data {"name","payload","from","id","at"}), and a keep-alive comment line at an ' +
-    'interval. A client that does not keep up is disconnected.',
-  tags: ['events'],
-  querystring: { type: 'object', additionalProperties: false, properties: {} },
-  response: {
-    200: { content: { 'text/event-stream': { schema: { type: 'string' } } } },
-    ...errors
-  }
-}

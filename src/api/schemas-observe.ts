@@ -105,11 +105,12 @@ const timeout = { type: 'integer', minimum: 50, maximum: 30_000, description: 'H
 
 export const snapshot = {
   type: 'object',
-  required: ['at', 'peerId', 'network', 'leader', 'term', 'role', 'members', 'convergence', 'graph', 'keys', 'writes', 'jobs'],
+  required: ['at', 'peerId', 'network', 'version', 'leader', 'term', 'role', 'members', 'convergence', 'graph', 'keys', 'writes', 'jobs'],
   properties: {
     at: { type: 'number' },
     peerId: { type: 'string' },
     network: { type: 'string' },
+    version: { type: 'string', description: 'This peer\'s hearsay version.' },
     leader: { anyOf: [leader, { type: 'null' }] },
     term: { type: 'integer' },
     role: { type: 'string', enum: ['follower', 'candidate', 'coordinator', 'stopped'] },

@@ -15,8 +15,8 @@ export interface RouteSchema {
   readonly tags: readonly string[]
   readonly params?: JsonSchema
   readonly querystring?: JsonSchema
-  readonly body?: JsonSchema
   readonly headers?: JsonSchema
+  readonly body?: JsonSchema
   readonly response: Readonly<Record<string, JsonSchema>>
 }
 
@@ -96,11 +96,11 @@ export const leader = {
   }
 } as const satisfies JsonSchema
 
-const memberStates = ['alive', 'suspect', 'dead', 'left'] as const
+export const memberStates = ['alive', 'suspect', 'dead', 'left'] as const
 
 export const member = {
   type: 'object',
-  required: ['peerId', 'addresses', 'state', 'incarnation', 'priority', 'tags', 'lastHeard', 'stateSince', 'self'],
+  required: ['peerId', 'addresses', 'state', 'incarnation', 'priority', 'tags', 'version', 'protocols', 'lastHeard', 'stateSince', 'self'],
   properties: {
     peerId: { type: 'string' },
     addresses: { type: 'array', items: { type: 'string' } },
@@ -108,6 +108,8 @@ export const member = {
     incarnation: { type: 'integer' },
     priority: { type: 'number' },
     tags: { type: 'object', additionalProperties: { type: 'string' } },
+    version: { type: 'string', description: 'The hearsay version the member announces; empty when it announces none (an older peer).' },
+    protocols: { type: 'array', items: { type: 'string' }, description: 'The protocols it speaks, as <part>/<version> (membership/1.0.0).' },
     lastHeard: { type: 'number', description: 'ms since the epoch' },
     stateSince: { type: 'number', description: 'ms since the epoch' },
     self: { type: 'boolean' }
@@ -162,10 +164,12 @@ export const statusSchema: RouteSchema = {
   response: {
     200: {
       type: 'object',
-      required: ['peerId', 'network', 'addresses', 'connections', 'members', 'leader', 'term', 'keys', 'digest', 'clock', 'uptimeMs', 'stats'],
+      required: ['peerId', 'network', 'version', 'protocols', 'addresses', 'connections', 'members', 'leader', 'term', 'keys', 'digest', 'clock', 'uptimeMs', 'stats'],
       properties: {
         peerId: { type: 'string' },
         network: { type: 'string' },
+        version: { type: 'string', description: 'This peer\'s hearsay version.' },
+        protocols: { type: 'array', items: { type: 'string' }, description: 'The protocols this peer speaks, as <part>/<version>.' },
         addresses: { type: 'array', items: { type: 'string' } },
         connections: {
           type: 'array',
@@ -209,8 +213,17 @@ export const statusSchema: RouteSchema = {
 
 export const membersSchema: RouteSchema = {
   summary: 'The membership view',
-  description: 'Every member this peer knows of, itself included (self: true).',
+  description: 'Every member this peer knows of, itself included (self: true); ?state= and ?tag=NAME=VALUE (each repeatable) ' +
+    'keep those in one of the states that carry every tag given.',
   tags: ['peer'],
+  querystring: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      state: { type: 'array', items: { type: 'string', enum: memberStates }, description: 'Only members in one of these states.' },
+      tag: { type: 'array', items: { type: 'string', pattern: '^[^=]+=', maxLength: 400 }, maxItems: 32, description: 'Only members with this tag (NAME=VALUE); all given must match.' }
+    }
+  },
   response: { 200: { type: 'array', items: member }, ...errors }
 }
 
@@ -277,8 +290,8 @@ export const getSchema: RouteSchema = {
       required: ['key', 'value', 'type'],
       properties: {
         key: { type: 'string' },
-        value: { ...jsonValue, description: 'The winner among concurrent versions, the same on every replica.' },
-        type: { type: 'string', enum: ['register', 'counter', 'set'], description: 'What the key holds.' },
+        value: { ...jsonValue, description: 'The winner among concurrent versions, the same on every replica; a counter\'s total; a set\'s members in order.' },
+        type: { type: 'string', enum: ['register', 'counter', 'set'], description: 'What the key holds: register (put), counter (a PN-counter) or set (an OR-set).' },
         version: { type: 'string', description: 'A register\'s current version (<author>/<seq>), also sent as the ETag: give it to If-Match or put --if.' },
         versions: {
           type: 'array',
@@ -330,10 +343,24 @@ export const deleteSchema: RouteSchema = {
 
 export const watchSchema: RouteSchema = {
   summary: 'Changes as server-sent events',
-  description: 'One `event: change` per change, data {"key","value","origin"} (for a delete: no value and "deleted": true), ' +
-    'and a keep-alive comment line at an interval. A client that does not keep up is disconnected.',
+  description: 'One `event: change` per change, with an `id:` and data {"key","value","origin"} (for a delete: no value and ' +
+    '"deleted": true), and a keep-alive comment line at an interval. With ?snapshot=true the current entries come first, one ' +
+    '`event: entry` each ({"key","value"}), then `event: snapshot-end` ({"entries": N}) whose id the changes after it follow. ' +
+    'A client that reconnects with the Last-Event-ID header gets the changes it missed; when they are no longer kept here ' +
+    '(or the id is not this API\'s), an `event: reset` ({"reason","lastEventId"}) and a snapshot come instead. A client that ' +
+    'does not keep up is disconnected.',
   tags: ['kv'],
-  querystring: { type: 'object', additionalProperties: false, properties: { prefix } },
+  querystring: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { prefix, snapshot: { type: 'boolean', default: false, description: 'Send the current entries under the prefix first.' } }
+  },
+  headers: {
+    type: 'object',
+    properties: {
+      'last-event-id': { type: 'string', maxLength: 128, description: 'The id of the last event a reconnecting client received.' }
+    }
+  },
   response: {
     200: { content: { 'text/event-stream': { schema: { type: 'string' } } } },
     ...errors

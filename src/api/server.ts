@@ -1,16 +1,16 @@
 import type { AddressInfo } from 'node:net'
 import { performance } from 'node:perf_hooks'
+import swagger from '@fastify/swagger'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
-import type { Logger } from 'pino'
 import type { Peer } from '../peer.js'
 import { createTokenCheck } from './auth.js'
 import {
-  API_VERSION, DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_BODY_LIMIT, MAX_PARAM_LENGTH, PUBLIC_ROUTES
+  DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_BODY_LIMIT, MAX_PARAM_LENGTH, PUBLIC_ROUTES
 } from './constants.js'
 import { ApiListenError, InvalidApiOptionsError, RouteNotFoundError, StoppingError, classifyError, formatSchemaErrors } from './errors.js'
 import { createMetrics } from './metrics.js'
 import { buildLazySerializer, buildLazyValidator } from './lazy-schemas.js'
-import { buildOpenApi, type OpenApiDocument, type RouteInfo } from './openapi.js'
+import { swaggerOptions, type OpenApiDocument, type RouteInfo } from './openapi.js'
 import { registerKvRoutes } from './routes/kv.js'
 import { registerMetaRoutes } from './routes/meta.js'
 import { registerPeerRoutes } from './routes/peer.js'
@@ -18,7 +18,12 @@ import { registerObserveRoutes } from './routes/observe.js'
 import { DashboardHub, type DashboardOptions } from './dashboard.js'
 import { registerTestRoutes } from './routes/testing.js'
 import { registerEventRoutes } from './routes/events.js'
-import { EventStreamHub, userEventSource, type EventStreamStats } from './event-stream.js'
+import { registerTypedRoutes } from './routes/typed.js'
+import { registerStreamRoutes } from './routes/streams.js'
+import { registerRuntimeRoutes, type ReloadReport } from './routes/runtime.js'
+import { EVENT_SOURCES, type PeerEventSource } from './event-sources.js'
+import { SseStreams, type SseStats } from './sse.js'
+import type { LogSource } from '../log.js'
 import type { RouteSchema } from './schemas.js'
 import { WatchHub, type WatchOptions, type WatchStats } from './watch.js'
 
@@ -27,12 +32,23 @@ export interface ApiOptions {
   token: string
   /** Largest request body. @default 1_048_576 (bytes: 1 MiB) */
   bodyLimit?: number
-  /** A pino logger (the API logs through a child with `{ component: 'api' }`), or `false` for none. @default false */
-  logger?: Logger | false
+  /** A pino logger, or one of its shape (the API logs through a child with `{ component: 'api' }`), or `false` for none. @default false */
+  logger?: FastifyBaseLogger | false
   /** Watch streams: keep-alive interval and how much a slow client may have waiting. */
   watch?: WatchOptions
   /** The dashboard's snapshots: interval, how many writes to trace, how many keys to list. */
   dashboard?: DashboardOptions
+  /**
+   * More kinds of event for `GET /v1/events`, after the built-in ones (`EVENT_SOURCES`: member,
+   * leader).
+   */
+  eventSources?: readonly PeerEventSource[]
+  /** The peer's log lines for `GET /v1/monitor`; without it that route answers 404 ERR_NO_LOG_SOURCE. */
+  logs?: LogSource
+  /** Re-reads the peer's config file for `POST /v1/reload`; without it that route answers 409 ERR_NO_CONFIG. */
+  reload?: () => Promise<ReloadReport>
+  /** What `POST /v1/leave` does after answering: `hearsay start` leaves and exits. @default the peer stops gracefully */
+  leave?: () => void
   /**
    * Add the fault-injection routes under /v1/test (partition, heal, counter and set writes)
    * that the multi-process harness drives. For tests only. @default false
@@ -49,13 +65,13 @@ export interface StartApiOptions extends ApiOptions {
 
 /** What `buildApi` adds to the fastify instance, under `app.hearsay`. */
 export interface ApiInstanceInfo {
-  /** Every route the API serves (HEAD routes aside), in registration order. */
+  /** Every route the API serves (HEAD routes aside), in registration order; complete once the app is ready (`await app.ready()`, or after the first `inject()`). */
   readonly routes: readonly RouteInfo[]
   /** Figures about the watch streams (clients, dropped, queued events). */
   watchStats: () => WatchStats
-  /** Figures about the GET /v1/events streams. */
-  eventStreamStats: () => EventStreamStats
-  /** The OpenAPI 3.1 document `GET /v1/openapi.json` serves. */
+  /** Figures about the event and log streams (/v1/events, /v1/monitor). */
+  streamStats: () => SseStats
+  /** The OpenAPI 3.1 document `GET /v1/openapi.json` serves (made by @fastify/swagger from the route schemas; once the app is ready). */
   openApi: () => OpenApiDocument
 }
 
@@ -81,9 +97,10 @@ export function buildApi (peer: Peer, options: ApiOptions): HearsayApi {
   const logger = options.logger ?? false
   const watch = new WatchHub(peer, options.watch)
   const dashboard = new DashboardHub(peer, options.dashboard)
-  const eventStream = new EventStreamHub(peer, [userEventSource], options.watch)
+  const streams = new SseStreams(options.watch)
+  const sources = [...EVENT_SOURCES, ...(options.eventSources ?? [])]
   const app = Fastify({
-    ...(logger === false ? { logger: false } : { loggerInstance: logger.child({ component: 'api' }) as FastifyBaseLogger }),
+    ...(logger === false ? { logger: false } : { loggerInstance: logger.child({ component: 'api' }) }),
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit,
     exposeHeadRoutes: false,
@@ -132,23 +149,28 @@ export function buildApi (peer: Peer, options: ApiOptions): HearsayApi {
     closing = true
     watch.closeAll()
     dashboard.closeAll()
-    eventStream.closeAll()
+    streams.closeAll()
   })
   const metrics = createMetrics(peer, { clients: () => watch.stats().clients, dropped: () => watch.stats().dropped })
-  let document: OpenApiDocument | undefined
-  const openApi = (): OpenApiDocument => {
-    document ??= buildOpenApi(routes, { version: API_VERSION })
-    return document
-  }
-  const context = { app, peer, watch, metrics, openApi, builtAt: performance.now() }
-  registerPeerRoutes(context)
-  registerKvRoutes(context)
-  registerMetaRoutes(context)
-  registerObserveRoutes(context, dashboard)
-  registerEventRoutes(context, eventStream)
-  if (options.testFaults === true) registerTestRoutes(context)
+  // @fastify/swagger must be loaded before the routes are added, to see each of them: the
+  // routes go in a plugin registered after it, which fastify loads in order at ready().
+  void app.register(swagger, swaggerOptions())
+  const openApi = (): OpenApiDocument => app.swagger() as unknown as OpenApiDocument
+  const builtAt = performance.now()
+  void app.register(async (api) => {
+    const context = { app: api, peer, watch, metrics, openApi, builtAt }
+    registerPeerRoutes(context)
+    registerKvRoutes(context)
+    registerTypedRoutes(context)
+    registerMetaRoutes(context)
+    registerObserveRoutes(context, dashboard)
+    registerStreamRoutes(context, { streams, sources, logs: options.logs })
+    registerEventRoutes(context)
+    registerRuntimeRoutes(context, { ...(options.reload === undefined ? {} : { reload: options.reload }), ...(options.leave === undefined ? {} : { leave: options.leave }) })
+    if (options.testFaults === true) registerTestRoutes(context)
+  })
 
-  const info: ApiInstanceInfo = { routes, watchStats: () => watch.stats(), eventStreamStats: () => eventStream.stats(), openApi }
+  const info: ApiInstanceInfo = { routes, watchStats: () => watch.stats(), streamStats: () => streams.stats(), openApi }
   // What fastify's decorate() does on the root instance, with the type kept.
   return Object.assign(app, { hearsay: info })
 }

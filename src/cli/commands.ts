@@ -5,7 +5,18 @@ import { ClientKeyNotFoundError } from './errors.js'
 import type { ConvergenceReport } from '../observe/index.js'
 import { formatConvergence } from './observe.js'
 
-interface Member { peerId: string, addresses: string[], state: string, incarnation: number, priority: number, lastHeard: number, self: boolean }
+interface Member {
+  peerId: string
+  addresses: string[]
+  state: string
+  incarnation: number
+  priority: number
+  tags: Record<string, string>
+  version: string
+  protocols: string[]
+  lastHeard: number
+  self: boolean
+}
 interface Versioned { value: unknown, author: string, hlc: { wall: number, logical: number }, dot: { replica: string, seq: number } }
 
 function print (output: Output, flags: ClientFlags, json: unknown, human: () => string): void {
@@ -45,11 +56,33 @@ export async function getCommand (key: string, flags: ClientFlags & { versions?:
     throw err
   }
   print(output, flags, body, () => {
-    if (flags.versions !== true || body.versions === undefined) return show(body.value)
+    // A register prints its value alone (what scripts read); a counter or a set says what it is.
+    if (flags.versions !== true || body.versions === undefined) return body.type === undefined || body.type === 'register' ? show(body.value) : `${show(body.value)}  (${body.type})`
     return table(['VALUE', 'AUTHOR', 'SEQ', 'WRITTEN'], body.versions.map((v) => [
       show(v.value), v.author, String(v.dot.seq), new Date(v.hlc.wall).toISOString()
     ]))
   })
+}
+
+interface TypedReply { key: string, type: string | null, value: unknown, changed: boolean, dot?: { replica: string, seq: number } }
+
+function showTyped (reply: TypedReply): string {
+  const write = reply.dot === undefined ? 'nothing to change' : `written as ${reply.dot.replica.slice(-8)}/${reply.dot.seq} (durable)`
+  return `${reply.key} = ${show(reply.value)} (${reply.type ?? 'empty'}); ${write}`
+}
+
+/** `hearsay incr KEY [BY]` and `hearsay decr KEY [BY]`: BY is a positive number, 1 by default. */
+export async function counterCommand (key: string, by: number, direction: 1 | -1, flags: ClientFlags, output: Output): Promise<void> {
+  const api = await client(flags)
+  const reply = await api.request<TypedReply>('POST', `/v1/counter/${encodeURIComponent(key)}`, { by: by * direction })
+  print(output, flags, reply, () => showTyped(reply))
+}
+
+/** `hearsay set add KEY ELEMENT`, `hearsay set rm KEY ELEMENT`: ELEMENT is JSON, or else a string. */
+export async function setCommand (op: 'add' | 'remove', key: string, element: string, flags: ClientFlags, output: Output): Promise<void> {
+  const api = await client(flags)
+  const reply = await api.request<TypedReply>('POST', `/v1/set/${encodeURIComponent(key)}`, { [op]: parseValue(element) })
+  print(output, flags, reply, () => showTyped(reply))
 }
 
 export async function delCommand (key: string, flags: ClientFlags, output: Output): Promise<void> {
@@ -74,13 +107,20 @@ export async function lsCommand (prefix: string | undefined, flags: ClientFlags 
   })
 }
 
-export async function membersCommand (flags: ClientFlags, output: Output): Promise<void> {
+export async function membersCommand (flags: ClientFlags & { state?: string[], tag?: Record<string, string> }, output: Output): Promise<void> {
   const api = await client(flags)
-  const body = await api.request<Member[] | { members: Member[] }>('GET', '/v1/members')
+  const query = [
+    ...(flags.state ?? []).map((s) => `state=${encodeURIComponent(s)}`),
+    ...Object.entries(flags.tag ?? {}).map(([k, v]) => `tag=${encodeURIComponent(`${k}=${v}`)}`)
+  ]
+  const body = await api.request<Member[] | { members: Member[] }>('GET', `/v1/members${query.length === 0 ? '' : `?${query.join('&')}`}`)
   const members = Array.isArray(body) ? body : body.members
-  print(output, flags, members, () => table(['PEER ID', 'STATE', 'INC', 'PRIORITY', 'LAST HEARD', 'ADDRESS'], members.map((m) => [
-    m.peerId + (m.self ? ' (self)' : ''), m.state, String(m.incarnation), String(m.priority), m.self ? '-' : since(m.lastHeard), m.addresses[0] ?? ''
-  ])))
+  print(output, flags, members, () => members.length === 0
+    ? '(no members match)'
+    : table(['PEER ID', 'STATE', 'INC', 'PRIORITY', 'VERSION', 'TAGS', 'LAST HEARD', 'ADDRESS'], members.map((m) => [
+      m.peerId + (m.self ? ' (self)' : ''), m.state, String(m.incarnation), String(m.priority), m.version === '' ? '?' : m.version,
+      Object.entries(m.tags).map(([k, v]) => `${k}=${v}`).join(',') || '-', m.self ? '-' : since(m.lastHeard), m.addresses[0] ?? ''
+    ])))
 }
 
 export async function leaderCommand (flags: ClientFlags, output: Output): Promise<void> {
@@ -102,6 +142,7 @@ export async function statusCommand (flags: ClientFlags, output: Output): Promis
     const lines = [
       `peer:      ${String(body.peerId)}`,
       `network:   ${String(body.network)}`,
+      `version:   ${String(body.version)} (speaks ${((body.protocols as string[] | undefined) ?? []).join(', ')})`,
       `leader:    ${leader == null ? '(none)' : `${leader.peerId} (term ${leader.term})`}`,
       `members:   ${members === undefined ? '?' : Object.entries(members).map(([s, n]) => `${n} ${s}`).join(', ')}`,
       `keys:      ${String(body.keys)}`,
@@ -125,36 +166,4 @@ export async function jobsCommand (flags: ClientFlags, output: Output): Promise<
       return [j.name, `${j.every}ms`, j.quorum ? 'yes' : 'no', String(j.runs.length), last === undefined ? '-' : since(last.end),
         last === undefined ? '-' : last.outcome + (last.error === undefined ? '' : `: ${last.error}`), last === undefined ? '-' : `${last.peer} (term ${last.term})`]
     })))
-}
-
-/** Prints one line per change until Ctrl-C (or the peer goes away). */
-export async function watchCommand (prefix: string | undefined, flags: ClientFlags, output: Output): Promise<void> {
-  const api = await client(flags)
-  const controller = new AbortController()
-  const stop = (): void => { controller.abort() }
-  process.once('SIGINT', stop)
-  process.once('SIGTERM', stop)
-  try {
-    const response = await api.stream(`/v1/watch?prefix=${encodeURIComponent(prefix ?? '')}`, controller.signal)
-    if (flags.json !== true) output.err(`watching ${prefix === undefined || prefix === '' ? 'every key' : `keys under ${JSON.stringify(prefix)}`} at ${api.url}; Ctrl-C to stop`)
-    const decoder = new TextDecoder()
-    let buffer = ''
-    for await (const chunk of response.body ?? []) {
-      buffer += decoder.decode(chunk as Uint8Array, { stream: true })
-      let end
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const event = buffer.slice(0, end)
-        buffer = buffer.slice(end + 2)
-        const data = event.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()).join('\n')
-        if (data === '') continue
-        const change = JSON.parse(data) as { key: string, value?: unknown, origin: string }
-        print(output, flags, change, () => change.value === undefined ? `${change.key} deleted (${change.origin})` : `${change.key} = ${show(change.value)} (${change.origin})`)
-      }
-    }
-  } catch (err) {
-    if (!controller.signal.aborted) throw err
-  } finally {
-    process.off('SIGINT', stop)
-    process.off('SIGTERM', stop)
-  }
 }

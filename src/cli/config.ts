@@ -4,6 +4,7 @@ import { errorMessage } from '../errors.js'
 import { ConfigError } from './errors.js'
 import { LOG_LEVELS, type LogLevel } from './output.js'
 import { DEFAULT_PROFILE, PROFILES, type Profile } from '../profile.js'
+import { validateTags } from '../membership/tags.js'
 
 /** Everything `hearsay start` can be configured with, after precedence is applied. */
 export interface StartConfig {
@@ -22,6 +23,8 @@ export interface StartConfig {
   sync: 'always' | 'interval' | 'none'
   /** Base URL of an OpenTelemetry collector (OTLP/HTTP) to export write traces to; none by default. */
   otlp: string | undefined
+  /** Labels this peer announces to the others (`--tag K=V`). */
+  tags: Record<string, string>
 }
 
 export const DEFAULTS: StartConfig = {
@@ -37,7 +40,8 @@ export const DEFAULTS: StartConfig = {
   psk: undefined,
   writers: undefined,
   sync: 'always',
-  otlp: undefined
+  otlp: undefined,
+  tags: {}
 }
 
 /** Largest config file read. @default 1 MiB (bytes) */
@@ -61,7 +65,8 @@ const FIELDS: Record<keyof StartConfig, (value: unknown, source: string, field: 
   psk: str,
   writers: str,
   sync: (v, s, f) => oneOf(v, s, f, ['always', 'interval', 'none']),
-  otlp: httpUrl
+  otlp: httpUrl,
+  tags: tagMap
 }
 
 /** Reads a JSON or YAML config file; a wrong field is named in the error. */
@@ -130,14 +135,54 @@ function yamlLibrary (): typeof import('yaml') {
 }
 
 function validate (raw: Record<string, unknown>, source: string): Partial<StartConfig> {
+  const { config, problems } = validateAll(raw, source)
+  const first = problems[0]
+  if (first !== undefined) throw first
+  return config
+}
+
+/** Every field checked, every problem kept (for `hearsay validate`), rather than the first thrown. */
+function validateAll (raw: Record<string, unknown>, source: string): { config: Partial<StartConfig>, problems: ConfigError[] } {
   const out: Record<string, unknown> = {}
+  const problems: ConfigError[] = []
   for (const [field, value] of Object.entries(raw)) {
     // Own keys only: "__proto__" or "toString" would otherwise find Object.prototype's.
     const check = Object.hasOwn(FIELDS, field) ? FIELDS[field as keyof StartConfig] : undefined
-    if (check === undefined) throw new ConfigError(source, field, `is not a setting (known: ${Object.keys(FIELDS).join(', ')})`)
-    out[field] = check(value, source, field)
+    try {
+      if (check === undefined) throw new ConfigError(source, field, `is not a setting (known: ${Object.keys(FIELDS).join(', ')})`)
+      out[field] = check(value, source, field)
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err
+      problems.push(err)
+    }
   }
-  return out as Partial<StartConfig>
+  return { config: out as Partial<StartConfig>, problems }
+}
+
+/**
+ * Every problem in a config file, one message each (`hearsay validate`): the file itself (it
+ * cannot be read, it is not JSON or YAML), or each field that is wrong.
+ */
+export async function configProblems (path: string): Promise<{ config: Partial<StartConfig>, problems: string[] }> {
+  let text: string
+  try {
+    const info = await stat(path)
+    if (info.size > MAX_CONFIG_BYTES) return { config: {}, problems: [`${path}: the file is ${info.size} bytes; the limit is ${MAX_CONFIG_BYTES}`] }
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    return { config: {}, problems: [`${path}: the file cannot be read: ${(err as Error).message}`] }
+  }
+  const yaml = /\.ya?ml$/i.test(path)
+  let parsed: unknown
+  try {
+    parsed = yaml ? parseYaml(text, path) : JSON.parse(text)
+  } catch (err) {
+    return { config: {}, problems: [err instanceof ConfigError ? err.message : `${path}: the file is not valid JSON: ${errorMessage(err).split('\n')[0] ?? ''}`] }
+  }
+  if (parsed === null || parsed === undefined) return { config: {}, problems: [] }
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) return { config: {}, problems: [`${path}: the file must hold an object of settings`] }
+  const { config, problems } = validateAll(parsed as Record<string, unknown>, path)
+  return { config, problems: problems.map((p) => p.message) }
 }
 
 /** `HEARSAY_DATA`, `HEARSAY_NETWORK`, `HEARSAY_BOOTSTRAP` (comma-separated), ... */
@@ -167,12 +212,14 @@ export function configFromEnv (env: NodeJS.ProcessEnv): Partial<StartConfig> {
   return validate(raw, 'environment')
 }
 
-/** Flags, then environment, then the config file, then defaults. */
+/** Flags, then environment, then the config file, then defaults (tags merge, a name from a higher layer winning). */
 export function resolveConfig (flags: Partial<StartConfig>, env: Partial<StartConfig>, file: Partial<StartConfig>): StartConfig {
   const merged: Record<string, unknown> = { ...DEFAULTS }
   for (const layer of [file, env, flags]) {
     for (const [k, v] of Object.entries(layer)) if (v !== undefined) merged[k] = v
   }
+  // Tags add up: a --tag changes or adds one name and keeps the file's others.
+  merged.tags = Object.assign({}, DEFAULTS.tags, file.tags, env.tags, flags.tags)
   return merged as unknown as StartConfig
 }
 
@@ -209,6 +256,22 @@ function strList (value: unknown, source: string, field: string): string[] {
     throw new ConfigError(source, field, 'must be a list of multiaddr strings')
   }
   return list as string[]
+}
+
+/** Tags: an object of short text values (`{ "zone": "eu-1" }`); the limits are membership's. */
+function tagMap (value: unknown, source: string, field: string): Record<string, string> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(source, field, 'must be an object of tag names and text values')
+  const tags: Record<string, string> = {}
+  for (const [key, v] of Object.entries(value)) {
+    if (typeof v !== 'string') throw new ConfigError(source, `${field}.${key}`, 'must be text')
+    Object.defineProperty(tags, key, { value: v, enumerable: true, writable: true, configurable: true })
+  }
+  try {
+    validateTags(tags)
+  } catch (err) {
+    throw new ConfigError(source, field, errorMessage(err))
+  }
+  return tags
 }
 
 function oneOf<T extends string> (value: unknown, source: string, field: string, allowed: readonly T[]): T {

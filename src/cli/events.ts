@@ -63,36 +63,3 @@ export async function queryCommand (name: string, payload: string | undefined, f
 export function formatUserEvent (event: UserEvent): string {
   return `${new Date(event.at).toISOString().slice(11, 23)} ${event.name} from ${short(event.from)}: ${show(event.payload)}`
 }
-
-/** Prints one line per user event until Ctrl-C (or the peer goes away). */
-export async function watchEventsCommand (flags: ClientFlags, output: Output): Promise<void> {
-  const api = await client(flags)
-  const controller = new AbortController()
-  const stop = (): void => { controller.abort() }
-  process.once('SIGINT', stop)
-  process.once('SIGTERM', stop)
-  try {
-    const response = await api.stream('/v1/events', controller.signal)
-    if (flags.json !== true) output.err(`watching user events at ${api.url}; Ctrl-C to stop`)
-    const decoder = new TextDecoder()
-    let buffer = ''
-    for await (const chunk of response.body ?? []) {
-      buffer += decoder.decode(chunk as Uint8Array, { stream: true })
-      let end
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, end)
-        buffer = buffer.slice(end + 2)
-        const lines = block.split('\n')
-        if (!lines.includes('event: user')) continue
-        const data = lines.filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()).join('\n')
-        const event = JSON.parse(data) as UserEvent
-        output.out(flags.json === true ? JSON.stringify(event) : formatUserEvent(event))
-      }
-    }
-  } catch (err) {
-    if (!controller.signal.aborted) throw err
-  } finally {
-    process.off('SIGINT', stop)
-    process.off('SIGTERM', stop)
-  }
-}

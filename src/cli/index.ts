@@ -1,14 +1,15 @@
 import { Command, CommanderError, Option } from 'commander'
 import { HearsayError, errorMessage } from '../errors.js'
 import {
-  putCommand, getCommand, delCommand, lsCommand, membersCommand, leaderCommand, statusCommand, jobsCommand, watchCommand
+  putCommand, getCommand, delCommand, counterCommand, setCommand, lsCommand, membersCommand, leaderCommand, statusCommand, jobsCommand
 } from './commands.js'
 import type { ClientFlags } from './client.js'
-import { configFromEnv, loadConfigFile, resolveConfig, type StartConfig } from './config.js'
-import { collect, parseHttpUrl, parseInteger, parseLogLevel, parseProfile } from './parse.js'
+import type { StartConfig } from './config.js'
+import { collect, collectChoice, parseTag, parseAmount, parseHttpUrl, parseInteger, parseLogLevel, parseProfile } from './parse.js'
 import { processOutput, type Output } from './output.js'
 import type { Profile } from '../profile.js'
 import { parseQueryTimeout } from './events.js'
+import { VERSION } from '../version.js'
 
 export const EXIT_OK = 0
 export const EXIT_FAILURE = 1
@@ -29,6 +30,7 @@ interface StartOptions {
   sync?: StartConfig['sync']
   otlp?: string
   config?: string
+  tag?: Record<string, string>
   json?: boolean
   testFaults?: boolean
 }
@@ -46,6 +48,7 @@ export function buildProgram (output: Output = processOutput): Command {
   program
     .name('hearsay')
     .description('A peer-to-peer gossip network: run a peer, or talk to one.')
+    .version(VERSION, '-V, --version', 'print hearsay\'s version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({
@@ -67,18 +70,28 @@ export function buildProgram (output: Output = processOutput): Command {
     .addOption(new Option('--profile <profile>', 'timer defaults: lan for real networks, local for peers on one machine').argParser(parseProfile))
     .addOption(new Option('--sync <policy>', 'when a write is durable: always (fsync), interval, none').choices(['always', 'interval', 'none']))
     .option('--otlp <url>', 'export write traces to this OpenTelemetry collector (OTLP/HTTP, e.g. http://127.0.0.1:4318); off by default', parseHttpUrl('--otlp'))
-    .option('--config <file>', 'settings file (JSON or YAML); flags and HEARSAY_* win over it')
+    .option('--tag <name=value>', 'a label the other members see (repeatable; "hearsay tags" changes them at runtime)', parseTag)
+    .option('--config <file>', 'settings file (JSON or YAML); flags and HEARSAY_* win over it; SIGHUP or "hearsay reload" re-reads it')
     .option('--log-level <level>', 'error, warn, info or debug (default info)', parseLogLevel)
     .option('--json', 'print events as JSON lines')
     // For the multi-process harness and the chaos runner only, so not in the help.
     .addOption(new Option('--test-faults', 'serve the fault-injection routes under /v1/test (testing only)').hideHelp())
     .action(async (options: StartOptions) => {
+      // Loaded here, not at the top: the config reader brings the YAML parser (80 modules), which
+      // a client command does not need.
+      const { configFromEnv, loadConfigFile, resolveConfig } = await import('./config.js')
       const file = options.config === undefined ? {} : await loadConfigFile(options.config)
-      const { config: _config, json, testFaults, ...flags } = options
-      const resolved = resolveConfig(flags, configFromEnv(process.env), file)
+      const { config: path, json, testFaults, tag, ...rest } = options
+      const flags = { ...rest, ...(tag === undefined ? {} : { tags: tag }) }
+      const env = configFromEnv(process.env)
+      const resolved = resolveConfig(flags, env, file)
+      // SIGHUP and `hearsay reload`: the file again, under the same flags and environment.
+      const reread = path === undefined ? undefined : async () => ({ path, config: resolveConfig(flags, env, await loadConfigFile(path)) })
       // Loaded on demand: client commands should not pay for loading libp2p.
       const { startCommand } = await import('./start.js')
-      await startCommand(resolved, { ...(json === undefined ? {} : { json }), ...(testFaults === true ? { testFaults } : {}) }, output)
+      await startCommand(resolved, {
+        ...(json === undefined ? {} : { json }), ...(testFaults === true ? { testFaults } : {}), ...(reread === undefined ? {} : { reread })
+      }, output)
     })
 
   clientOptions(program.command('put').argument('<key>').argument('<value>', 'JSON, or else taken as a string')
@@ -91,6 +104,19 @@ export function buildProgram (output: Output = processOutput): Command {
     .action(async (key: string, flags: ClientFlags & { versions?: boolean }) => { await getCommand(key, flags, output) })
   clientOptions(program.command('del').argument('<key>').description('delete a key (the versions this peer has seen)'))
     .action(async (key: string, flags: ClientFlags) => { await delCommand(key, flags, output) })
+  clientOptions(program.command('incr').argument('<key>').argument('[by]', 'how much to add (a number above 0)', parseAmount, 1)
+    .description('add to a counter (a PN-counter: concurrent additions on different peers all count); prints the total'))
+    .action(async (key: string, by: number, flags: ClientFlags) => { await counterCommand(key, by, 1, flags, output) })
+  clientOptions(program.command('decr').argument('<key>').argument('[by]', 'how much to subtract (a number above 0)', parseAmount, 1)
+    .description('subtract from a counter; prints the total'))
+    .action(async (key: string, by: number, flags: ClientFlags) => { await counterCommand(key, by, -1, flags, output) })
+  const set = program.command('set').description('sets (add-wins OR-sets): add and remove elements')
+  clientOptions(set.command('add').argument('<key>').argument('<element>', 'JSON, or else taken as a string')
+    .description('add an element to the set at KEY; prints the members'))
+    .action(async (key: string, element: string, flags: ClientFlags) => { await setCommand('add', key, element, flags, output) })
+  clientOptions(set.command('rm').argument('<key>').argument('<element>', 'JSON, or else taken as a string')
+    .description('remove an element from the set at KEY (an add made concurrently elsewhere survives); prints the members'))
+    .action(async (key: string, element: string, flags: ClientFlags) => { await setCommand('remove', key, element, flags, output) })
   clientOptions(program.command('ls').argument('[prefix]')
     .option('--keys', 'names only')
     .option('--limit <n>', 'at most this many keys (one page, in key order)', parseInteger('--limit'))
@@ -98,19 +124,68 @@ export function buildProgram (output: Output = processOutput): Command {
     .description('list keys and values under a prefix, in key order'))
     .action(async (prefix: string | undefined, flags: ClientFlags & { keys?: boolean, limit?: number, after?: string }) => { await lsCommand(prefix, flags, output) })
   clientOptions(program.command('watch').argument('[prefix]')
-    .option('--events', 'print user events (hearsay event) as they come, instead of changes')
-    .description('print every change under a prefix until Ctrl-C (or, with --events, every user event)'))
-    .action(async (prefix: string | undefined, flags: ClientFlags & { events?: boolean }, command: Command) => {
-      if (flags.events !== true) {
-        await watchCommand(prefix, flags, output)
+    .option('--snapshot', 'print the current entries first')
+    .option('--events', 'print the peer\'s events (members joining, leaving, failing; coordinator changes) instead of key changes')
+    .option('--type <type>', 'with --events: only this kind (member, leader, ...; repeatable)', collect)
+    .description('print every change under a prefix until Ctrl-C; after a lost connection it reconnects by itself and resumes where it was'))
+    .action(async (prefix: string | undefined, flags: ClientFlags & { snapshot?: boolean, events?: boolean, type?: string[] }) => {
+      if (flags.events === true) {
+        if (prefix !== undefined || flags.snapshot === true) throw new CommanderError(EXIT_USAGE, 'hearsay.usage', 'error: --events takes no prefix and no --snapshot')
+        const { eventsCommand } = await import('./streams.js')
+        await eventsCommand(flags, output)
         return
       }
-      if (prefix !== undefined) command.error('error: watch --events takes no prefix (it prints every user event)', { exitCode: EXIT_USAGE })
-      const { watchEventsCommand } = await import('./events.js')
-      await watchEventsCommand(flags, output)
+      if (flags.type !== undefined) throw new CommanderError(EXIT_USAGE, 'hearsay.usage', 'error: --type goes with --events')
+      const { watchCommand } = await import('./watch.js')
+      await watchCommand(prefix, flags, output)
     })
-  clientOptions(program.command('members').description('the peer\'s view of the members'))
-    .action(async (flags: ClientFlags) => { await membersCommand(flags, output) })
+  clientOptions(program.command('monitor')
+    .option('--log-level <level>', 'the least severe lines to show: error, warn, info or debug (default info), whatever the peer logs at', parseLogLevel)
+    .description('follow the running peer\'s log lines until Ctrl-C'))
+    .action(async (flags: ClientFlags & { logLevel?: ReturnType<typeof parseLogLevel> }) => {
+      const { monitorCommand } = await import('./streams.js')
+      await monitorCommand(flags, output)
+    })
+  clientOptions(program.command('members')
+    .addOption(new Option('--state <state>', 'only members in this state (repeatable)').choices(['alive', 'suspect', 'dead', 'left']).argParser(collectChoice(['alive', 'suspect', 'dead', 'left'])))
+    .option('--tag <name=value>', 'only members with this tag (repeatable: all must match)', parseTag)
+    .description('the peer\'s view of the members'))
+    .action(async (flags: ClientFlags & { state?: string[], tag?: Record<string, string> }) => { await membersCommand(flags, output) })
+  clientOptions(program.command('join').argument('<multiaddr...>', 'addresses of members to join through')
+    .description('join more members while running: dial each address and exchange membership views (exit 1 if none answers)'))
+    .action(async (addresses: string[], flags: ClientFlags) => {
+      const { joinCommand } = await import('./membership.js')
+      await joinCommand(addresses, flags, output)
+    })
+  clientOptions(program.command('leave')
+    .description('make the peer leave the network gracefully (the others see it left at once); then its process exits'))
+    .action(async (flags: ClientFlags) => {
+      const { leaveCommand } = await import('./membership.js')
+      await leaveCommand(flags, output)
+    })
+  clientOptions(program.command('force-leave').argument('<peer-id>')
+    .description('mark another member left everywhere: a dead one stops lingering; a live one refutes it'))
+    .action(async (peerId: string, flags: ClientFlags) => {
+      const { forceLeaveCommand } = await import('./membership.js')
+      await forceLeaveCommand(peerId, flags, output)
+    })
+  const tags = program.command('tags').description('this peer\'s tags, which every member sees')
+  clientOptions(tags.command('set').argument('<name=value...>').description('add or change tags; prints the tags now'))
+    .action(async (pairs: string[], flags: ClientFlags) => {
+      let set: Record<string, string>
+      try {
+        set = pairs.reduce<Record<string, string>>((acc, pair) => parseTag(pair, acc), {})
+      } catch (err) {
+        throw new CommanderError(EXIT_USAGE, 'hearsay.usage', `error: ${(err as Error).message}`)
+      }
+      const { tagsCommand } = await import('./membership.js')
+      await tagsCommand(set, [], flags, output)
+    })
+  clientOptions(tags.command('delete').argument('<name...>').description('take tags out; prints the tags now'))
+    .action(async (names: string[], flags: ClientFlags) => {
+      const { tagsCommand } = await import('./membership.js')
+      await tagsCommand({}, names, flags, output)
+    })
   clientOptions(program.command('leader').description('the current coordinator and its term'))
     .action(async (flags: ClientFlags) => { await leaderCommand(flags, output) })
   clientOptions(program.command('status').description('peer, network, leader, members, keys, digest, and how far behind each member is'))
@@ -139,6 +214,29 @@ export function buildProgram (output: Output = processOutput): Command {
     .action(async (name: string, payload: string | undefined, flags: ClientFlags & { timeout?: number }) => {
       const { queryCommand } = await import('./events.js')
       await queryCommand(name, payload, flags, output)
+    })
+  clientOptions(program.command('reload')
+    .description('make the running peer re-read its --config file, as SIGHUP does: log level, tags and the writers list change at once; a bad file is refused and the old settings stay'))
+    .action(async (flags: ClientFlags) => {
+      const { reloadCommand } = await import('./runtime.js')
+      await reloadCommand(flags, output)
+    })
+  program.command('validate')
+    .description('check a config file as "start" would read it: "ok" and exit 0, or one line per problem and exit 1')
+    .requiredOption('--config <file>', 'the settings file (JSON or YAML)')
+    .option('--json', 'machine-readable output')
+    .action(async (flags: { config: string, json?: boolean }) => {
+      const { validateCommand } = await import('./runtime.js')
+      await validateCommand(flags.config, flags, output)
+    })
+
+  program.command('version')
+    .description('hearsay\'s version, the Node.js it runs on and the HTTP API version it serves')
+    .option('--json', 'machine-readable output')
+    .action(async (flags: { json?: boolean }) => {
+      const { API_VERSION } = await import('../api/constants.js')
+      const info = { version: VERSION, node: process.versions.node, api: API_VERSION }
+      output.out(flags.json === true ? JSON.stringify(info) : `hearsay ${info.version} (node ${info.node}, HTTP API ${info.api})`)
     })
 
   program.command('cluster')
@@ -177,7 +275,11 @@ export async function main (argv: string[], output: Output = processOutput): Pro
     return EXIT_OK
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT_OK
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT_OK
+      // Help shown because a command group was given no subcommand ("hearsay set") is a usage error.
+      if (err.code === 'commander.help') return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE
+      // Our own usage errors (options that do not go together) have not been printed yet.
+      if (err.code === 'hearsay.usage') output.err(`${err.message}\n(run with --help for usage)`)
       return EXIT_USAGE
     }
     const code = err instanceof HearsayError ? ` (${err.code})` : ''

@@ -1,5 +1,5 @@
-export type LogLevel = 'error' | 'warn' | 'info' | 'debug'
-export const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug']
+import { LOG_LEVELS, type LogLevel } from '../log.js'
+export { LOG_LEVELS, type LogLevel }
 
 /** What the CLI prints for people: stdout for results, stderr for diagnostics. */
 export interface Output {

@@ -11,6 +11,13 @@ export function parseInteger (name: string) {
   }
 }
 
+/** A counter step on the command line: a finite number above 0 (decr makes it negative). */
+export function parseAmount (value: string): number {
+  const n = Number(value)
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`BY must be a number above 0, not ${JSON.stringify(value)}`)
+  return n
+}
+
 export function parseLogLevel (value: string): LogLevel {
   if (!(LOG_LEVELS as readonly string[]).includes(value)) throw new InvalidArgumentError(`log level must be one of ${LOG_LEVELS.join(', ')}`)
   return value as LogLevel
@@ -19,6 +26,23 @@ export function parseLogLevel (value: string): LogLevel {
 export function parseProfile (value: string): Profile {
   if (!isProfile(value)) throw new InvalidArgumentError(`profile must be ${PROFILES.join(' or ')}`)
   return value
+}
+
+/** `--tag K=V`, repeatable: collects into one object; a later K wins. */
+export function parseTag (value: string, previous: Record<string, string> | undefined): Record<string, string> {
+  const at = value.indexOf('=')
+  if (at <= 0) throw new InvalidArgumentError(`a tag is NAME=VALUE (for example zone=eu-1), not ${JSON.stringify(value)}`)
+  const tags: Record<string, string> = { ...previous }
+  Object.defineProperty(tags, value.slice(0, at), { value: value.slice(at + 1), enumerable: true, writable: true, configurable: true })
+  return tags
+}
+
+/** A repeatable option with a fixed set of values. */
+export function collectChoice (allowed: readonly string[]) {
+  return (value: string, previous: string[] | undefined): string[] => {
+    if (!allowed.includes(value)) throw new InvalidArgumentError(`must be one of ${allowed.join(', ')}`)
+    return [...(previous ?? []), value]
+  }
 }
 
 /** Repeatable options: `--listen A --listen B`. */

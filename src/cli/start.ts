@@ -8,7 +8,9 @@ import { startApi, loadOrCreateToken, createToken, API_TOKEN_FILE } from '../api
 import { validatePsk } from '../net/index.js'
 import { writeFileDurably } from '../storage/index.js'
 import { levelEnabled, type Output } from './output.js'
-import { createCliLogger } from './logger.js'
+import { createCliLogger, type CliLogger } from './logger.js'
+import { validateTags } from '../membership/index.js'
+import type { ReloadReport } from '../api/index.js'
 import { API_URL_FILE } from './client.js'
 import type { StartConfig } from './config.js'
 import { ConfigError } from './errors.js'
@@ -19,6 +21,8 @@ const EVENT_LOOP_SAMPLE_MS = 1_000
 
 export interface StartFlags {
   json?: boolean
+  /** Reads the config file again (with the same flags and environment over it): SIGHUP, `hearsay reload`. */
+  reread?: () => Promise<{ path: string, config: StartConfig }>
   /** Serve the fault-injection routes under /v1/test (`--test-faults`, for the harness). */
   testFaults?: boolean
 }
@@ -27,11 +31,15 @@ export interface StartFlags {
 export async function startCommand (config: StartConfig, flags: StartFlags, output: Output): Promise<void> {
   // Installed before anything is printed: whoever reads our output may signal us at once,
   // and a signal with no handler kills the process without a goodbye.
-  const stopRequested = waitForSignal()
+  let leave: () => void = () => {}
+  // A signal, or `hearsay leave` (POST /v1/leave): either way the peer leaves gracefully and exits.
+  const stopRequested = Promise.race([waitForSignal(), new Promise<void>((resolve) => { leave = resolve })])
   const { host, port } = parseApiListen(config.api)
+  validateTags(config.tags)
   const psk = config.psk === undefined ? undefined : validatePsk(await readKeyFile(config.psk))
   const writers = config.writers === undefined ? undefined : await readWriters(config.writers)
-  const logger = await createCliLogger(config.logLevel, flags.json === true, output)
+  const cliLogger = await createCliLogger(config.logLevel, flags.json === true, output)
+  const logger = cliLogger.log
   const peer = await createPeer({
     logger,
     network: config.network,
@@ -39,6 +47,7 @@ export async function startCommand (config: StartConfig, flags: StartFlags, outp
     ...(config.listen === undefined ? {} : { listen: config.listen }),
     bootstrap: config.bootstrap,
     priority: config.priority,
+    tags: config.tags,
     profile: config.profile,
     sync: config.sync,
     ...(psk === undefined ? {} : { psk }),
@@ -56,13 +65,29 @@ export async function startCommand (config: StartConfig, flags: StartFlags, outp
   const report = reportMembership(peer, config, flags, output)
   await peer.start()
   const token = config.memory ? createToken() : await loadOrCreateToken(config.data)
-  const api = await startApi(peer, { host, port, token, logger, testFaults: flags.testFaults === true })
+  const reload = flags.reread === undefined ? undefined : reloader(peer, config, flags.reread, cliLogger)
+  const api = await startApi(peer, {
+    host, port, token, logger, logs: cliLogger.source, testFaults: flags.testFaults === true, leave: () => { leave() }, ...(reload === undefined ? {} : { reload })
+  })
+  const onHangUp = (): void => {
+    const log = logger.child({ component: 'peer' })
+    if (reload === undefined) {
+      log.warn('SIGHUP: there is no config file to re-read (start with --config FILE)')
+      return
+    }
+    reload().then(
+      (report) => { log.info({ ...report }, `reloaded ${report.config}`) },
+      (err: unknown) => { log.error({ err: (err as Error).message }, `config reload refused, the old settings stay: ${(err as Error).message}`) }
+    )
+  }
+  process.on('SIGHUP', onHangUp)
   if (!config.memory) await writeFileDurably(join(config.data, API_URL_FILE), new TextEncoder().encode(api.url + '\n'), 0o600)
   printBanner(peer, config, flags, output, api.url, config.memory ? token : undefined)
   report.flush()
   // Save what start-up compiled now (see bin/hearsay.js), not at exit: a peer may be killed.
   flushCompileCache?.()
   await stopRequested
+  process.off('SIGHUP', onHangUp)
   if (levelEnabled(config.logLevel, 'info') && flags.json !== true) output.err('stopping: telling the other members this peer leaves')
   await api.close()
   await peer.stop()
@@ -173,4 +198,34 @@ async function waitForSignal (): Promise<void> {
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
   })
+}
+
+/** Settings a running peer cannot take: changed in the file, they wait for a restart. */
+const RESTART_FIELDS = ['data', 'memory', 'network', 'listen', 'bootstrap', 'api', 'priority', 'profile', 'psk', 'sync', 'otlp'] as const
+
+/**
+ * Re-reads the config and applies the log level, the tags and the writers list. Everything is
+ * read and checked before anything changes: a bad file, an unreadable writers file or bad tags
+ * leave the running settings as they were.
+ */
+function reloader (peer: Peer, started: StartConfig, reread: () => Promise<{ path: string, config: StartConfig }>, cliLogger: CliLogger): () => Promise<ReloadReport> {
+  let pending = Promise.resolve()
+  const reload = async (): Promise<ReloadReport> => {
+    const { path, config } = await reread()
+    const writers = config.writers === undefined ? undefined : await readWriters(config.writers)
+    validateTags(config.tags)
+    const current = peer.members().find((m) => m.self)?.tags ?? {}
+    const removed = Object.keys(current).filter((k) => !Object.hasOwn(config.tags, k))
+    cliLogger.setLevel(config.logLevel)
+    const tags = await peer.setTags(config.tags, removed)
+    peer.setWriters(writers)
+    const restartNeeded = RESTART_FIELDS.filter((f) => JSON.stringify(config[f]) !== JSON.stringify(started[f]))
+    return { config: path, applied: { logLevel: config.logLevel, tags, writers: writers ?? null }, restartNeeded }
+  }
+  // One at a time: a SIGHUP during a `hearsay reload` waits for it.
+  return async () => {
+    const result = pending.then(reload)
+    pending = result.then(() => {}, () => {})
+    return await result
+  }
 }

@@ -1,3 +1,5 @@
+// First, before anything that needs Node 22 runs: an older Node gets one line saying what to do.
+import '../node-version.js'
 export { createCluster } from './cluster.js'
 export type { Cluster, ClusterOptions } from './cluster.js'
 export type { ClusterControl, ConvergedOptions } from './types.js'

@@ -50,12 +50,20 @@ function toWire (update: MemberUpdate): WireUpdate {
   const base = { kind: KIND_TO_WIRE[update.kind], peerId: update.peerId, incarnation: update.incarnation }
   switch (update.kind) {
     case 'alive':
-      return { ...base, addresses: update.addresses, priority: update.priority, tags: new Map(Object.entries(update.tags)), from: '' }
+      return {
+        ...base,
+        addresses: update.addresses,
+        priority: update.priority,
+        tags: new Map(Object.entries(update.tags)),
+        from: '',
+        version: update.version ?? '',
+        protocols: update.protocols ?? []
+      }
     case 'suspect':
     case 'dead':
-      return { ...base, addresses: [], priority: 0, tags: new Map(), from: update.from }
+      return { ...base, addresses: [], priority: 0, tags: new Map(), from: update.from, version: '', protocols: [] }
     case 'left':
-      return { ...base, addresses: [], priority: 0, tags: new Map(), from: '' }
+      return { ...base, addresses: [], priority: 0, tags: new Map(), from: '', version: '', protocols: [] }
   }
 }
 
@@ -72,7 +80,7 @@ export function decodeMessage (bytes: Uint8Array): MembershipMessage {
       limits: {
         targetAddresses: L.maxAddresses,
         updates: L.maxUpdates,
-        updates$: { addresses: L.maxAddresses, tags: L.maxTags }
+        updates$: { addresses: L.maxAddresses, tags: L.maxTags, protocols: L.maxProtocols }
       }
     })
   } catch (err) {
@@ -109,7 +117,23 @@ function fromWire (u: WireUpdate): MemberUpdate {
         // defineProperty, not assignment: a tag named "__proto__" must stay a tag, not be dropped.
         Object.defineProperty(tags, key, { value, enumerable: true, writable: true, configurable: true })
       }
-      return { kind: 'alive', peerId: u.peerId, incarnation: u.incarnation, addresses: u.addresses, priority: u.priority, tags }
+      if (u.version.length > L.maxVersionLength) throw new MalformedMembershipMessageError('version too long')
+      checkText(u.version, 'version')
+      for (const p of u.protocols) {
+        if (p.length === 0 || p.length > L.maxProtocolLength) throw new MalformedMembershipMessageError('bad protocol')
+        checkText(p, 'protocol')
+      }
+      return {
+        kind: 'alive',
+        peerId: u.peerId,
+        incarnation: u.incarnation,
+        addresses: u.addresses,
+        priority: u.priority,
+        tags,
+        // Absent when empty: what a member that predates them sends.
+        ...(u.version === '' ? {} : { version: u.version }),
+        ...(u.protocols.length === 0 ? {} : { protocols: u.protocols })
+      }
     }
     case WireUpdate.Kind.SUSPECT:
       return { kind: 'suspect', peerId: u.peerId, incarnation: u.incarnation, from: u.from }

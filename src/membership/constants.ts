@@ -78,7 +78,12 @@ export const MEMBERSHIP_LIMITS = {
   maxTags: 32,
   maxTagKeyLength: 64,
   maxTagValueLength: 256,
-  maxPeerIdLength: 128
+  maxPeerIdLength: 128,
+  /** Longest software version a member may announce (characters). */
+  maxVersionLength: 64,
+  /** Most protocols one member may announce, and the longest `<part>/<version>` (characters). */
+  maxProtocols: 32,
+  maxProtocolLength: 128
 } as const
 
 /** Most updates piggybacked on one probe or gossip message. */

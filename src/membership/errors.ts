@@ -10,3 +10,6 @@ export class MalformedMembershipMessageError extends malformedError('ERR_MALFORM
  * Updates heard from the network never throw: they are ignored instead.
  */
 export class InvalidSelfError extends codedError('ERR_INVALID_SELF') {}
+
+/** Tags that break the limits every member applies (count, length, text). */
+export class InvalidTagsError extends codedError('ERR_INVALID_TAGS') {}

@@ -3,6 +3,7 @@ import { TypedEventTarget, type DetailEvent } from '../events.js'
 import { rateLimited, silentLog, type Log, type LogFn } from '../log.js'
 import { Backoff } from '../backoff.js'
 import { CounterFile } from '../counter-file.js'
+import { VERSION } from '../version.js'
 import { MAX_INCARNATION, MemberTable, type Member, type MemberUpdate, type Outcome } from './state.js'
 import { BroadcastQueue } from './broadcasts.js'
 import type { MembershipMessage } from './codec.js'
@@ -31,6 +32,8 @@ export interface MembershipInit extends Partial<MembershipTiming> {
   tags?: Record<string, string>
   /** @default DEFAULT_PROFILE ('lan') */
   profile?: Profile
+  /** The software version announced to others. @default hearsay's package version */
+  version?: string
 }
 
 export interface MembershipEvents extends Record<string, unknown> {
@@ -83,6 +86,12 @@ export interface Membership extends MembershipView, TypedEventTarget<MembershipE
   stats (): MembershipStats
   /** Announce new addresses, priority or tags under a new incarnation. */
   updateSelf (patch: { addresses?: string[], priority?: number, tags?: Record<string, string> }): void
+  /**
+   * Marks another member `left` at its current incarnation and spreads it (Serf's force-leave):
+   * a dead member is gone from every view at once; a live one hears it and refutes it. Returns
+   * the member as it is now here, or undefined for an unknown member or this peer itself.
+   */
+  forceLeave (peerId: string): Member | undefined
 }
 
 export function createMembership (components: MembershipComponents, init: MembershipInit = {}): Membership {
@@ -167,6 +176,8 @@ class SwimMembership extends TypedEventTarget<MembershipEvents> implements Membe
       addresses: this.net.addresses(),
       priority: this.init.priority ?? 0,
       tags: this.init.tags ?? {},
+      version: this.init.version ?? VERSION,
+      protocols: this.net.protocols(),
       incarnation
     }, this.now())
     this.broadcasts = new BroadcastQueue(this.timing.retransmitMult)
@@ -253,6 +264,14 @@ class SwimMembership extends TypedEventTarget<MembershipEvents> implements Membe
   updateSelf (patch: { addresses?: string[], priority?: number, tags?: Record<string, string> }): void {
     if (this.table === undefined) return
     this.handle(this.table.updateSelf(patch, this.now()))
+  }
+
+  forceLeave (peerId: string): Member | undefined {
+    const table = this.table
+    const member = table?.get(peerId)
+    if (table === undefined || member === undefined || member.self) return undefined
+    this.handle(table.apply({ kind: 'left', peerId, incarnation: member.incarnation }, this.now()))
+    return table.get(peerId)
   }
 
   // --- inbound ----------------------------------------------------------------------------
@@ -402,7 +421,16 @@ class SwimMembership extends TypedEventTarget<MembershipEvents> implements Membe
   private viewOf (m: Member): MemberUpdate {
     switch (m.state) {
       case 'alive':
-        return { kind: 'alive', peerId: m.peerId, incarnation: m.incarnation, addresses: m.addresses, priority: m.priority, tags: m.tags }
+        return {
+          kind: 'alive',
+          peerId: m.peerId,
+          incarnation: m.incarnation,
+          addresses: m.addresses,
+          priority: m.priority,
+          tags: m.tags,
+          version: m.version,
+          protocols: m.protocols
+        }
       case 'suspect':
         return { kind: 'suspect', peerId: m.peerId, incarnation: m.incarnation, from: this.net.peerId }
       case 'dead':

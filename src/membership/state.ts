@@ -21,6 +21,10 @@ export interface Member {
   incarnation: number
   priority: number
   tags: Record<string, string>
+  /** The hearsay version it announces (`0.1.0`); empty when it announces none. */
+  version: string
+  /** The protocols it speaks, as `<part>/<version>` (`membership/1.0.0`), sorted. */
+  protocols: string[]
   /** ms; last time we had evidence of life (message from it or ack) */
   lastHeard: number
   /** ms; when `state` last changed */
@@ -29,7 +33,18 @@ export interface Member {
 }
 
 export type MemberUpdate =
-  | { kind: 'alive', peerId: string, incarnation: number, addresses: string[], priority: number, tags: Record<string, string> }
+  | {
+    kind: 'alive'
+    peerId: string
+    incarnation: number
+    addresses: string[]
+    priority: number
+    tags: Record<string, string>
+    /** Software version; absent or empty from a member that announces none. */
+    version?: string
+    /** `<part>/<version>` of each protocol it speaks. */
+    protocols?: string[]
+  }
   | { kind: 'suspect', peerId: string, incarnation: number, from: string }
   | { kind: 'dead', peerId: string, incarnation: number, from: string }
   | { kind: 'left', peerId: string, incarnation: number }
@@ -59,6 +74,10 @@ export interface SelfInit {
   priority: number
   tags: Record<string, string>
   incarnation: number
+  /** The software version this peer announces. @default '' */
+  version?: string
+  /** The protocols this peer speaks (`<part>/<version>`). @default [] */
+  protocols?: string[]
 }
 
 export interface TimingOptions {
@@ -116,7 +135,7 @@ function sameTags (a: Record<string, string>, b: Record<string, string>): boolea
 }
 
 function cloneMember (member: Member): Member {
-  return { ...member, addresses: [...member.addresses], tags: copyTags(member.tags) }
+  return { ...member, addresses: [...member.addresses], tags: copyTags(member.tags), protocols: [...member.protocols] }
 }
 
 function comparePeerIds (a: { peerId: string }, b: { peerId: string }): number {
@@ -137,11 +156,22 @@ export function sanitizeUpdate (value: unknown): MemberUpdate | undefined {
   if (!isValidIncarnation(incarnation)) return undefined
 
   if (kind === 'alive') {
-    const { addresses, priority, tags } = value
+    const { addresses, priority, tags, version, protocols } = value
     if (!isStringArray(addresses)) return undefined
     if (typeof priority !== 'number' || !Number.isFinite(priority)) return undefined
     if (!isStringRecord(tags)) return undefined
-    return { kind, peerId, incarnation, addresses: [...addresses], priority, tags: copyTags(tags) }
+    if (version !== undefined && typeof version !== 'string') return undefined
+    if (protocols !== undefined && !isStringArray(protocols)) return undefined
+    return {
+      kind,
+      peerId,
+      incarnation,
+      addresses: [...addresses],
+      priority,
+      tags: copyTags(tags),
+      ...(version === undefined ? {} : { version }),
+      ...(protocols === undefined ? {} : { protocols: [...protocols] })
+    }
   }
   if (kind === 'left') return { kind, peerId, incarnation }
 
@@ -153,7 +183,9 @@ export function sanitizeUpdate (value: unknown): MemberUpdate | undefined {
 }
 
 // `required` is for SelfInit, where every field must be present; a patch may omit any.
-function validateSelfFields (patch: { addresses?: unknown, priority?: unknown, tags?: unknown }, required: boolean): void {
+function validateSelfFields (patch: { addresses?: unknown, priority?: unknown, tags?: unknown, version?: unknown, protocols?: unknown }, required: boolean): void {
+  if (patch.version !== undefined && typeof patch.version !== 'string') throw new InvalidSelfError('version must be a string')
+  if (patch.protocols !== undefined && !isStringArray(patch.protocols)) throw new InvalidSelfError('protocols must be an array of strings')
   if ((required || patch.addresses !== undefined) && !isStringArray(patch.addresses)) {
     throw new InvalidSelfError('addresses must be an array of multiaddr strings')
   }
@@ -191,6 +223,8 @@ export class MemberTable {
       incarnation: self.incarnation,
       priority: self.priority,
       tags: copyTags(self.tags),
+      version: self.version ?? '',
+      protocols: [...(self.protocols ?? [])],
       lastHeard: now,
       stateSince: now,
       self: true
@@ -317,6 +351,8 @@ export class MemberTable {
         incarnation: update.incarnation,
         priority: update.priority,
         tags: copyTags(update.tags),
+        version: update.version ?? '',
+        protocols: [...(update.protocols ?? [])],
         lastHeard: now,
         stateSince: now,
         self: false
@@ -334,6 +370,8 @@ export class MemberTable {
     member.addresses = [...update.addresses]
     member.priority = update.priority
     member.tags = copyTags(update.tags)
+    member.version = update.version ?? ''
+    member.protocols = [...(update.protocols ?? [])]
     if (previous !== 'alive') {
       member.state = 'alive'
       member.stateSince = now
@@ -351,7 +389,9 @@ export class MemberTable {
     if (update.incarnation === self.incarnation &&
       sameStrings(update.addresses, self.addresses) &&
       update.priority === self.priority &&
-      sameTags(update.tags, self.tags)) {
+      sameTags(update.tags, self.tags) &&
+      (update.version ?? '') === self.version &&
+      sameStrings(update.protocols ?? [], self.protocols)) {
       return emptyOutcome()
     }
     return this.refute(update.incarnation, now)
@@ -428,7 +468,17 @@ export class MemberTable {
     const { peerId, incarnation } = member
     switch (member.state) {
       case 'alive':
-        return { kind: 'alive', peerId, incarnation, addresses: [...member.addresses], priority: member.priority, tags: copyTags(member.tags) }
+        return {
+          kind: 'alive',
+          peerId,
+          incarnation,
+          addresses: [...member.addresses],
+          priority: member.priority,
+          tags: copyTags(member.tags),
+          // Absent rather than empty when unknown, as a member that predates them sends it.
+          ...(member.version === '' ? {} : { version: member.version }),
+          ...(member.protocols.length === 0 ? {} : { protocols: [...member.protocols] })
+        }
       case 'suspect':
         return { kind: 'suspect', peerId, incarnation, from: this.selfId }
       case 'dead':

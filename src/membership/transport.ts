@@ -3,7 +3,7 @@ import { decodeMessage, encodeMessage, type MembershipMessage } from './codec.js
 import { MEMBERSHIP_LIMITS, MEMBERSHIP_PROTOCOL_VERSION } from './constants.js'
 
 export type MembershipNet = Pick<NetNode,
-'peerId' | 'addresses' | 'protocol' | 'handle' | 'unhandle' | 'openStream' | 'addEventListener' | 'removeEventListener' | 'connections'>
+'peerId' | 'addresses' | 'protocol' | 'protocols' | 'handle' | 'unhandle' | 'openStream' | 'addEventListener' | 'removeEventListener' | 'connections'>
 
 /** Whom to reach: a PeerId, and addresses to dial when it is not connected. */
 export interface Target {

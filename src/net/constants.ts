@@ -1,7 +1,10 @@
 import type { Profile } from '../profile.js'
 
+/** The version a protocol id carries unless its part says otherwise. */
+export const DEFAULT_PROTOCOL_VERSION = '1.0.0'
+
 /** Every protocol id carries the network name, so peers of different networks never mix. */
-export function protocolId (network: string, part: string, version = '1.0.0'): string {
+export function protocolId (network: string, part: string, version = DEFAULT_PROTOCOL_VERSION): string {
   return `/hearsay/${network}/${part}/${version}`
 }
 

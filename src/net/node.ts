@@ -16,7 +16,7 @@ import { TypedEventTarget } from '../events.js'
 import { DEFAULT_PROFILE, forProfile, type Profile } from '../profile.js'
 import { rateLimited, silentLog, type Log, type LogFn } from '../log.js'
 import {
-  protocolId, NETWORK_NAME_PATTERN, DEFAULT_LISTEN, DEFAULT_MAX_MESSAGE_BYTES,
+  protocolId, DEFAULT_PROTOCOL_VERSION, NETWORK_NAME_PATTERN, DEFAULT_LISTEN, DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_DIAL_TIMEOUT, DISCOVERY_PROFILES, BOOTSTRAP_BACKOFF, CONNECTION_PING_INTERVAL
 } from './constants.js'
 import { InvalidMultiaddrError, InvalidNetworkNameError, InvalidPeerIdError, NotStartedError, UnsupportedKeyTypeError } from './errors.js'
@@ -76,6 +76,8 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
   private libp2p: Libp2p<Services> | undefined
   private discovery: DhtDiscovery | undefined
   private bootstrapDialer: BootstrapDialer | undefined
+  /** `<part>/<version>` of every protocol id a part asked for: what this peer speaks. */
+  private readonly spoken = new Set<string>()
 
   constructor (network: string, privateKey: PrivateKey, components: NetComponents, init: NetInit) {
     super()
@@ -99,7 +101,12 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
   }
 
   protocol (part: string, version?: string): string {
+    this.spoken.add(`${part}/${version ?? DEFAULT_PROTOCOL_VERSION}`)
     return protocolId(this.network, part, version)
+  }
+
+  protocols (): string[] {
+    return [...this.spoken].sort()
   }
 
   async start (): Promise<void> {

@@ -108,6 +108,11 @@ export interface NetNode extends TypedEventTarget<NetEvents> {
   /** The addresses others can dial, each ending in /p2p/<peerId>. */
   addresses (): string[]
   protocol (part: string, version?: string): string
+  /**
+   * `<part>/<version>` of every protocol id the parts asked `protocol()` for (each part asks when
+   * it is made, the DHT and gossipsub when the node starts), sorted: what this peer speaks.
+   */
+  protocols (): string[]
   handle (protocol: string, handler: (stream: MessageStream) => void | Promise<void>, options?: StreamHandlerOptions): Promise<void>
   unhandle (protocol: string): Promise<void>
   openStream (peerId: string, protocol: string, options?: OpenStreamOptions): Promise<MessageStream>

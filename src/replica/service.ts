@@ -297,6 +297,14 @@ export class Replication extends TypedEventTarget<KvEvents> {
     return record === undefined ? undefined : this.commit(record)
   }
 
+  /**
+   * Replaces the writers list (`undefined`: anyone may write) from now on: records that arrive
+   * later, and local writes, are checked against the new list; what was applied stays.
+   */
+  setWriters (writers: readonly string[] | undefined): void {
+    this.writers = writers === undefined ? undefined : new Set(writers)
+  }
+
   get (key: string): Json | undefined {
     return this.state.get(key)
   }

@@ -91,7 +91,7 @@ describe('the API over a peer of a three-peer cluster', () => {
     await cluster.peers[1]!.kv.put('watched/x', { from: 'peer 1' })
     await until((t) => t.includes('"watched/x"'))
     const event = text.split('\n\n').find((block) => block.includes('"watched/x"'))
-    expect(event).toBe('event: change\ndata: {"key":"watched/x","value":{"from":"peer 1"},"origin":"remote"}')
+    expect(event).toMatch(/^event: change\nid: [0-9a-f]+-\d+\ndata: \{"key":"watched\/x","value":\{"from":"peer 1"\},"origin":"remote"\}$/)
     expect(text).not.toContain('unwatched')
     controller.abort()
     await expect.poll(() => api.app.hearsay.watchStats().clients).toBe(0)

@@ -93,8 +93,8 @@ describe('user events and queries through inject()', () => {
   })
 
   it('the routes need the token; the stream stays open until the API closes', async () => {
-    const streaming = f.app.inject({ method: 'GET', url: '/v1/events', headers: auth })
-    await expect.poll(() => f.app.hearsay.eventStreamStats().clients).toBe(1)
+    const streaming = f.app.inject({ method: 'GET', url: '/v1/events?type=user', headers: auth })
+    await expect.poll(() => f.app.hearsay.streamStats().clients).toBe(1)
     for (const url of ['/v1/events', '/v1/events/x', '/v1/queries/x']) {
       const anonymous = await f.app.inject({ method: url === '/v1/events' ? 'GET' : 'POST', url })
       expect(anonymous.statusCode, url).toBe(401)
@@ -104,7 +104,7 @@ describe('user events and queries through inject()', () => {
     expect(response.statusCode).toBe(200)
     expect(response.headers['content-type']).toBe('text/event-stream; charset=utf-8')
     expect(userEvents(response.body)).toEqual([])
-    expect(f.app.hearsay.eventStreamStats()).toMatchObject({ clients: 0, opened: 1, eventsSent: 0 })
+    expect(f.app.hearsay.streamStats()).toMatchObject({ clients: 0, opened: 1, eventsSent: 0 })
   })
 })
 
@@ -114,21 +114,21 @@ describe('GET /v1/events carries every user event', () => {
   afterAll(async () => { await f.peer.stop() })
 
   it('one `event: user` per event, in order, and nothing for queries, until the API closes', async () => {
-    const streaming = f.app.inject({ method: 'GET', url: '/v1/events', headers: auth })
-    await expect.poll(() => f.app.hearsay.eventStreamStats().clients).toBe(1)
+    const streaming = f.app.inject({ method: 'GET', url: '/v1/events?type=user', headers: auth })
+    await expect.poll(() => f.app.hearsay.streamStats().clients).toBe(1)
     const first = await f.peer.events.publish('deploy', { version: 1 })
     // A query is not an event: it does not appear on the stream.
     const off = f.peer.events.onQuery('q', () => 1)
     expect((await f.peer.events.query('q', null, { timeout: 1_000 })).responses).toHaveLength(1)
     off()
     await f.app.inject({ method: 'POST', url: '/v1/events/restart', headers: json, payload: '"web"' })
-    await expect.poll(() => f.app.hearsay.eventStreamStats().eventsSent).toBe(2)
+    await expect.poll(() => f.app.hearsay.streamStats().eventsSent).toBe(2)
     await f.app.close()
     const response = await streaming
     const events = userEvents(response.body)
     expect(events.map((e) => [e.name, e.payload])).toEqual([['deploy', { version: 1 }], ['restart', 'web']])
     expect(events[0]).toEqual({ name: 'deploy', payload: { version: 1 }, from: f.peer.peerId, id: first.id, at: first.at })
-    expect(f.app.hearsay.eventStreamStats()).toMatchObject({ clients: 0, opened: 1, dropped: 0, eventsSent: 2 })
+    expect(f.app.hearsay.streamStats()).toMatchObject({ clients: 0, opened: 1, dropped: 0, eventsSent: 2 })
   })
 })
 
@@ -171,18 +171,18 @@ describe('GET /v1/events over a real socket', () => {
       let closed = false
       slow.on('close', () => { closed = true })
       slow.on('error', () => {})
-      slow.write(`GET /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`)
-      await expect.poll(() => api.app.hearsay.eventStreamStats().clients).toBe(2)
+      slow.write(`GET /v1/events?type=user HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`)
+      await expect.poll(() => api.app.hearsay.streamStats().clients).toBe(2)
 
       // 60 KiB payloads: the socket buffers fill after some MiB, then events queue, then the drop.
       const payload = 'e'.repeat(60 * 1024)
       let sent = 0
-      while (api.app.hearsay.eventStreamStats().dropped === 0 && sent < 5_000) {
+      while (api.app.hearsay.streamStats().dropped === 0 && sent < 5_000) {
         await peer.events.publish('bulk', { n: sent++, payload })
         // Let the fast reader keep up, as a live client would.
         await new Promise((resolve) => setTimeout(resolve, 2))
       }
-      expect(api.app.hearsay.eventStreamStats()).toMatchObject({ dropped: 1, clients: 1 })
+      expect(api.app.hearsay.streamStats()).toMatchObject({ dropped: 1, clients: 1 })
       slow.resume()
       await expect.poll(() => closed, { timeout: 10_000 }).toBe(true)
       await expect.poll(() => userEvents(received.join('')).length, { timeout: 10_000 }).toBe(sent)

@@ -2,12 +2,16 @@ import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest'
 import { Writable } from 'node:stream'
 import { pino } from 'pino'
 import { buildApi, ERROR_STATUS, type OpenApiDocument } from '../../src/api/index.js'
+import { Validator } from '@seriousme/openapi-schema-validator'
+import { VERSION } from '../../src/version.js'
 import { startPeerWithApi, auth, json, body, TOKEN, type ErrorBody, type Fixture } from './helpers.js'
 
 interface Receipt { key: string, dot: { replica: string, seq: number }, hlc: { wall: number, logical: number } }
 interface Status {
   peerId: string
   network: string
+  version: string
+  protocols: string[]
   addresses: string[]
   connections: unknown[]
   members: Record<string, number>
@@ -20,9 +24,14 @@ interface Status {
   stats: { kv: Record<string, unknown>, membership: Record<string, number>, election: Record<string, number> }
 }
 
+/** A body a POST route would accept, so a refusal is about the token or the peer, not the body. */
+function postBody (route: { url: string }): string {
+  return route.url.startsWith('/v1/set/') ? '{"add":1}' : route.url.startsWith('/v1/counter/') ? '{"by":1}' : '{}'
+}
+
 /** A URL for a route from the route list, with `:key` filled in. */
 function urlOf (route: { url: string }): string {
-  return route.url.replace(':key', 'some-key').replace(':file', 'app.js').replace(':name', 'deploy')
+  return route.url.replace(':key', 'some-key').replace(':file', 'app.js').replace(':name', 'deploy').replace(':peerId', '12D3KooWRco1nneqv127gRVUd1nHMQL7D7h47VMVHKtzJR5gNVNK')
 }
 
 describe('HTTP API over one peer, through inject()', () => {
@@ -121,6 +130,9 @@ describe('HTTP API over one peer, through inject()', () => {
     const status = body<Status>(response)
     expect(status.peerId).toBe(f.peer.peerId)
     expect(status.network).toBe(f.peer.network)
+    expect(status.version).toBe(VERSION)
+    expect(status.protocols).toEqual(f.peer.net.protocols())
+    expect(status.protocols).toEqual(expect.arrayContaining(['membership/1.0.0', 'election/1.0.0', 'meshsub/2.0.0', expect.stringMatching(/^kv\//), expect.stringMatching(/^sync\//)]))
     expect(status.addresses).toEqual(f.peer.addresses())
     expect(status.members).toEqual({ alive: 1, suspect: 0, dead: 0, left: 0 })
     expect(status.leader).toBeNull()
@@ -137,9 +149,11 @@ describe('HTTP API over one peer, through inject()', () => {
   it('GET /v1/members is the membership view, self included', async () => {
     const response = await f.app.inject({ method: 'GET', url: '/v1/members', headers: auth })
     expect(response.statusCode).toBe(200)
-    const members = body<Array<{ peerId: string, self: boolean, state: string }>>(response)
+    const members = body<Array<{ peerId: string, self: boolean, state: string, version: string, protocols: string[] }>>(response)
     expect(members).toHaveLength(1)
-    expect(members[0]).toMatchObject({ peerId: f.peer.peerId, self: true, state: 'alive' })
+    expect(members[0]).toMatchObject({ peerId: f.peer.peerId, self: true, state: 'alive', version: VERSION })
+    expect(members[0]!.protocols).toEqual(f.peer.net.protocols())
+    expect(members[0]!.protocols).toContain('membership/1.0.0')
   })
 
   it('GET /v1/leader is 404 ERR_NO_LEADER before any election', async () => {
@@ -162,7 +176,7 @@ describe('HTTP API over one peer, through inject()', () => {
           method: route.method as 'GET',
           url: urlOf(route),
           headers,
-          ...(route.method === 'PUT' ? { payload: '"sneaky"' } : {})
+          ...(route.method === 'PUT' ? { payload: '"sneaky"' } : route.method === 'POST' ? { payload: postBody(route) } : {})
         })
         if (route.public) {
           expect(response.statusCode, `${route.method} ${route.url}`).toBe(200)
@@ -340,8 +354,9 @@ describe('HTTP API over one peer, through inject()', () => {
     expect(listed).toEqual([
       'DELETE /v1/kv/{key}', 'GET /', 'GET /health', 'GET /metrics', 'GET /ui/{file}', 'GET /v1/convergence', 'GET /v1/dashboard',
       'GET /v1/dashboard/events', 'GET /v1/events', 'GET /v1/jobs', 'GET /v1/kv', 'GET /v1/kv/{key}', 'GET /v1/leader',
-      'GET /v1/members', 'GET /v1/openapi.json', 'GET /v1/status', 'GET /v1/trace/{key}', 'GET /v1/traces', 'GET /v1/watch',
-      'POST /v1/events/{name}', 'POST /v1/queries/{name}', 'PUT /v1/kv/{key}'
+      'GET /v1/members', 'GET /v1/monitor', 'GET /v1/openapi.json', 'GET /v1/status', 'GET /v1/trace/{key}', 'GET /v1/traces', 'GET /v1/watch',
+      'POST /v1/counter/{key}', 'POST /v1/events/{name}', 'POST /v1/join', 'POST /v1/leave', 'POST /v1/members/{peerId}/force-leave',
+      'POST /v1/queries/{name}', 'POST /v1/reload', 'POST /v1/set/{key}', 'PUT /v1/kv/{key}', 'PUT /v1/tags'
     ])
     expect(listed).toHaveLength(f.app.hearsay.routes.length)
     for (const [path, ops] of Object.entries(doc.paths)) {
@@ -360,13 +375,26 @@ describe('HTTP API over one peer, through inject()', () => {
     expect(put.requestBody?.content['application/json']).toBeDefined()
     expect(put.responses['200']!.content['application/json']!.schema).toMatchObject({ required: ['key', 'dot', 'hlc'] })
     const get = doc.paths['/v1/kv/{key}']!.get!
-    expect(get.parameters.map((p) => `${p.in}:${p.name}`)).toEqual(['path:key', 'query:versions'])
+    expect(get.parameters!.map((p) => `${p.in}:${p.name}`).sort()).toEqual(['path:key', 'query:versions'])
     const list = doc.paths['/v1/kv']!.get!
-    expect(list.parameters.map((p) => p.name)).toEqual(['prefix', 'limit', 'after', 'keys'])
+    expect(list.parameters!.map((p) => p.name)).toEqual(['prefix', 'limit', 'after', 'keys'])
     expect(doc.paths['/metrics']!.get!.responses['200']!.content['text/plain']).toBeDefined()
     expect(doc.paths['/v1/watch']!.get!.responses['200']!.content['text/event-stream']).toBeDefined()
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' })
     for (const code of Object.keys(ERROR_STATUS)) expect(doc.info.description).toContain(code)
+  })
+
+  it('the OpenAPI document is valid OpenAPI 3.1 (checked by a validator package, offline)', async () => {
+    const response = await f.app.inject({ method: 'GET', url: '/v1/openapi.json', headers: auth })
+    const validator = new Validator()
+    const result = await validator.validate(body<Record<string, unknown>>(response))
+    expect(result.errors ?? []).toEqual([])
+    expect(result.valid).toBe(true)
+    expect(validator.version).toBe('3.1')
+    // The validator does find faults: the same document with a response that lacks its description is refused.
+    const broken = body<OpenApiDocument>(response)
+    delete (broken.paths['/v1/status']!.get!.responses['200'] as { description?: string }).description
+    expect((await new Validator().validate(broken as unknown as Record<string, unknown>)).valid).toBe(false)
   })
 })
 
@@ -375,6 +403,9 @@ describe('a peer that is not running', () => {
     const f = await startPeerWithApi()
     await f.peer.kv.put('kept', 1)
     const digest = f.peer.kv.digest()
+    // Routes are added when the app loads its plugins: list them before the peer goes.
+    await f.app.ready()
+    expect(f.app.hearsay.routes.length).toBeGreaterThanOrEqual(28)
     await f.peer.stop()
     try {
       for (const route of f.app.hearsay.routes) {
@@ -382,7 +413,7 @@ describe('a peer that is not running', () => {
           method: route.method as 'GET',
           url: urlOf(route),
           headers: json,
-          ...(route.method === 'PUT' ? { payload: '2' } : {})
+          ...(route.method === 'PUT' ? { payload: '2' } : route.method === 'POST' ? { payload: postBody(route) } : {})
         })
         expect(response.statusCode, `${route.method} ${route.url}`).toBe(503)
         expect(body<ErrorBody>(response).error.code).toBe('ERR_STOPPING')

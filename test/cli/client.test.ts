@@ -3,10 +3,12 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
+import { readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 const BIN = fileURLToPath(new URL('../../bin/hearsay.js', import.meta.url))
+const PACKAGE = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 let dir = ''
 let peer: ChildProcessWithoutNullStreams | undefined
 let second: ChildProcessWithoutNullStreams | undefined
@@ -91,6 +93,34 @@ describe('client commands against a running peer (real processes)', () => {
     expect(missing.stderr).toMatch(/ERR_KEY_NOT_FOUND/)
   })
 
+  it('incr, decr, set add and set rm; get says the type; the wrong type exits 1 with ERR_WRONG_TYPE', async () => {
+    const data = ['--data', join(dir, 'a')]
+    expect(JSON.parse((await run(['incr', 'visits', ...data, '--json'])).stdout)).toMatchObject({ key: 'visits', type: 'counter', value: 1, changed: true })
+    expect(JSON.parse((await run(['incr', 'visits', '10', ...data, '--json'])).stdout)).toMatchObject({ value: 11 })
+    const decr = await run(['decr', 'visits', '2.5', ...data])
+    expect(decr.code).toBe(0)
+    expect(decr.stdout).toMatch(/^visits = 8\.5 \(counter\); written as \S+\/\d+ \(durable\)$/m)
+    expect((await run(['get', 'visits', ...data])).stdout.trim()).toBe('8.5  (counter)')
+    expect(JSON.parse((await run(['get', 'visits', ...data, '--json'])).stdout)).toEqual({ key: 'visits', type: 'counter', value: 8.5 })
+
+    expect(JSON.parse((await run(['set', 'add', 'langs', 'ts', ...data, '--json'])).stdout)).toMatchObject({ type: 'set', value: ['ts'] })
+    expect(JSON.parse((await run(['set', 'add', 'langs', '{"go":1}', ...data, '--json'])).stdout).value).toEqual(['ts', { go: 1 }])
+    expect(JSON.parse((await run(['set', 'rm', 'langs', 'ts', ...data, '--json'])).stdout)).toMatchObject({ value: [{ go: 1 }], changed: true })
+    const nothing = await run(['set', 'rm', 'langs', 'ts', ...data])
+    expect(nothing.stdout.trim()).toBe('langs = [{"go":1}] (set); nothing to change')
+    expect((await run(['get', 'langs', ...data])).stdout.trim()).toBe('[{"go":1}]  (set)')
+
+    const wrong = await run(['incr', 'langs', ...data])
+    expect(wrong.code).toBe(1)
+    expect(wrong.stderr.trim().split('\n')).toHaveLength(1)
+    expect(wrong.stderr).toMatch(/holds a set, not a counter.*ERR_WRONG_TYPE/)
+    for (const bad of [['incr', 'visits', '0'], ['decr', 'visits', '-1'], ['incr', 'visits', 'lots'], ['set', 'add', 'langs'], ['set', 'put', 'langs', 'x'], ['set']]) {
+      const usage = await run([...bad, ...data])
+      expect(usage.code, bad.join(' ')).toBe(2)
+    }
+    expect(JSON.parse((await run(['get', 'visits', ...data, '--json'])).stdout).value).toBe(8.5)
+  })
+
   it('a write on one peer is readable on the other', async () => {
     expect((await run(['put', 'shared', '42', '--data', join(dir, 'a')])).code).toBe(0)
     let value: unknown
@@ -103,18 +133,23 @@ describe('client commands against a running peer (real processes)', () => {
 
   it('members, leader, status and jobs answer in JSON and as tables', async () => {
     const data = ['--data', join(dir, 'b')]
-    const members = JSON.parse((await run(['members', ...data, '--json'])).stdout) as Array<{ state: string }>
+    const members = JSON.parse((await run(['members', ...data, '--json'])).stdout) as Array<{ state: string, version: string, protocols: string[] }>
     expect(members).toHaveLength(2)
     expect(members.every((m) => m.state === 'alive')).toBe(true)
+    // Each member announces its version and protocols; the other one's came over the wire.
+    expect(members.map((m) => m.version)).toEqual([PACKAGE.version, PACKAGE.version])
+    for (const m of members) expect(m.protocols).toEqual(expect.arrayContaining(['membership/1.0.0', 'election/1.0.0', expect.stringMatching(/^kv\//)]))
     const leader = JSON.parse((await run(['leader', ...data, '--json'])).stdout) as { peerId: string, term: number }
     expect(leader.term).toBeGreaterThan(0)
-    const status = JSON.parse((await run(['status', ...data, '--json'])).stdout) as { peerId: string, network: string }
+    const status = JSON.parse((await run(['status', ...data, '--json'])).stdout) as { peerId: string, network: string, version: string }
     expect(status.network).toBe('default')
+    expect(status.version).toBe(PACKAGE.version)
     const jobs = await run(['jobs', ...data, '--json'])
     expect(jobs.code).toBe(0)
     expect(JSON.parse(jobs.stdout)).toHaveProperty('jobs')
     const table = await run(['members', ...data])
-    expect(table.stdout).toMatch(/PEER ID\s+STATE/)
+    expect(table.stdout).toMatch(/PEER ID\s+STATE\s+INC\s+PRIORITY\s+VERSION/)
+    expect(table.stdout).toContain(PACKAGE.version)
   })
 
   it('without a peer to talk to, a one-line error and exit 1; a bad token is refused', async () => {
@@ -146,8 +181,45 @@ describe('client commands against a running peer (real processes)', () => {
     expect(rest.entries.map((e) => e.key)).toEqual(['pg/c'])
   })
 
+  it('a client command loads only what it needs: no YAML parser, no fastify or libp2p, no undici', async () => {
+    // What a command loads is what its start-up costs (bench/cli.js measures it): this keeps the
+    // heavy modules out of a client command's path.
+    const hook = 'data:text/javascript,' + encodeURIComponent([
+      "import { registerHooks } from 'node:module'",
+      'const urls = []',
+      'registerHooks({ resolve (s, c, next) { const r = next(s, c); urls.push(r.url); return r } })',
+      "process.on('exit', () => { process.stderr.write(JSON.stringify({ urls, builtins: process.moduleLoadList }) + '\\n') })"
+    ].join('\n'))
+    const child = spawn(process.execPath, ['--import', hook, BIN, 'get', 'greeting', '--data', join(dir, 'a')], { stdio: 'pipe' })
+    let stderr = ''
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+    child.stdout.resume()
+    expect(await new Promise((resolve) => child.once('exit', resolve))).toBe(0)
+    const loaded = JSON.parse(stderr.trim().split('\n').at(-1)!) as { urls: string[], builtins: string[] }
+    const packages = new Set(loaded.urls.flatMap((u) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(u)?.[1] ?? []))
+    expect([...packages]).toEqual(['commander'])
+    expect(loaded.urls.some((u) => u.includes('/dist/src/cli/client.js'))).toBe(true)
+    expect(loaded.builtins.filter((m) => /undici|http2|zlib/.test(m))).toEqual([])
+  })
+
   it('the token file is owner-only', async () => {
     expect((await stat(join(dir, 'a', 'api.token'))).mode & 0o777).toBe(0o600)
+  })
+})
+
+describe('version', () => {
+  it('--version and -V print the package version; "version" says more, and --json', async () => {
+    for (const flag of ['--version', '-V']) {
+      const out = await run([flag])
+      expect(out.code).toBe(0)
+      expect(out.stdout.trim()).toBe(PACKAGE.version)
+    }
+    const human = await run(['version'])
+    expect(human.code).toBe(0)
+    expect(human.stdout.trim()).toBe(`hearsay ${PACKAGE.version} (node ${process.versions.node}, HTTP API 1.0.0)`)
+    const json = await run(['version', '--json'])
+    expect(JSON.parse(json.stdout)).toEqual({ version: PACKAGE.version, node: process.versions.node, api: '1.0.0' })
+    expect((await run(['version', '--bogus'])).code).toBe(2)
   })
 })
 

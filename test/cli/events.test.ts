@@ -86,31 +86,33 @@ describe('hearsay event, query and watch --events against a three-peer cluster (
     }
   })
 
-  it('watch --events prints each user event as it comes, one JSON line each, until Ctrl-C', async () => {
-    const child = spawn(process.execPath, [BIN, 'watch', '--events', '--json'], { stdio: 'pipe', env: { ...process.env, ...env } })
+  it('watch --events --type user prints each user event as it comes, one JSON line each, until Ctrl-C', async () => {
+    const child = spawn(process.execPath, [BIN, 'watch', '--events', '--type', 'user', '--json'], { stdio: 'pipe', env: { ...process.env, ...env } })
     children.push(child)
     const lines: string[] = []
     createInterface({ input: child.stdout }).on('line', (line) => { lines.push(line) })
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => { resolve(code) }))
-    await expect.poll(() => api.app.hearsay.eventStreamStats().clients, { timeout: 10_000 }).toBe(1)
+    await expect.poll(() => api.app.hearsay.streamStats().clients, { timeout: 10_000 }).toBe(1)
     const first = await cluster.peers[2]!.events.publish('watched', { n: 1 })
     const second = await cluster.peers[1]!.events.publish('watched', 'two')
     await expect.poll(() => lines.length, { timeout: 10_000 }).toBe(2)
-    const events = lines.map((l) => JSON.parse(l) as UserEvent).sort((a, b) => a.at - b.at)
+    const typed = lines.map((l) => JSON.parse(l) as UserEvent & { type: string })
+    expect(typed.map((e) => e.type)).toEqual(['user', 'user'])
+    const events = typed.map(({ type: _, ...event }) => event as UserEvent).sort((a, b) => a.at - b.at)
     expect(events.map((e) => e.id).sort()).toEqual([first.id, second.id].sort())
     expect(events.find((e) => e.id === first.id)).toEqual({ name: 'watched', payload: { n: 1 }, from: cluster.peers[2]!.peerId, id: first.id, at: first.at })
     child.kill('SIGINT')
     expect(await exited).toBe(0)
   })
 
-  it('watch --events without --json prints one line per event after saying what it watches', async () => {
-    const child = spawn(process.execPath, [BIN, 'watch', '--events'], { stdio: 'pipe', env: { ...process.env, ...env } })
+  it('watch --events --type user without --json prints one line per event after saying what it watches', async () => {
+    const child = spawn(process.execPath, [BIN, 'watch', '--events', '--type', 'user'], { stdio: 'pipe', env: { ...process.env, ...env } })
     children.push(child)
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
     child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
-    await expect.poll(() => stderr, { timeout: 10_000 }).toMatch(/watching user events at http/)
+    await expect.poll(() => stderr, { timeout: 10_000 }).toMatch(/following user events of http/)
     await cluster.peers[0]!.events.publish('human', { ok: true })
     await expect.poll(() => stdout, { timeout: 10_000 }).toMatch(/^\d\d:\d\d:\d\d\.\d{3} human from …\S{12}: \{"ok":true\}$/m)
     child.kill('SIGINT')

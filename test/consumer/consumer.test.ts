@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { findOldNode, SIMULATED_NODE_20 } from '../node/old-node.js'
 
 /**
  * hearsay as a dependency: the packed tarball installed into an empty project with no lockfile
@@ -14,6 +15,7 @@ import { promisify } from 'node:util'
 const run = promisify(execFile)
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm'
+const NPX = process.platform === 'win32' ? 'npx.cmd' : 'npx'
 
 interface LockPackage { version?: string }
 
@@ -41,6 +43,8 @@ describe('a project that depends on hearsay', () => {
     for (const name of ['libp2p', '@libp2p/interface', '@libp2p/record', '@multiformats/dns', '@libp2p/crypto', '@libp2p/kad-dht', '@chainsafe/libp2p-gossipsub', '@libp2p/tcp']) {
       expect(versionsOf(theirs, name), name).toEqual(versionsOf(ours, name))
     }
+    // Outside the libp2p set hearsay takes ^ ranges: one copy each, which a host app can share.
+    for (const name of ['fastify', 'pino', 'prom-client', 'commander', 'yaml']) expect(versionsOf(theirs, name), name).toHaveLength(1)
   })
 
   it('imports hearsay and hearsay/harness, and two peers replicate a write', async () => {
@@ -66,5 +70,24 @@ describe('a project that depends on hearsay', () => {
   it('runs its CLI from the installed package', async () => {
     const { stdout } = await run(process.execPath, [join(app, 'node_modules', 'hearsay', 'bin', 'hearsay.js'), '--help'], { cwd: app })
     expect(stdout).toMatch(/^Usage: hearsay/m)
+    const ours = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string }
+    const version = await run(NPX, ['--no-install', 'hearsay', '--version'], { cwd: app })
+    expect(version.stdout.trim()).toBe(ours.version)
+  })
+
+  it('on a Node older than 22, the CLI and the library tell the dependent to bring Node 22', async () => {
+    const old = await findOldNode()
+    const node = old === undefined ? { file: process.execPath, prefix: SIMULATED_NODE_20 } : { file: old.path, prefix: [] }
+    const line = /^hearsay needs Node\.js 22 or newer, but this is Node 20\.\d+\.\d+: install Node\.js 22 \(https:\/\/nodejs\.org\), or add it to your own project with "npm install --save-dev node@22" so that npm scripts and npx run on it$/
+    const cli = await run(node.file, [...node.prefix, join(app, 'node_modules', 'hearsay', 'bin', 'hearsay.js'), 'get', 'k'], { cwd: app })
+      .then(() => ({ code: 0, stderr: '' }), (err: { code: number, stderr: string }) => err)
+    expect(cli.code).toBe(1)
+    expect(cli.stderr.trimEnd().split('\n')).toHaveLength(1)
+    expect(cli.stderr.trimEnd().replace(/ \(ERR_NODE_VERSION\)$/, '')).toMatch(line)
+    const imported = await run(node.file, [...node.prefix, '--input-type=module', '-e',
+      "import('hearsay').then(() => console.log('{}'), (err) => console.log(JSON.stringify({ code: err.code, message: err.message })))"], { cwd: app })
+    const thrown = JSON.parse(imported.stdout) as { code: string, message: string }
+    expect(thrown.code).toBe('ERR_NODE_VERSION')
+    expect(thrown.message).toMatch(line)
   })
 })

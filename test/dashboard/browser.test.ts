@@ -1,3 +1,4 @@
+import { VERSION } from '../../src/version.js'
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { mkdir, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -79,6 +80,9 @@ describe('the dashboard in headless Chromium', () => {
     await page.waitForSelector('#link:has-text("live")')
     for (const id of ids()) await page.waitForSelector(`${row(id)}[data-state="alive"]`, { timeout: 15_000 })
     expect(await page.textContent(row(ids()[0]!))).toContain('(this peer)')
+    // Every member's announced version, and this peer's in the header.
+    expect(await page.textContent('#version')).toBe(`hearsay ${VERSION}`)
+    for (const id of ids()) expect(await page.textContent(`${row(id)} td.version`)).toBe(VERSION)
     // Wait for one coordinator that every peer follows, then for the page to show it.
     await expect.poll(() => {
       const leaders = new Set(cluster.peers.map((p) => p.leader()?.peerId))

@@ -25,7 +25,7 @@ describe('a cluster of real processes', () => {
     expect(pids.has(process.pid)).toBe(false)
     await cluster.api(0, 'PUT', '/v1/kv/greeting', 'hello')
     await cluster.converged({ timeout: 30_000 })
-    for (const i of [1, 2]) expect(await cluster.api(i, 'GET', '/v1/kv/greeting')).toMatchObject({ key: 'greeting', value: 'hello' })
+    for (const i of [1, 2]) expect(await cluster.api(i, 'GET', '/v1/kv/greeting')).toMatchObject({ key: 'greeting', type: 'register', value: 'hello' })
   })
 
   it('a partition cuts the processes apart, and after heal both sides\' writes are everywhere', async () => {
@@ -37,8 +37,8 @@ describe('a cluster of real processes', () => {
     await cluster.heal()
     await cluster.converged({ timeout: 30_000 })
     for (const i of [0, 1, 2]) {
-      expect(await cluster.api(i, 'GET', '/v1/kv/left')).toMatchObject({ key: 'left', value: 0 })
-      expect(await cluster.api(i, 'GET', '/v1/kv/right')).toMatchObject({ key: 'right', value: 2 })
+      expect(await cluster.api(i, 'GET', '/v1/kv/left')).toMatchObject({ key: 'left', type: 'register', value: 0 })
+      expect(await cluster.api(i, 'GET', '/v1/kv/right')).toMatchObject({ key: 'right', type: 'register', value: 2 })
     }
   })
 
@@ -58,7 +58,7 @@ describe('a cluster of real processes', () => {
     expect(cluster.peers[2]!.peerId).toBe(peerId)
     expect(cluster.peers[2]!.pid).not.toBe(oldPid)
     expect(cluster.peers[2]!.starts).toBe(2)
-    for (let i = 0; i < 20; i++) expect(await cluster.api(2, 'GET', `/v1/kv/k${i}`)).toMatchObject({ key: `k${i}`, value: i })
+    for (let i = 0; i < 20; i++) expect(await cluster.api(2, 'GET', `/v1/kv/k${i}`)).toMatchObject({ key: `k${i}`, type: 'register', value: i })
     await cluster.heal()
     await cluster.converged({ timeout: 30_000 })
     expect(cluster.unexpectedExits()).toEqual([])
@@ -71,7 +71,7 @@ describe('a cluster of real processes', () => {
     await cluster.api(0, 'PUT', '/v1/kv/while-paused', true)
     await cluster.resume(1)
     await cluster.converged({ timeout: 30_000 })
-    expect(await cluster.api(1, 'GET', '/v1/kv/while-paused')).toMatchObject({ key: 'while-paused', value: true })
+    expect(await cluster.api(1, 'GET', '/v1/kv/while-paused')).toMatchObject({ key: 'while-paused', type: 'register', value: true })
     expect(cluster.unexpectedExits()).toEqual([])
   })
 

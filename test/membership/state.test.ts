@@ -54,12 +54,23 @@ describe('unknown peers', () => {
     const out = t.apply(update, T0 + 10)
     const expected: Member = {
       peerId: 'B', addresses: ['/ip4/10.0.0.2/tcp/1'], state: 'alive', incarnation: 7, priority: 9,
-      tags: { zone: 'b' }, lastHeard: T0 + 10, stateSince: T0 + 10, self: false
+      tags: { zone: 'b' }, version: '', protocols: [], lastHeard: T0 + 10, stateSince: T0 + 10, self: false
     }
     expect(out.changes).toEqual([{ type: 'join', member: expected }])
     expect(out.broadcast).toEqual([update])
     expect(t.get('B')).toEqual(expected)
     expect(t.size()).toBe(2)
+  })
+
+  it('alive carries the version and protocols a member announces; a newer incarnation replaces them', () => {
+    const t = table()
+    t.apply({ ...alive('B', 1), version: '0.1.0', protocols: ['kv/1.0.0', 'membership/1.0.0'] }, T0)
+    expect(t.get('B')).toMatchObject({ version: '0.1.0', protocols: ['kv/1.0.0', 'membership/1.0.0'] })
+    t.apply({ ...alive('B', 1), version: '9.9.9', protocols: [] }, T0 + 1)
+    expect(t.get('B')?.version).toBe('0.1.0') // equal incarnation changes nothing
+    t.apply({ ...alive('B', 2), version: '0.2.0', protocols: ['kv/2.0.0'] }, T0 + 2)
+    expect(t.get('B')).toMatchObject({ version: '0.2.0', protocols: ['kv/2.0.0'] })
+    expect(t.snapshot().find((u) => u.peerId === 'B')).toMatchObject({ version: '0.2.0', protocols: ['kv/2.0.0'] })
   })
 
   it('unknown peer suspect/dead/left ignored', () => {
@@ -389,6 +400,14 @@ describe('self', () => {
     const out = t.apply(alive('S', 0, { addresses: ['/ip4/192.168.0.1/tcp/1'], priority: SELF.priority, tags: SELF.tags }), T0 + 10)
     expect(stateOf(t, 'S')).toEqual(['alive', 1])
     expect(out.broadcast).toEqual([selfAlive(1)])
+  })
+
+  it('restart after an upgrade: an alive about self with our incarnation but another version is refuted', () => {
+    const t = table(T0, { ...SELF, version: '0.2.0', protocols: ['kv/1.0.0'] })
+    const old = { ...alive('S', 0, { addresses: SELF.addresses, priority: SELF.priority, tags: SELF.tags }), version: '0.1.0', protocols: ['kv/1.0.0'] }
+    const out = t.apply(old, T0 + 10)
+    expect(stateOf(t, 'S')).toEqual(['alive', 1])
+    expect(out.broadcast).toEqual([{ ...selfAlive(1), version: '0.2.0', protocols: ['kv/1.0.0'] }])
   })
 
   it('an alive about self matching our advertisement is ignored', () => {

@@ -13,8 +13,10 @@ const updateArb = fc.oneof(
     incarnation: fc.nat(),
     addresses: fc.array(fc.constant('/ip4/127.0.0.1/tcp/4001'), { maxLength: 3 }),
     priority: fc.integer({ min: -1000, max: 1000 }),
-    tags: fc.dictionary(fc.string({ maxLength: 8 }), fc.string({ maxLength: 8 }), { maxKeys: 3 })
-  }),
+    tags: fc.dictionary(fc.string({ maxLength: 8 }), fc.string({ maxLength: 8 }), { maxKeys: 3 }),
+    version: fc.constantFrom('0.1.0', '1.2.3-beta.1'),
+    protocols: fc.uniqueArray(fc.constantFrom('membership/1.0.0', 'kv/1.0.0', 'meshsub/2.0.0'), { minLength: 1, maxLength: 3 })
+  }, { requiredKeys: ['kind', 'peerId', 'incarnation', 'addresses', 'priority', 'tags'] }),
   fc.record({ kind: fc.constantFrom('suspect' as const, 'dead' as const), peerId: peerIdArb, incarnation: fc.nat(), from: peerIdArb }),
   fc.record({ kind: fc.constant('left' as const), peerId: peerIdArb, incarnation: fc.nat() })
 )
@@ -76,6 +78,18 @@ describe('membership wire codec', () => {
     const update = decoded.updates[0]
     expect(update?.kind === 'alive' && Object.hasOwn(update.tags, '__proto__')).toBe(true)
     expect(decoded).toEqual(m)
+  })
+
+  it('carries the version and protocols a member announces, and refuses oversized ones', () => {
+    const announce = (version: string, protocols: string[]): MembershipMessage => ({
+      type: 'gossip',
+      updates: [{ kind: 'alive', peerId: 'p', incarnation: 1, addresses: [], priority: 0, tags: {}, version, protocols }]
+    })
+    const m = announce('0.1.0', ['election/1.0.0', 'membership/1.0.0'])
+    expect(decodeMessage(encodeMessage(m))).toEqual(m)
+    expect(() => decodeMessage(encodeMessage(announce('9'.repeat(65), ['kv/1.0.0'])))).toThrow(/version too long/)
+    expect(() => decodeMessage(encodeMessage(announce('0.1.0', ['x'.repeat(129)])))).toThrow(/bad protocol/)
+    expect(() => decodeMessage(encodeMessage(announce('0.1.0', Array.from({ length: 33 }, (_, i) => `p${i}/1.0.0`))))).toThrow(MalformedMembershipMessageError)
   })
 
   it('refuses a message with more updates than the limit', () => {

@@ -73,9 +73,13 @@ export function registerKvRoutes ({ app, peer, watch }: RouteContext): void {
     return receipt === undefined ? { key, deleted: false } : { key, deleted: true, dot: receipt.dot }
   })
 
-  app.get<{ Querystring: { prefix?: string } }>('/v1/watch', { schema: watchSchema }, async (request, reply) => {
+  app.get<{ Querystring: { prefix?: string, snapshot?: boolean }, Headers: { 'last-event-id'?: string } }>('/v1/watch', { schema: watchSchema }, async (request, reply) => {
+    const lastEventId = request.headers['last-event-id']
     // The stream is ours from here: fastify neither serializes nor ends this reply.
     reply.hijack()
-    watch.add(reply.raw, request.query.prefix ?? '')
+    watch.add(reply.raw, request.query.prefix ?? '', {
+      ...(request.query.snapshot === true ? { snapshot: true } : {}),
+      ...(lastEventId === undefined || lastEventId === '' ? {} : { lastEventId })
+    })
   })
 }

@@ -3,6 +3,7 @@ import { NoLeaderError } from '../errors.js'
 import { countMembers } from '../metrics.js'
 import { healthSchema, jobsSchema, leaderSchema, membersSchema, statusSchema } from '../schemas.js'
 import type { RouteContext } from './context.js'
+import { VERSION } from '../../version.js'
 
 /** /health, /v1/status, /v1/members, /v1/leader, /v1/jobs */
 export function registerPeerRoutes ({ app, peer, builtAt }: RouteContext): void {
@@ -14,6 +15,8 @@ export function registerPeerRoutes ({ app, peer, builtAt }: RouteContext): void 
     return {
       peerId: peer.peerId,
       network: peer.network,
+      version: VERSION,
+      protocols: peer.net.protocols(),
       addresses: peer.addresses(),
       connections: peer.net.connections(),
       members: countMembers(peer),
@@ -32,7 +35,12 @@ export function registerPeerRoutes ({ app, peer, builtAt }: RouteContext): void 
     }
   })
 
-  app.get('/v1/members', { schema: membersSchema }, async () => peer.members())
+  app.get<{ Querystring: { state?: string[], tag?: string[] } }>('/v1/members', { schema: membersSchema }, async (request) => {
+    const { state, tag } = request.query
+    const wanted = (tag ?? []).map((t) => [t.slice(0, t.indexOf('=')), t.slice(t.indexOf('=') + 1)] as const)
+    return peer.members().filter((m) => (state === undefined || state.includes(m.state)) &&
+      wanted.every(([k, v]) => Object.hasOwn(m.tags, k) && m.tags[k] === v))
+  })
 
   app.get('/v1/leader', { schema: leaderSchema }, async () => {
     const leader = peer.leader()

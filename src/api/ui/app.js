@@ -179,6 +179,7 @@ function render (snapshot) {
   const now = snapshot.at
   $('#network').textContent = `network ${snapshot.network}`
   $('#self').textContent = `peer ${short(snapshot.peerId)}`
+  $('#version').textContent = `hearsay ${snapshot.version}`
   const converged = $('#converged')
   converged.hidden = false
   converged.textContent = snapshot.convergence.converged ? 'converged' : 'converging'
@@ -225,7 +226,8 @@ function renderMembers (snapshot, now) {
       el('td', {}, !gone && l?.oldestMissingMs > 0 ? duration(l.oldestMissingMs) : '-'),
       el('td', {}, l?.keys === null || l?.keys === undefined ? '-' : String(l.keys)),
       el('td', { class: 'mono', title: digest ?? '' }, digest === null ? '-' : `${digest.slice(0, 8)}${digest === snapshot.convergence.digest ? ' =' : ' ≠'}`),
-      el('td', {}, m.self ? '-' : ago(m.lastHeard, now))
+      el('td', {}, m.self ? '-' : ago(m.lastHeard, now)),
+      el('td', { class: 'version', title: m.protocols.length === 0 ? 'protocols not announced' : m.protocols.join('\n') }, m.version === '' ? '?' : m.version)
     )
   })
   $('#members tbody').replaceChildren(...rows)

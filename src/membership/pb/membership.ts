@@ -19,6 +19,8 @@ export interface MemberUpdate {
   priority: number
   tags: Map<string, string>
   from: string
+  version: string
+  protocols: string[]
 }
 
 export namespace MemberUpdate {
@@ -161,6 +163,18 @@ export namespace MemberUpdate {
           w.string(obj.from)
         }
 
+        if ((obj.version != null && obj.version !== '')) {
+          w.uint32(66)
+          w.string(obj.version)
+        }
+
+        if (obj.protocols != null) {
+          for (const value of obj.protocols) {
+            w.uint32(74)
+            w.string(value)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -172,7 +186,9 @@ export namespace MemberUpdate {
           addresses: [],
           priority: 0,
           tags: new Map<string, string>(),
-          from: ''
+          from: '',
+          version: '',
+          protocols: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -216,6 +232,18 @@ export namespace MemberUpdate {
             }
             case 7: {
               obj.from = reader.string()
+              break
+            }
+            case 8: {
+              obj.version = reader.string()
+              break
+            }
+            case 9: {
+              if (opts.limits?.protocols != null && obj.protocols.length === opts.limits.protocols) {
+                throw new MaxLengthError('Decode error - map field "protocols" had too many elements')
+              }
+
+              obj.protocols.push(reader.string())
               break
             }
             default: {
