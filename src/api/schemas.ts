@@ -109,7 +109,7 @@ export const member = {
     priority: { type: 'number' },
     tags: { type: 'object', additionalProperties: { type: 'string' } },
     version: { type: 'string', description: 'The hearsay version the member announces; empty when it announces none (an older peer).' },
-    protocols: { type: 'array', items: { type: 'string' }, description: 'The protocols it speaks, as <part>/<version> (membership/1.0.0).' },
+    protocols: { type: 'array', items: { type: 'string' }, description: 'The protocols it speaks, as <part>/<version> (membership/2.0.0).' },
     lastHeard: { type: 'number', description: 'ms since the epoch' },
     stateSince: { type: 'number', description: 'ms since the epoch' },
     self: { type: 'boolean' }

@@ -23,7 +23,7 @@ export interface Member {
   tags: Record<string, string>
   /** The hearsay version it announces (`0.1.0`); empty when it announces none. */
   version: string
-  /** The protocols it speaks, as `<part>/<version>` (`membership/1.0.0`), sorted. */
+  /** The protocols it speaks, as `<part>/<version>` (`membership/2.0.0`), sorted. */
   protocols: string[]
   /** ms; last time we had evidence of life (message from it or ack) */
   lastHeard: number

@@ -132,7 +132,7 @@ describe('HTTP API over one peer, through inject()', () => {
     expect(status.network).toBe(f.peer.network)
     expect(status.version).toBe(VERSION)
     expect(status.protocols).toEqual(f.peer.net.protocols())
-    expect(status.protocols).toEqual(expect.arrayContaining(['membership/1.0.0', 'election/1.0.0', 'meshsub/2.0.0', expect.stringMatching(/^kv\//), expect.stringMatching(/^sync\//)]))
+    expect(status.protocols).toEqual(expect.arrayContaining(['membership/2.0.0', 'election/2.0.0', 'meshsub/2.0.0', 'kv/2.0.0', 'sync/2.0.0']))
     expect(status.addresses).toEqual(f.peer.addresses())
     expect(status.members).toEqual({ alive: 1, suspect: 0, dead: 0, left: 0 })
     expect(status.leader).toBeNull()
@@ -153,7 +153,7 @@ describe('HTTP API over one peer, through inject()', () => {
     expect(members).toHaveLength(1)
     expect(members[0]).toMatchObject({ peerId: f.peer.peerId, self: true, state: 'alive', version: VERSION })
     expect(members[0]!.protocols).toEqual(f.peer.net.protocols())
-    expect(members[0]!.protocols).toContain('membership/1.0.0')
+    expect(members[0]!.protocols).toContain('membership/2.0.0')
   })
 
   it('GET /v1/leader is 404 ERR_NO_LEADER before any election', async () => {

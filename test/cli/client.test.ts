@@ -138,7 +138,7 @@ describe('client commands against a running peer (real processes)', () => {
     expect(members.every((m) => m.state === 'alive')).toBe(true)
     // Each member announces its version and protocols; the other one's came over the wire.
     expect(members.map((m) => m.version)).toEqual([PACKAGE.version, PACKAGE.version])
-    for (const m of members) expect(m.protocols).toEqual(expect.arrayContaining(['membership/1.0.0', 'election/1.0.0', expect.stringMatching(/^kv\//)]))
+    for (const m of members) expect(m.protocols).toEqual(expect.arrayContaining(['membership/2.0.0', 'election/2.0.0', 'kv/2.0.0']))
     const leader = JSON.parse((await run(['leader', ...data, '--json'])).stdout) as { peerId: string, term: number }
     expect(leader.term).toBeGreaterThan(0)
     const status = JSON.parse((await run(['status', ...data, '--json'])).stdout) as { peerId: string, network: string, version: string }

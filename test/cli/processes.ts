@@ -41,7 +41,7 @@ export async function startPeer (args: string[]): Promise<StartedPeer> {
     })
   })
   const stop = async (): Promise<number | null> => {
-    if (child.exitCode !== null) return child.exitCode
+    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
     const exited = new Promise<number | null>((resolve) => child.once('exit', (c) => { resolve(c) }))
     child.kill('SIGINT')
     return await exited
@@ -57,7 +57,7 @@ export function follow (args: string[]): { child: ChildProcessWithoutNullStreams
   createInterface({ input: child.stdout }).on('line', (line) => { out.push(line) })
   createInterface({ input: child.stderr }).on('line', (line) => { err.push(line) })
   const stop = async (): Promise<number | null> => {
-    if (child.exitCode !== null) return child.exitCode
+    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
     const exited = new Promise<number | null>((resolve) => child.once('exit', (c) => { resolve(c) }))
     child.kill('SIGINT')
     return await exited
