@@ -3,5 +3,5 @@ export { encodeElectionMessage, decodeElectionMessage, MAX_ELECTION_MESSAGE_BYTE
 export type { ElectionService, ElectionView, ElectionRole, ElectionComponents, ElectionInit, ElectionEvents, ElectionStats, ElectionMember, ElectionNet } from './service.js'
 export { outranks, compareRank } from './state.js'
 export type { Candidate, ElectionMachineInit, ElectionMessage, ElectionOptions, Leader, Role, Step } from './state.js'
-export { LOCAL_ELECTION_OPTIONS, LAN_ELECTION_OPTIONS, ELECTION_PROFILES, MAX_TERM } from './constants.js'
+export { LOCAL_ELECTION_OPTIONS, LAN_ELECTION_OPTIONS, ELECTION_PROFILES, MAX_TERM, ELECTION_PROTOCOL_VERSION } from './constants.js'
 export * from './errors.js'

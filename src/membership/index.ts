@@ -1,7 +1,7 @@
 export { createMembership, MEMBER_EVENTS } from './service.js'
 export type { Membership, MembershipView, MembershipComponents, MembershipInit, MembershipEvents, MembershipStats, MembershipNet } from './service.js'
 export type { Member, MemberState, MemberUpdate } from './state.js'
-export { LOCAL_MEMBERSHIP, LAN_MEMBERSHIP, MEMBERSHIP_LIMITS } from './constants.js'
+export { LOCAL_MEMBERSHIP, LAN_MEMBERSHIP, MEMBERSHIP_LIMITS, MEMBERSHIP_PROTOCOL_VERSION } from './constants.js'
 export type { MembershipTiming } from './constants.js'
 export { decodeMessage, encodeMessage } from './codec.js'
 export { MalformedMembershipMessageError, InvalidSelfError, InvalidTagsError } from './errors.js'

@@ -74,7 +74,7 @@ describe('floods from a member with the key', () => {
     const { c, h } = await start(true)
     const [target, victim, third] = c.peers as [Peer, Peer, Peer]
     const before = target.diagnostics.stats().membership.malformed
-    const protocol = h.node.protocol('membership')
+    const protocol = h.membershipProtocol
     for (let i = 0; i < 200; i++) {
       const stream = await h.open(target, protocol)
       stream.send(Uint8Array.of(0x08, 0x63, 0x2a, i & 0xff)) // a type that does not exist

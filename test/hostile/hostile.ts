@@ -10,9 +10,9 @@
 import { expect } from 'vitest'
 import type { Cluster } from '../../src/harness/index.js'
 import type { Peer } from '../../src/index.js'
-import { createNetNode, type MessageStream, type NetNode } from '../../src/net/index.js'
-import { encodeMessage, decodeMessage, MEMBERSHIP_LIMITS, type MembershipMessage, type MemberUpdate } from '../../src/membership/index.js'
-import { encodeElectionMessage, MAX_ELECTION_MESSAGE_BYTES, type ElectionMessage } from '../../src/election/index.js'
+import { createNetNode, decodeFrame, encodeFrame, FRAME_KIND, type MessageStream, type NetNode } from '../../src/net/index.js'
+import { encodeMessage, decodeMessage, MEMBERSHIP_LIMITS, MEMBERSHIP_PROTOCOL_VERSION, type MembershipMessage, type MemberUpdate } from '../../src/membership/index.js'
+import { encodeElectionMessage, ELECTION_PROTOCOL_VERSION, MAX_ELECTION_MESSAGE_BYTES, type ElectionMessage } from '../../src/election/index.js'
 import {
   decodeSealedBatches, decodeSyncFrame, encodeSealedBatches, encodeSyncFrame, KV_PROTOCOL_VERSION, Provenance, ReplicaState,
   SYNC_LIMITS, SYNC_PROTOCOL_VERSION, type SealedBatch, type SyncFrame, type WriteRecord
@@ -157,24 +157,38 @@ export class Hostile {
     return { kind: 'alive', peerId: this.peerId, incarnation: this.incarnation, addresses: this.node.addresses(), priority: this.priority, tags: {} }
   }
 
-  /** Sends one membership message and returns the reply, if the peer sends one. */
+  /** The membership protocol peers speak: one long-lived stream per member, framed (src/net/channel.ts). */
+  get membershipProtocol (): string {
+    return this.node.protocol('membership', MEMBERSHIP_PROTOCOL_VERSION)
+  }
+
+  /** The election protocol peers speak, framed the same way. */
+  get electionProtocol (): string {
+    return this.node.protocol('election', ELECTION_PROTOCOL_VERSION)
+  }
+
+  /** Sends one membership message as a request and returns the reply, if the peer sends one. */
   async membership (target: Peer, message: MembershipMessage): Promise<MembershipMessage | undefined> {
-    const stream = await this.open(target, this.node.protocol('membership'), MEMBERSHIP_LIMITS.maxMessageBytes)
+    const stream = await this.open(target, this.membershipProtocol, MEMBERSHIP_LIMITS.maxMessageBytes + 16)
     try {
-      stream.send(encodeMessage(message))
-      const bytes = await stream.next({ timeout: 5_000 })
-      return bytes === undefined ? undefined : decodeMessage(bytes)
+      stream.send(encodeFrame(FRAME_KIND.request, 1, encodeMessage(message)))
+      while (true) {
+        const bytes = await stream.next({ timeout: 5_000 })
+        if (bytes === undefined) return undefined
+        const frame = decodeFrame(bytes, MEMBERSHIP_LIMITS.maxMessageBytes)
+        if (frame.id !== 1) continue
+        if (frame.kind === FRAME_KIND.done) return undefined
+        if (frame.kind === FRAME_KIND.reply) return decodeMessage(frame.body)
+      }
     } finally {
-      await stream.close()
+      await stream.close().catch(() => { stream.abort() })
     }
   }
 
-  /** Sends one election message (`from` is whoever the stream says: itself). */
+  /** Sends one election message, one-way (`from` is whoever the stream says: itself). */
   async election (target: Peer, message: Omit<ElectionMessage, 'from'>): Promise<void> {
-    const stream = await this.open(target, this.node.protocol('election'), MAX_ELECTION_MESSAGE_BYTES)
-    stream.send(encodeElectionMessage({ ...message, from: this.peerId } as ElectionMessage))
-    // As an honest peer sends: the receiver reads one message and resets the stream, so a
-    // graceful close would only wait for that.
+    const stream = await this.open(target, this.electionProtocol, MAX_ELECTION_MESSAGE_BYTES + 16)
+    stream.send(encodeFrame(FRAME_KIND.oneWay, undefined, encodeElectionMessage({ ...message, from: this.peerId } as ElectionMessage)))
     void stream.close().catch(() => { stream.abort() })
   }
 
@@ -190,24 +204,28 @@ export class Hostile {
     await this.node.handle(protocol, async (stream) => { await handler(stream).catch(() => { stream.abort() }) }, { maxInboundStreams: 64, maxOutboundStreams: 64, maxMessageBytes })
   }
 
-  /** Answers probes as a live member would: an ACK (or SYNC_REPLY) carrying its own alive update. */
+  /** Answers probes as a live member would: an ACK (or SYNC_REPLY) carrying its own alive update, on each framed request. */
   private async answerMembership (): Promise<void> {
-    await this.node.handle(this.node.protocol('membership'), async (stream) => {
+    await this.node.handle(this.membershipProtocol, async (stream) => {
       try {
-        const bytes = await stream.next({ timeout: 5_000 })
-        if (bytes === undefined) return
-        const message = decodeMessage(bytes)
-        // Claims about itself are refuted, as an honest member would.
-        for (const u of message.updates) {
-          if (u.peerId === this.peerId && u.kind !== 'alive' && u.incarnation >= this.incarnation) this.incarnation = u.incarnation + 1
+        for await (const bytes of stream) {
+          const frame = decodeFrame(bytes, MEMBERSHIP_LIMITS.maxMessageBytes)
+          if (frame.kind !== FRAME_KIND.request && frame.kind !== FRAME_KIND.oneWay) continue
+          const message = decodeMessage(frame.body)
+          // Claims about itself are refuted, as an honest member would.
+          for (const u of message.updates) {
+            if (u.peerId === this.peerId && u.kind !== 'alive' && u.incarnation >= this.incarnation) this.incarnation = u.incarnation + 1
+          }
+          if (frame.kind === FRAME_KIND.oneWay) continue
+          const reply = message.type === 'ping' || message.type === 'ping-req'
+            ? encodeMessage({ type: 'ack', ok: message.type === 'ping', updates: [this.alive()] })
+            : message.type === 'sync' ? encodeMessage({ type: 'sync-reply', updates: [this.alive()] }) : undefined
+          stream.send(reply === undefined ? encodeFrame(FRAME_KIND.done, frame.id, undefined) : encodeFrame(FRAME_KIND.reply, frame.id, reply))
         }
-        if (message.type === 'ping' || message.type === 'ping-req') stream.send(encodeMessage({ type: 'ack', ok: message.type === 'ping', updates: [this.alive()] }))
-        if (message.type === 'sync') stream.send(encodeMessage({ type: 'sync-reply', updates: [this.alive()] }))
-        await stream.close()
       } catch {
         stream.abort()
       }
-    }, { maxInboundStreams: 256, maxOutboundStreams: 256, maxMessageBytes: MEMBERSHIP_LIMITS.maxMessageBytes })
+    }, { maxInboundStreams: 256, maxOutboundStreams: 256, maxMessageBytes: MEMBERSHIP_LIMITS.maxMessageBytes + 16 })
   }
 }
 

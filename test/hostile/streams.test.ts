@@ -57,11 +57,17 @@ async function drip (stream: MessageStream, frame: Uint8Array, every: number, wi
   }
 }
 
-const protocols = (target: Peer, h: Hostile): Array<{ name: string, protocol: string, limit: number, malformed: () => number }> => [
-  { name: 'sync', protocol: h.node.protocol('sync', SYNC_PROTOCOL_VERSION), limit: SYNC_LIMITS.maxMessageBytes, malformed: () => target.diagnostics.stats().kv.malformed },
-  { name: 'membership', protocol: h.node.protocol('membership'), limit: MEMBERSHIP_LIMITS.maxMessageBytes, malformed: () => target.diagnostics.stats().membership.malformed },
-  { name: 'election', protocol: h.node.protocol('election'), limit: MAX_ELECTION_MESSAGE_BYTES, malformed: () => target.diagnostics.stats().election.malformed },
-  { name: 'trace', protocol: h.node.protocol('trace'), limit: OBSERVE_LIMITS.maxTraceMessageBytes, malformed: () => target.diagnostics.stats().observe.malformed }
+/** The inbound streams of one channel protocol a peer takes on one connection (src/net/channel.ts). */
+const CHANNEL_STREAMS_PER_CONNECTION = 8
+/** The most header bytes a channel frame has (kind and request id). */
+const CHANNEL_HEADER_BYTES = 6
+
+const protocols = (target: Peer, h: Hostile): Array<{ name: string, protocol: string, limit: number, channel: boolean, malformed: () => number }> => [
+  { name: 'sync', protocol: h.node.protocol('sync', SYNC_PROTOCOL_VERSION), limit: SYNC_LIMITS.maxMessageBytes, channel: false, malformed: () => target.diagnostics.stats().kv.malformed },
+  // A channel frame carries a few header bytes besides the message: the stream's limit is that much higher.
+  { name: 'membership', protocol: h.membershipProtocol, limit: MEMBERSHIP_LIMITS.maxMessageBytes + CHANNEL_HEADER_BYTES, channel: true, malformed: () => target.diagnostics.stats().membership.malformed },
+  { name: 'election', protocol: h.electionProtocol, limit: MAX_ELECTION_MESSAGE_BYTES + CHANNEL_HEADER_BYTES, channel: true, malformed: () => target.diagnostics.stats().election.malformed },
+  { name: 'trace', protocol: h.node.protocol('trace'), limit: OBSERVE_LIMITS.maxTraceMessageBytes, channel: false, malformed: () => target.diagnostics.stats().observe.malformed }
 ]
 
 describe('streams held open by a member with the key', () => {
@@ -94,19 +100,33 @@ describe('streams held open by a member with the key', () => {
     await c.converged({ timeout: 30_000 })
   })
 
-  it('streams that open and send nothing are closed at the protocol\'s read timeout, on every protocol; honest traffic goes on meanwhile', async () => {
+  it('streams that open and send nothing are closed at the protocol\'s read timeout; a channel protocol keeps its long-lived streams but takes no more than its limit; honest traffic goes on meanwhile', async () => {
     const { c, h } = await start()
     const [target, ...others] = c.peers as [Peer, Peer, Peer]
     const leader = target.leader()
     const failures = target.diagnostics.stats().kv.antiEntropyFailures
-    const held = await Promise.all(protocols(target, h).flatMap(({ name, protocol, limit }) =>
+    const all = protocols(target, h)
+    // Membership and election keep one stream per member open for good (src/net/channel.ts):
+    // an idle one is what they are made of, so what bounds them is the count per connection.
+    const perMessage = all.filter((p) => !p.channel)
+    const channels = all.filter((p) => p.channel)
+    const held = await Promise.all(perMessage.flatMap(({ name, protocol, limit }) =>
       Array.from({ length: 8 }, async () => ({ name, stream: await h.open(target, protocol, limit) }))))
+    const kept = await Promise.all(channels.flatMap(({ name, protocol, limit }) =>
+      Array.from({ length: CHANNEL_STREAMS_PER_CONNECTION }, async () => ({ name, stream: await h.open(target, protocol, limit) }))))
     // While they hang, honest peers still write, replicate and probe each other.
     await stillReplicates(others[0], [target, others[1]])
     const lasted = await Promise.all(held.map(async ({ name, stream }) => [name, await endsWithin(stream, 15_000)] as const))
-    // Membership and election read for about a second (local profile), a trace request 2 s, anti-entropy until its session deadline.
+    // A trace request is read for 2 s, anti-entropy until its session deadline.
     for (const [name, ms] of lasted) expect({ name, closed: ms < 6_000 }).toEqual({ name, closed: true })
     expect(target.diagnostics.stats().kv.antiEntropyFailures - failures).toBeGreaterThanOrEqual(8)
+    // One more stream of a channel protocol on the same connection is refused at once.
+    for (const { name, protocol, limit } of channels) {
+      const extra = await h.open(target, protocol, limit).catch(() => undefined)
+      const ms = extra === undefined ? 0 : await endsWithin(extra, 10_000)
+      expect({ name, refused: ms < 10_000 }).toEqual({ name, refused: true })
+    }
+    for (const { stream } of kept) stream.abort()
     // The slots are free again: a real exchange on the same connection goes through.
     const reply = await h.sync(target)
     expect(reply.frames.at(-1)?.type).toBe('done')
