@@ -6,7 +6,7 @@
 export { createEvents } from './service.js'
 export type {
   Events, EventsService, EventsComponents, EventsEvents, EventsInit, EventsNet, EventsStats, EventReceipt, QueryContext, QueryHandler, QueryOptions, UserEvent
-} from './service.js'
+} from './types.js'
 export { QueryCollector } from './queries.js'
 export type { AddOutcome, QueryResponse, QueryResult } from './queries.js'
 export { SeenWindow } from './seen.js'
