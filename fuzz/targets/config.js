@@ -31,7 +31,8 @@ const goodValue = {
   psk: fc.constant('./psk'),
   writers: fc.constant('./writers'),
   sync: fc.constantFrom('always', 'interval', 'none'),
-  otlp: fc.constantFrom('http://127.0.0.1:4318', 'https://collector.example:4318/')
+  otlp: fc.constantFrom('http://127.0.0.1:4318', 'https://collector.example:4318/'),
+  tags: fc.dictionary(fc.constantFrom('zone', 'rack', 'tier', 'dc'), fc.constantFrom('a', 'b', 'gold', 'eu-1'), { maxKeys: 3 })
 }
 const anyValue = fc.oneof(
   fc.jsonValue({ maxDepth: 2 }),
@@ -96,7 +97,10 @@ const FIELD_CHECKS = {
   psk: (v) => v === undefined || isText(v),
   writers: (v) => v === undefined || isText(v),
   sync: (v) => v === 'always' || v === 'interval' || v === 'none',
-  otlp: (v) => v === undefined || (isText(v) && /^https?:$/.test(new URL(v).protocol))
+  otlp: (v) => v === undefined || (isText(v) && /^https?:$/.test(new URL(v).protocol)),
+  // Names and values are strings the membership limits accept; the map is a plain object.
+  tags: (v) => v !== null && typeof v === 'object' && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype &&
+    Reflect.ownKeys(v).every((k) => typeof k === 'string' && isText(k) && typeof v[k] === 'string')
 }
 
 function checkSettings (settings, where) {

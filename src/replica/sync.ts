@@ -252,15 +252,20 @@ export class AntiEntropy {
 
   /**
    * Whether records may be dropped on `offering`'s word to catch up with `horizon`: it is a
-   * current member, and every current member's last HELLO covers the horizon (as it does for
-   * one the coordinator computed from their vectors). A horizon over dots some member lacks
-   * can only be a false one, or one that member has not caught up with yet: either way, not
-   * yet.
+   * current member, and another current member's last HELLO covers the horizon (a third party
+   * holds, or has collected, everything below it, as every member does once the coordinator's
+   * horizon has gone round). A horizon over dots no other member holds can only be a false one
+   * (a member offering its own future seqs): not believed. Not every member is asked: two
+   * members that were away while the horizon moved (restarted, or retired and back) lag it
+   * alike, and each would wait for the other for ever. Alone with the offering peer, its word
+   * is all there is (the README says what a member can do then).
    */
   private corroborated (offering: string, horizon: VectorClock): boolean {
     const current = this.c.members().filter((m) => !m.self && (m.state === 'alive' || m.state === 'suspect'))
     if (!current.some((m) => m.peerId === offering)) return false
-    return current.every((m) => {
+    const others = current.filter((m) => m.peerId !== offering)
+    if (others.length === 0) return true
+    return others.some((m) => {
       const hello = this.remotes.get(m.peerId)
       return hello !== undefined && vectorLeq(horizon, hello.vector)
     })

@@ -193,7 +193,9 @@ describe('clean-up and refusal', () => {
   })
 
   it('without root, or without ip, `hearsay cluster --hosts` fails at once with one line', () => {
-    const asNobody = spawnSync(process.execPath, [BIN, 'cluster', '--hosts', '--peers', '2'], { encoding: 'utf8', uid: 65534, gid: 65534, timeout: 30_000 })
+    // Root with every capability dropped (util-linux's setpriv) is refused as any other user is;
+    // it can still read a checkout that only root may enter, as a temporary clone is.
+    const asNobody = spawnSync('setpriv', ['--inh-caps=-all', '--bounding-set=-all', process.execPath, BIN, 'cluster', '--hosts', '--peers', '2'], { encoding: 'utf8', timeout: 30_000 })
     expect(asNobody.status).toBe(1)
     expect(asNobody.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^hearsay: a hosts cluster cannot run here: it needs root .*\(ERR_HOSTS_UNAVAILABLE\)$/)])
     const noIp = spawnSync(process.execPath, [BIN, 'cluster', '--hosts', '--peers', '2'], { encoding: 'utf8', env: { ...process.env, PATH: '/nonexistent' }, timeout: 30_000 })

@@ -38,7 +38,7 @@ describe('a cluster of real processes', () => {
     await cluster.converged({ timeout: 30_000 })
     for (const i of [0, 1, 2]) {
       expect(await cluster.api(i, 'GET', '/v1/kv/left')).toMatchObject({ key: 'left', type: 'register', value: 0 })
-      expect(await cluster.api(i, 'GET', '/v1/kv/right')).toMatchObject({ key: 'right', type: 'register', value: 2 })
+      expect(await cluster.api(i, 'GET', '/v1/kv/right')).toMatchObject({ key: 'right', type: 'counter', value: 2 })
     }
   })
 

@@ -1,7 +1,7 @@
 import { describe, it, expect, afterEach } from 'vitest'
 import { pino } from 'pino'
 import { createCluster, type Cluster } from '../../src/harness/index.js'
-import { encodeMessage } from '../../src/membership/index.js'
+import { encodeMessage, MEMBERSHIP_PROTOCOL_VERSION } from '../../src/membership/index.js'
 import { createNetNode, type NetNode } from '../../src/net/index.js'
 
 interface Line { level: number, component?: string, msg: string, [k: string]: unknown }
@@ -41,7 +41,7 @@ describe('logs: one pino logger per component', () => {
 
     attacker = await createNetNode({}, { network: cluster.network, profile: 'local' })
     await attacker.start()
-    const protocol = attacker.protocol('membership')
+    const protocol = attacker.protocol('membership', MEMBERSHIP_PROTOCOL_VERSION)
     const garbage = 25
     for (let i = 0; i < garbage; i++) {
       const stream = await attacker.openStream(peer.peerId, protocol, { addresses: peer.addresses() })

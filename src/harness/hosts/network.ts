@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { HostsUnavailableError, TestNetworkError } from './errors.js'
 
 /**
@@ -79,10 +80,29 @@ async function ip (args: string[], input?: string): Promise<string> {
   return result.stdout
 }
 
+/** CAP_NET_ADMIN (bit 12) and CAP_SYS_ADMIN (bit 21), which namespaces, veths and bridges need. */
+const NETWORK_ADMIN_CAPABILITIES = (1n << 12n) | (1n << 21n)
+
+/**
+ * Whether this process holds the capabilities hosts need. Asked of the kernel rather than read
+ * off the uid: root in a container, or with its capabilities dropped, may not hold them.
+ */
+function canAdministerNetworks (): boolean {
+  let status: string
+  try {
+    status = readFileSync('/proc/self/status', 'utf8')
+  } catch {
+    return process.getuid?.() === 0
+  }
+  const effective = /^CapEff:\s*([0-9a-f]+)$/m.exec(status)?.[1]
+  if (effective === undefined) return process.getuid?.() === 0
+  return (BigInt(`0x${effective}`) & NETWORK_ADMIN_CAPABILITIES) === NETWORK_ADMIN_CAPABILITIES
+}
+
 /** Refuses at once, in one line, on a machine where namespaces cannot be made. */
 export async function checkHostsSupport (): Promise<void> {
   if (process.platform !== 'linux') throw new HostsUnavailableError(`it needs Linux network namespaces, and this is ${process.platform}`)
-  if (process.getuid?.() !== 0) throw new HostsUnavailableError('it needs root (it creates network namespaces, veth pairs and a bridge): run as root, or use a process cluster')
+  if (!canAdministerNetworks()) throw new HostsUnavailableError('it needs root (it creates network namespaces, veth pairs and a bridge): run as root, or use a process cluster')
   const result = await run('ip', ['netns', 'list'])
   if (result.error?.code === 'ENOENT') throw new HostsUnavailableError('it needs the ip program of iproute2 (ip netns), and there is none on the PATH')
   if (result.error !== undefined || result.code !== 0) throw new HostsUnavailableError(`"ip netns list" failed: ${(result.error?.message ?? result.stderr.trim()) || `exit ${result.code}`}`)
