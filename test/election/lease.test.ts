@@ -144,6 +144,9 @@ describe('job lease: majority lease for quorum jobs', () => {
       // n claims; x hears the claim and switches after claimDelay, n hears x's ACK after ackDelay.
       n.claimed(2, switchAt + on)
       n.sentClaim(1, switchAt + on)
+      // The worst case: n cannot reach c (a partition looks like a crash), so the handover
+      // fence opens at once and only the majority lease keeps the two apart.
+      n.unreachableMember('c')
       const prior = x.support('n', switchAt + claimDelay + ox)
       const events = acks.map((a, k) => ({ at: a.at + beats[k]!.ackDelay, seq: a.seq }))
       const probeEnd = switchAt + claimDelay + ackDelay + 3 * HT
