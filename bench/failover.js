@@ -9,10 +9,13 @@
 // must not buy speed with them.
 // --load N: every live peer writes N keys per second (100-byte values) throughout the round,
 // so the timers are tried against a busy machine.
+//
+// First job run: every peer defines a job (every --jobEvery ms); `first_job_run_ms` is the time
+// from the kill until the new coordinator starts its first run: what a user of jobs waits.
 import { createCluster } from '../dist/src/harness/index.js'
 import { runBenchmark, parseArgs, summary, waitFor, now, uniqueNetwork, sleep } from './lib.js'
 
-const args = parseArgs({ peers: 5, rounds: 3, profile: 'local', timeout: 60_000, load: 0, hold: 2_000 })
+const args = parseArgs({ peers: 5, rounds: 3, profile: 'local', timeout: 60_000, load: 0, hold: 2_000, jobEvery: 100 })
 
 /**
  * Counts suspicions of members that are in fact up: `isUp(peerId)` says which are. Returns
@@ -80,6 +83,7 @@ function agreeOn (cluster, indices, expected) {
 
 await runBenchmark('failover', async ({ log, defer, partial }) => {
   const failovers = []
+  const firstRuns = []
   const heals = []
   const falseSuspicions = []
   const loads = []
@@ -91,6 +95,11 @@ await runBenchmark('failover', async ({ log, defer, partial }) => {
       peers: Array.from({ length: args.peers }, (_, i) => ({ priority: i }))
     })
     defer(async () => cluster.stop())
+    // Run starts by peer index, for the first run after the failover.
+    const runStarts = []
+    cluster.peers.forEach((peer, i) => {
+      peer.jobs.define('bench.tick', { every: args.jobEvery }, () => { runStarts.push({ peer: i, at: now() }) })
+    })
     const all = cluster.peers.map((_p, i) => i)
     const top = args.peers - 1
     const watch = { targets: cluster.peers, events: ['leader'], interval: 5, timeout: args.timeout }
@@ -106,6 +115,8 @@ await runBenchmark('failover', async ({ log, defer, partial }) => {
     await cluster.kill(top)
     await waitFor(agreeOn(cluster, rest, top - 1), { ...watch, describe: () => 'failover' })
     failovers.push(now() - t0)
+    await waitFor(() => runStarts.some((r) => r.peer === top - 1 && r.at > t0), { interval: 1, timeout: args.timeout, describe: () => 'first job run' })
+    firstRuns.push(runStarts.find((r) => r.peer === top - 1 && r.at > t0).at - t0)
     // Suspicions raised just after the failover count too (a follower slowed by the election).
     await sleep(args.hold)
     suspicions.stop()
@@ -115,7 +126,7 @@ await runBenchmark('failover', async ({ log, defer, partial }) => {
     await waitFor(agreeOn(cluster, all, top), { ...watch, describe: () => 'return' })
     falseSuspicions.push(suspicions.count)
     loads.push(loadResult)
-    log(`round ${r + 1}: failover ${Math.round(failovers.at(-1))} ms, ${suspicions.count} false suspicion(s)` +
+    log(`round ${r + 1}: failover ${Math.round(failovers.at(-1))} ms, first job run ${Math.round(firstRuns.at(-1))} ms, ${suspicions.count} false suspicion(s)` +
       (suspicions.count > 0 ? ` ${JSON.stringify(suspicions.details.slice(0, 5))}` : '') +
       (args.load > 0 ? `, ${loadResult.writes} writes under load` : ''))
     const left = all.slice(0, 2)
@@ -128,6 +139,7 @@ await runBenchmark('failover', async ({ log, defer, partial }) => {
     heals.push(now() - t1)
     log(`round ${r + 1}: one coordinator ${Math.round(heals.at(-1))} ms after heal`)
     partial.failover_ms = summary(failovers)
+    partial.first_job_run_ms = summary(firstRuns)
     partial.false_suspicions_per_round = falseSuspicions
     await cluster.stop()
   }
@@ -136,6 +148,8 @@ await runBenchmark('failover', async ({ log, defer, partial }) => {
     profile: args.profile,
     load_writes_per_s_per_peer: args.load,
     failover_ms: summary(failovers),
+    first_job_run_ms: summary(firstRuns),
+    job_every_ms: args.jobEvery,
     one_coordinator_after_heal_ms: summary(heals),
     false_suspicions: falseSuspicions.reduce((a, b) => a + b, 0),
     false_suspicions_per_round: falseSuspicions,

@@ -58,3 +58,10 @@ export function checkLogBound (samples: Map<number, LogSample[]>, options: { max
   peers: Array<{ index: number, compactions: number, samples: number, worstRatio: { ratio: number, atS: number, held: number, logRecords: number, logBytes: number } | null }>
   violations: string[]
 }
+export interface RecordedRun { name: string, peer: string, term: number, start: number, end: number }
+export function findOverlaps<R extends RecordedRun> (runs: R[]): Array<{ a: R, b: R, ms: number }>
+export function checkJobOverlaps (runs: RecordedRun[], options?: { pauses?: Map<string, Array<{ from: number, to: number }>>, label?: (run: RecordedRun) => string }): {
+  overlaps: number
+  paused: number
+  violations: string[]
+}

@@ -384,3 +384,56 @@ export function checkLogBound (samples, { maxRatio, slack }) {
   }
   return { peers, violations }
 }
+
+/**
+ * Pairs of job runs by different peers that overlap in time (`a.start < b.end && b.start <
+ * a.end`, ms), per job name. A run is `{ name, peer, term, start, end }`; `a` started first.
+ * Compares times taken on different peers: meaningful only where they share one clock (peers
+ * on one machine, as in the harness and the chaos runner).
+ */
+export function findOverlaps (runs) {
+  const overlaps = []
+  const byName = new Map()
+  for (const run of runs) {
+    if (!byName.has(run.name)) byName.set(run.name, [])
+    byName.get(run.name).push(run)
+  }
+  for (const list of byName.values()) {
+    list.sort((x, y) => x.start - y.start || x.end - y.end)
+    // Per peer, its run that ends last so far: a later-starting run overlaps it if it starts before that end.
+    const latest = new Map()
+    for (const run of list) {
+      for (const [peer, earlier] of latest) {
+        if (peer !== run.peer && earlier.end > run.start) overlaps.push({ a: earlier, b: run, ms: Math.min(earlier.end, run.end) - run.start })
+      }
+      const mine = latest.get(run.peer)
+      if (mine === undefined || run.end > mine.end) latest.set(run.peer, run)
+    }
+  }
+  return overlaps
+}
+
+function describeRun (run, label) {
+  return `${label(run)} ${run.peer.slice(-6)} term ${run.term} [${run.start}, ${run.end}]`
+}
+
+/**
+ * The chaos verdict's overlap check over every run recorded. `pauses` (peerId → [{ from, to }],
+ * ms since the epoch) are SIGSTOPs: a run whose peer was frozen during it cannot see its lease
+ * run out until it is resumed, which no lease can prevent (the fencing token, the term, is what
+ * protects against it), so such an overlap is counted apart, not a violation.
+ */
+export function checkJobOverlaps (runs, { pauses = new Map(), label = () => 'peer' } = {}) {
+  const violations = []
+  let paused = 0
+  const frozen = (run) => (pauses.get(run.peer) ?? []).some((p) => p.from < run.end && p.to > run.start)
+  const overlaps = findOverlaps(runs)
+  for (const { a, b, ms } of overlaps) {
+    if (frozen(a) || frozen(b)) {
+      paused++
+      continue
+    }
+    violations.push(`job ${a.name}: ${describeRun(a, label)} overlaps ${describeRun(b, label)} by ${ms} ms`)
+  }
+  return { overlaps: overlaps.length, paused, violations }
+}

@@ -5,7 +5,7 @@
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { sleep } from '../bench/lib.js'
-import { checkLeader, checkSameAnswers, checkTerms, checkWrites, RETIRED_PREFIX } from './check.js'
+import { checkJobOverlaps, checkLeader, checkSameAnswers, checkTerms, checkWrites, RETIRED_PREFIX } from './check.js'
 import { createLogTail } from './logs.js'
 
 /**
@@ -21,6 +21,10 @@ export function createDriver (cluster, { log, clock, writeTimeout = 3_000, pollI
   const violations = []
   const terms = new Map() // index → [{ source, term, at }]
   const leaderEvents = []
+  // Every job run any peer reported ({ name, peer, term, start, end }, ms since the epoch), and
+  // the SIGSTOP pauses by PeerId, for the overlap check.
+  const jobRuns = []
+  const pauses = new Map()
   // What kept the cluster from converging after the final heal, each time it changed.
   const trail = []
   const tail = createLogTail(cluster.peers.map((p) => p.dataDir))
@@ -38,6 +42,9 @@ export function createDriver (cluster, { log, clock, writeTimeout = 3_000, pollI
     if (line.event === 'leader') {
       noteTerm(index, 'leader event', line.term)
       leaderEvents.push({ index, peerId: line.peerId, term: line.term, at: clock() })
+    }
+    if (line.event === 'job' && typeof line.start === 'number' && typeof line.end === 'number') {
+      jobRuns.push({ name: line.name, peer: line.peer, term: line.term, start: line.start, end: line.end, outcome: line.outcome, index })
     }
   })
 
@@ -93,6 +100,7 @@ export function createDriver (cluster, { log, clock, writeTimeout = 3_000, pollI
     terms,
     leaderEvents,
     trail,
+    jobRuns,
 
     /** Starts following terms and the peers' logs, until `stopPolling()`. */
     startPolling () {
@@ -162,8 +170,22 @@ export function createDriver (cluster, { log, clock, writeTimeout = 3_000, pollI
                 .finally(() => { restarting.delete(index) }))
               break
             }
-            case 'pause': if (peer.state !== 'running') continue; await cluster.pause(step.peer); break
-            case 'resume': if (peer.state !== 'paused') continue; await cluster.resume(step.peer); break
+            case 'pause': {
+              if (peer.state !== 'running') continue
+              // From just before the signal: a run frozen by it ends after the resume.
+              const from = Date.now()
+              await cluster.pause(step.peer)
+              if (!pauses.has(peer.peerId)) pauses.set(peer.peerId, [])
+              pauses.get(peer.peerId).push({ from, to: Infinity })
+              break
+            }
+            case 'resume': {
+              if (peer.state !== 'paused') continue
+              await cluster.resume(step.peer)
+              const open = pauses.get(peer.peerId)?.find((p) => p.to === Infinity)
+              if (open !== undefined) open.to = Date.now()
+              break
+            }
           }
           faults[step.action]++
           log(`${step.action}${step.groups === undefined ? '' : ' ' + step.groups.map((g) => g.join(',')).join(' | ')}${step.peer === undefined ? '' : ' ' + step.peer}`)
@@ -181,7 +203,11 @@ export function createDriver (cluster, { log, clock, writeTimeout = 3_000, pollI
     /** Everyone back (restarted, resumed), then the network whole again; resolves with when the heal was done. */
     async finalHeal () {
       await Promise.all(cluster.peers.map(async (p, i) => {
-        if (p.state === 'paused') await cluster.resume(i)
+        if (p.state === 'paused') {
+          await cluster.resume(i)
+          const open = pauses.get(p.peerId)?.find((q) => q.to === Infinity)
+          if (open !== undefined) open.to = Date.now()
+        }
         else if (p.state === 'killed' || p.state === 'exited') await cluster.restart(i)
       }))
       const healedAt = performance.now()
@@ -255,6 +281,9 @@ export function createDriver (cluster, { log, clock, writeTimeout = 3_000, pollI
       const expected = [...cluster.peers].map((p) => p.peerId).sort().at(-1)
       const highestObserved = Math.max(0, ...[...terms.values()].flat().map((o) => o.term))
       violations.push(...checkLeader(snapshots, { expected, highestObserved }))
+      const label = (run) => `peer ${cluster.peers.findIndex((p) => p.peerId === run.peer)}`
+      const overlaps = checkJobOverlaps(jobRuns, { pauses, label })
+      violations.push(...overlaps.violations.slice(0, 20))
       for (const crash of cluster.unexpectedExits()) {
         const line = crashLine(crash)
         if (!violations.includes(line)) violations.push(line)
@@ -286,6 +315,15 @@ export function createDriver (cluster, { log, clock, writeTimeout = 3_000, pollI
           highestTerm: highestObserved
         },
         faults,
+        // Every job run the peers reported, checked for two coordinators' runs overlapping in
+        // time; overlaps with a run frozen by a SIGSTOP are counted apart (no lease stops a
+        // frozen process: its term fences what it writes).
+        jobs: {
+          runs: jobRuns.length,
+          coordinators: new Set(jobRuns.map((r) => r.peer)).size,
+          overlaps: overlaps.overlaps - overlaps.paused,
+          pausedOverlaps: overlaps.paused
+        },
         keys: snapshots[0].values.size,
         retiredReplicas: snapshots[0].retiredKeys.length,
         digest: snapshots[0].digest

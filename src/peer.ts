@@ -226,6 +226,11 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
       },
       members: () => membership.members(),
       onMembersChanged: (listener) => membership.onChange(listener),
+      lease: () => election.jobLease(),
+      onLeaseChange: (listener) => {
+        election.addEventListener('lease', listener)
+        return () => { election.removeEventListener('lease', listener) }
+      },
       store: this.replication
     }, options.jobs)
     defineMaintenance({

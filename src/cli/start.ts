@@ -182,6 +182,10 @@ function reportMembership (peer: Peer, config: StartConfig, flags: StartFlags, o
     // For people, the election log says it.
     if (flags.json === true) print(JSON.stringify({ event: 'leader', peerId: leader.peerId, term: leader.term }))
   })
+  // Every job run, idle ones too: what a check that coordinators never overlap reads (the chaos runner).
+  if (flags.json === true) {
+    peer.jobs.onRun((run) => { print(JSON.stringify({ event: 'job', name: run.name, peer: run.peer, term: run.term, start: run.start, end: run.end, outcome: run.outcome })) })
+  }
   if (levelEnabled(config.logLevel, 'debug')) {
     peer.addEventListener('member:update', (e) => { report('update', e.detail) })
   }

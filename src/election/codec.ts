@@ -10,14 +10,17 @@ const TYPE_TO_WIRE: Record<ElectionMessage['type'], ElectionWire.Type> = {
   election: ElectionWire.Type.ELECTION,
   answer: ElectionWire.Type.ANSWER,
   coordinator: ElectionWire.Type.COORDINATOR,
-  heartbeat: ElectionWire.Type.HEARTBEAT
+  heartbeat: ElectionWire.Type.HEARTBEAT,
+  ack: ElectionWire.Type.ACK
 }
 const WIRE_TO_TYPE = new Map<ElectionWire.Type, ElectionMessage['type']>(
   Object.entries(TYPE_TO_WIRE).map(([k, v]) => [v, k as ElectionMessage['type']])
 )
 
 export function encodeElectionMessage (message: ElectionMessage): Uint8Array {
-  return ElectionWire.encode({ type: TYPE_TO_WIRE[message.type], term: message.term })
+  const seq = 'seq' in message ? message.seq ?? 0 : 0
+  const prior = message.type === 'ack' ? message.prior : 0
+  return ElectionWire.encode({ type: TYPE_TO_WIRE[message.type], term: message.term, seq, prior })
 }
 
 /**
@@ -39,5 +42,9 @@ export function decodeElectionMessage (bytes: Uint8Array, from: string): Electio
   if (!Number.isSafeInteger(wire.term) || wire.term < 0 || wire.term > MAX_TERM) {
     throw new MalformedElectionMessageError(`term ${wire.term} is not an integer from 0 to ${MAX_TERM}`)
   }
+  if (!Number.isSafeInteger(wire.seq) || wire.seq < 0) throw new MalformedElectionMessageError(`seq ${wire.seq} is not a safe integer`)
+  if (type === 'ack') return { type, term: wire.term, from, seq: wire.seq, prior: wire.prior }
+  // Seq 0 is "none" (a sender counts from 1).
+  if ((type === 'coordinator' || type === 'heartbeat') && wire.seq > 0) return { type, term: wire.term, from, seq: wire.seq }
   return { type, term: wire.term, from }
 }

@@ -4,10 +4,11 @@ import { TypedEventTarget } from '../events.js'
 import { CounterFile } from '../counter-file.js'
 import { StreamChannel, type NetNode } from '../net/index.js'
 import type { DetailEvent } from '../events.js'
-import { Election, type Candidate, type ElectionMessage, type ElectionOptions, type Leader, type Role, type Step } from './state.js'
+import { Election, type Candidate, type ElectionMessage, type ElectionOptions, type Leader, type Outbound, type Role, type Step } from './state.js'
 import { decodeElectionMessage, encodeElectionMessage, MAX_ELECTION_MESSAGE_BYTES } from './codec.js'
 import { ELECTION_PROFILES, ELECTION_PROTOCOL_VERSION, MAX_TERM, TERM_FILE } from './constants.js'
 import { forProfile, type Profile } from '../profile.js'
+import { Lease, type JobLease, type LeaseView } from './lease.js'
 
 export type ElectionNet = Pick<NetNode, 'peerId' | 'protocol' | 'handle' | 'unhandle' | 'openStream' | 'connect' | 'addEventListener' | 'removeEventListener'>
 
@@ -42,6 +43,8 @@ export interface ElectionInit extends Partial<ElectionOptions> {
 export interface ElectionEvents extends Record<string, unknown> {
   /** The coordinator changed (or is unknown for now: `undefined`). */
   leader: Leader | undefined
+  /** What this peer's jobs may run changed (see `jobLease()`). */
+  lease: JobLease | undefined
 }
 
 export interface ElectionStats {
@@ -68,6 +71,11 @@ export interface ElectionService extends ElectionView, TypedEventTarget<Election
   stop (): Promise<void>
   /** The leader as last announced by the `leader` event (after its term was persisted). */
   leader (): Leader | undefined
+  /**
+   * While this peer is coordinator: whether its handover fence is open (plain jobs may run)
+   * and whether it holds a majority lease (quorum jobs may run). Undefined otherwise.
+   */
+  jobLease (): JobLease | undefined
   stats (): ElectionStats
 }
 
@@ -104,6 +112,11 @@ class BullyElection extends TypedEventTarget<ElectionEvents> implements Election
   /** The highest term whose save has finished: what `term()` reports, so a crash never takes back a term someone was shown. */
   private durableTerm = 0
   private published: Leader | undefined
+  private lease: Lease | undefined
+  private leaseTimer: NodeJS.Timeout | undefined
+  private publishedLease: JobLease | undefined
+  /** Number of our last claim or heartbeat broadcast; followers acknowledge it. */
+  private seq = 0
   private readonly counters: ElectionStats = { sent: 0, received: 0, malformed: 0, leaderChanges: 0, sendFailures: 0 }
   private readonly logger: Log
   private readonly logDropped: LogFn
@@ -157,7 +170,19 @@ class BullyElection extends TypedEventTarget<ElectionEvents> implements Election
       return
     }
     this.counters.received++
-    this.step((m, now) => m.receive(message, now))
+    if (message.type === 'ack') {
+      this.lease?.acked(message.from, message.term, message.seq, message.prior, performance.now())
+      this.evaluateLease()
+      return
+    }
+    this.step((m, now) => m.receive(message, now), (m) => {
+      if (message.type !== 'coordinator' && message.type !== 'heartbeat') return []
+      const leader = m.leader()
+      if (m.role() !== 'follower' || leader?.peerId !== message.from || leader.term !== message.term) return []
+      // Sent after the `leader` event: a coordinator stepping down has aborted its runs before its ACK leaves.
+      const prior = this.lease?.support(message.from, performance.now()) ?? 0
+      return [{ to: message.from, message: { type: 'ack', term: message.term, from: this.net.peerId, seq: message.seq ?? 0, prior } }]
+    })
   }
 
   async start (): Promise<void> {
@@ -171,11 +196,13 @@ class BullyElection extends TypedEventTarget<ElectionEvents> implements Election
       term: this.persistedTerm,
       options: this.options
     }, Date.now())
+    this.lease = new Lease({ heartbeatTimeout: this.options.heartbeatTimeout, margin: this.options.heartbeatInterval }, performance.now())
     this.running = true
     await this.channel.start()
     this.net.addEventListener('peer:disconnect', this.onDisconnect)
     this.unsubscribe = this.components.onMembersChanged(() => {
       this.step((m, now) => m.membersChanged(this.candidates(), now))
+      this.evaluateLease()
     })
     // A join grace: membership usually finds the network (and its coordinator) within one
     // heartbeat timeout, so a joining peer does not first crown itself and then step down.
@@ -189,7 +216,13 @@ class BullyElection extends TypedEventTarget<ElectionEvents> implements Election
     this.running = false
     clearTimeout(this.timer)
     clearTimeout(this.startTimer)
+    clearTimeout(this.leaseTimer)
     this.unsubscribe?.()
+    this.lease?.steppedDown()
+    if (this.publishedLease !== undefined) {
+      this.publishedLease = undefined
+      this.emit('lease', undefined)
+    }
     const machine = this.machine
     if (machine !== undefined) {
       machine.stop(Date.now())
@@ -213,6 +246,10 @@ class BullyElection extends TypedEventTarget<ElectionEvents> implements Election
     return this.durableTerm
   }
 
+  jobLease (): JobLease | undefined {
+    return this.running ? this.publishedLease : undefined
+  }
+
   role (): ElectionRole {
     return this.running && this.machine !== undefined ? this.machine.role() : 'stopped'
   }
@@ -228,21 +265,35 @@ class BullyElection extends TypedEventTarget<ElectionEvents> implements Election
       .map((m) => ({ peerId: m.peerId, priority: m.priority }))
   }
 
-  private step (input: (machine: Election, now: number) => Step): void {
+  /**
+   * Runs one input; `after` may add messages that depend on the outcome (an ACK). Order: the
+   * term is persisted, the `leader` event is emitted (jobs abort their runs on it), then the
+   * messages leave, so a coordinator's step-down is complete before anyone hears of it.
+   */
+  private step (input: (machine: Election, now: number) => Step, after?: (machine: Election) => Outbound[]): void {
     this.queue = this.queue.then(async () => {
       const machine = this.machine
       if (machine === undefined || !this.running) return
       const step = input(machine, Date.now())
       if (step.termChanged || machine.term() > this.persistedTerm) await this.saveTerm(machine.term())
       if (!this.running) return
-      for (const { to, message } of step.send) void this.send(to, message)
       if (step.leaderChanged) {
         this.counters.leaderChanges++
         this.published = machine.leader()
+        if (this.published?.peerId === this.net.peerId) this.lease?.claimed(this.published.term, performance.now())
+        else this.lease?.steppedDown()
         if (this.published === undefined) this.logger.info({ term: machine.term() }, 'no coordinator: an election is running')
         else this.logger.info({ leader: this.published.peerId, term: this.published.term, self: this.published.peerId === this.net.peerId }, `coordinator ${this.published.peerId} at term ${this.published.term}`)
+        this.evaluateLease()
         this.emit('leader', this.published)
       }
+      const claims = step.send.some(({ message: m }) => m.type === 'coordinator' || m.type === 'heartbeat')
+      const seq = claims ? ++this.seq : 0
+      if (claims) this.lease?.sentClaim(seq, performance.now())
+      for (const { to, message } of step.send) {
+        void this.send(to, message.type === 'coordinator' || message.type === 'heartbeat' ? { ...message, seq } : message)
+      }
+      for (const { to, message } of after?.(machine) ?? []) void this.send(to, message)
       this.arm()
     }).catch((err: unknown) => {
       // Only persisting the term can fail here; the step is dropped, and the next message or deadline steps again.
@@ -265,8 +316,34 @@ class BullyElection extends TypedEventTarget<ElectionEvents> implements Election
     } catch {
       // No way through to it: the machine stops waiting for it (its timeouts cover the rest).
       this.counters.sendFailures++
-      if (this.running) this.step((m, now) => m.unreachable(to, now))
+      if (!this.running) return
+      this.lease?.unreachableMember(to)
+      this.evaluateLease()
+      this.step((m, now) => m.unreachable(to, now))
     }
+  }
+
+  /** What the lease needs of membership: who must acknowledge a claim, and who counts toward a majority. */
+  private leaseView (): LeaseView {
+    const members = this.components.members().filter((m) => !m.self && m.peerId !== this.net.peerId)
+    return {
+      live: members.filter((m) => m.state === 'alive' || m.state === 'suspect').map((m) => m.peerId),
+      known: members.filter((m) => m.state !== 'left').map((m) => m.peerId)
+    }
+  }
+
+  /** Re-reads the fence, announces a change, and arms a timer for the next one. */
+  private evaluateLease (): void {
+    clearTimeout(this.leaseTimer)
+    if (this.lease === undefined || !this.running) return
+    const now = performance.now()
+    const { lease, next } = this.lease.evaluate(this.leaseView(), now)
+    const before = this.publishedLease
+    if (before?.term !== lease?.term || before?.plain !== lease?.plain || before?.quorum !== lease?.quorum) {
+      this.publishedLease = lease
+      this.emit('lease', lease)
+    }
+    if (next !== undefined) this.leaseTimer = setTimeout(() => { this.evaluateLease() }, Math.max(0, Math.ceil(next - now)))
   }
 
   private async saveTerm (term: number): Promise<void> {

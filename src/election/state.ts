@@ -37,11 +37,14 @@ export type ElectionMessage =
   /** "I outrank you, back off": reply to an ELECTION from a lower-ranked member. */
   | { type: 'answer', term: number, from: string }
   /** "I am the coordinator for this term": sent to all live members on taking over, and as a reply. */
-  | { type: 'coordinator', term: number, from: string }
+  | { type: 'coordinator', term: number, from: string, seq?: number }
   /** Coordinator liveness, sent to all live members every `heartbeatInterval`. */
-  | { type: 'heartbeat', term: number, from: string }
+  | { type: 'heartbeat', term: number, from: string, seq?: number }
+  /** A follower acknowledging claim or heartbeat `seq`: the job lease's input (lease.ts); the bully machine ignores it. */
+  | { type: 'ack', term: number, from: string, seq: number, prior: number }
 
-export type ElectionMessageType = ElectionMessage['type']
+/** The bully algorithm's own messages (an ACK belongs to the job lease, lease.ts). */
+export type ElectionMessageType = Exclude<ElectionMessage['type'], 'ack'>
 
 export type { ElectionOptions } from './constants.js'
 
@@ -256,6 +259,8 @@ export class Election {
         case 'heartbeat':
           this.onClaim(sender, message.term, now)
           break
+        case 'ack':
+          return
       }
       // A coordinator whose term was overtaken (by an ELECTION or ANSWER carrying a higher one)
       // claims again above it, or its fencing token would be older than one already in use.

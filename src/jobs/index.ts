@@ -1,5 +1,5 @@
 export { createJobs, jobKey } from './jobs.js'
-export type { Jobs, JobsView, JobOptions, JobContext, JobFunction, JobOutcome, JobResult, JobRun, JobInfo, JobsComponents, JobsInit } from './jobs.js'
+export type { Jobs, JobsView, JobOptions, JobContext, JobFunction, JobOutcome, JobResult, JobRun, JobInfo, JobsComponents, JobsInit, JobsLease } from './jobs.js'
 export { defineMaintenance, GC_JOB, PRUNE_JOB } from './maintenance.js'
 export type { MaintenanceComponents, MaintenanceInit, MaintenanceMember, MaintenanceOptions, MaintenanceStore } from './maintenance.js'
 export * from './errors.js'

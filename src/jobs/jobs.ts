@@ -37,6 +37,17 @@ export interface JobRun {
   end: number
   outcome: JobOutcome
   error?: string
+  /** The run found nothing to do (`'idle'`): reported to `onRun` listeners, never recorded in the store. */
+  idle?: true
+}
+
+/** What this peer, as coordinator, may run now (the election's job lease, see src/election/lease.ts). */
+export interface JobsLease {
+  term: number
+  /** The handover fence is open: the previous coordinator has stepped down, or cannot be running. */
+  plain: boolean
+  /** A majority lease is held: quorum jobs may run. */
+  quorum: boolean
 }
 
 export interface JobInfo {
@@ -56,6 +67,12 @@ export interface JobsComponents {
   /** Membership: every member's state, self included. */
   members: () => Array<{ state: string }>
   onMembersChanged: (listener: () => void) => () => void
+  /**
+   * The job lease while this peer is coordinator. Without it a coordinator runs as soon as it
+   * leads (no fence: for a peer alone, or tests of the scheduling itself).
+   */
+  lease?: () => JobsLease | undefined
+  onLeaseChange?: (listener: () => void) => () => void
   /** Where this part logs (a pino logger, or any with the same methods). @default silent */
   logger?: Log
   /** The replicated store, where runs are recorded. */
@@ -76,6 +93,8 @@ interface Defined {
   run: JobFunction
   timer?: NodeJS.Timeout
   running?: AbortController
+  /** Due, but the lease did not allow it: runs as soon as it does. */
+  blocked?: boolean
 }
 
 /** Where a job's last runs live in the replicated store. */
@@ -94,6 +113,12 @@ export interface JobsView {
   runs (name: string): JobRun[]
   /** Whether this peer reaches a majority of the members it knows (left members excluded). */
   hasQuorum (): boolean
+  /**
+   * Calls `listener` after every run this peer makes, idle ones included (`idle: true`), with
+   * its peer, term, start and end: what a check that runs never overlap reads. Returns the
+   * unsubscribe function.
+   */
+  onRun (listener: (run: JobRun) => void): () => void
 }
 
 /** The part as the peer wires it: the view and its lifecycle. */
@@ -119,6 +144,7 @@ class LeaderJobs implements Jobs {
   private term: number | undefined
   private running = false
   private readonly unsubscribe: Array<() => void> = []
+  private readonly runListeners = new Set<(run: JobRun) => void>()
 
   constructor (components: JobsComponents, init: JobsInit = {}) {
     this.components = components
@@ -169,11 +195,17 @@ class LeaderJobs implements Jobs {
     return reachable.length * 2 > known.length
   }
 
+  onRun (listener: (run: JobRun) => void): () => void {
+    this.runListeners.add(listener)
+    return () => { this.runListeners.delete(listener) }
+  }
+
   start (): void {
     if (this.running) return
     this.running = true
     this.unsubscribe.push(this.components.onLeaderChange(() => { this.reconsider('this peer is no longer the coordinator') }))
     this.unsubscribe.push(this.components.onMembersChanged(() => { this.checkQuorum() }))
+    if (this.components.onLeaseChange !== undefined) this.unsubscribe.push(this.components.onLeaseChange(() => { this.checkLease() }))
     this.reconsider('this peer is no longer the coordinator')
   }
 
@@ -190,7 +222,34 @@ class LeaderJobs implements Jobs {
     if (term === this.term) return
     this.halt(why)
     this.term = term
-    if (term !== undefined) for (const job of this.jobs.values()) this.schedule(job)
+    // The first run goes as soon as the lease allows: the fence, not a guessed delay, keeps it
+    // from overlapping the previous coordinator's last one.
+    if (term !== undefined) for (const job of this.jobs.values()) this.schedule(job, 0)
+  }
+
+  /** Whether the lease lets `job` run in `term` now. */
+  private allowed (job: Defined, term: number): boolean {
+    if (this.components.lease === undefined) return true
+    const lease = this.components.lease()
+    if (lease?.term !== term) return false
+    return job.options.quorum ? lease.quorum : lease.plain
+  }
+
+  /** The lease changed: abort what it no longer allows, start what was waiting for it. */
+  private checkLease (): void {
+    this.reconsider('this peer is no longer the coordinator')
+    const term = this.term
+    if (term === undefined) return
+    for (const job of this.jobs.values()) {
+      if (this.allowed(job, term)) {
+        if (job.blocked === true) {
+          job.blocked = false
+          this.schedule(job, 0)
+        }
+      } else {
+        job.running?.abort(new LeadershipLostError(job.options.quorum ? 'the coordinator lost its majority lease' : 'the coordinator\'s lease ran out'))
+      }
+    }
   }
 
   private checkQuorum (): void {
@@ -205,28 +264,32 @@ class LeaderJobs implements Jobs {
     for (const job of this.jobs.values()) {
       clearTimeout(job.timer)
       job.timer = undefined
+      job.blocked = false
       job.running?.abort(new LeadershipLostError(why))
     }
   }
 
-  /**
-   * The first run waits one period: a new coordinator gives the old one time to hear of it
-   * and abort, so two runs do not overlap across a handover.
-   */
-  private schedule (job: Defined): void {
+  /** Next run of `job` in `delay` ms (one period when not given); a run the lease does not allow waits for it. */
+  private schedule (job: Defined, delay = job.options.every): void {
     clearTimeout(job.timer)
     const term = this.term
     if (term === undefined) return
     job.timer = setTimeout(() => {
+      job.timer = undefined
+      if (!this.allowed(job, term)) {
+        if (this.term === term) job.blocked = true
+        return
+      }
       void this.runOnce(job, term).finally(() => {
         if (this.term === term && this.running) this.schedule(job)
       })
-    }, job.options.every)
+    }, delay)
   }
 
   private async runOnce (job: Defined, term: number): Promise<void> {
     if (this.term !== term || job.running !== undefined) return
     if (job.options.quorum && !this.hasQuorum()) return
+    if (!this.allowed(job, term)) return
     const controller = new AbortController()
     job.running = controller
     const timer = setTimeout(() => { controller.abort(new JobTimeoutError(job.name, job.options.timeout)) }, job.options.timeout)
@@ -249,11 +312,20 @@ class LeaderJobs implements Jobs {
       clearTimeout(timer)
       job.running = undefined
     }
+    const end = Date.now()
+    const run: JobRun = { name: job.name, peer: this.components.selfId, term, start, end, outcome, ...(error === undefined ? {} : { error }) }
+    for (const listener of this.runListeners) {
+      try {
+        listener(outcome === 'ok' && result === 'idle' ? { ...run, idle: true } : run)
+      } catch (err) {
+        this.logger.warn({ err, job: job.name }, 'a job run listener threw')
+      }
+    }
     if (outcome === 'ok' && result === 'idle') return
     const fields = { job: job.name, term, outcome, ms: Date.now() - start, ...(error === undefined ? {} : { error }) }
     if (outcome === 'ok') this.logger.debug(fields, `job ${job.name} ran`)
     else this.logger.warn(fields, `job ${job.name} ${outcome === 'error' ? `failed: ${error ?? ''}` : outcome === 'timeout' ? 'timed out' : 'was aborted'}`)
-    await this.record({ name: job.name, peer: this.components.selfId, term, start, end: Date.now(), outcome, ...(error === undefined ? {} : { error }) })
+    await this.record(run)
   }
 
   private async record (run: JobRun): Promise<void> {

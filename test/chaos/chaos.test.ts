@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { createRng, createWriter, faultSchedule, scheduleDigest, seedOf, type Fault } from '../../chaos/schedule.js'
-import { checkLeader, checkSameAnswers, checkTerms, checkWrites, type RecordedWrite, type Version, type WriteSnapshot } from '../../chaos/check.js'
+import { checkJobOverlaps, checkLeader, checkSameAnswers, checkTerms, checkWrites, findOverlaps, type RecordedWrite, type Version, type WriteSnapshot } from '../../chaos/check.js'
 
 const RUNNER = fileURLToPath(new URL('../../chaos/run.js', import.meta.url))
 
@@ -201,6 +201,21 @@ describe('chaos checks', () => {
     expect(checkTerms(back)).toEqual(['peer 2: status term went back from 4 (at 0 ms) to 3 (at 500 ms)'])
   })
 
+  it('job runs of two peers that overlap in time are named; back-to-back runs, one peer\'s own and other jobs\' are not overlaps', () => {
+    const run = (peer: string, term: number, start: number, end: number, name = 'j'): { name: string, peer: string, term: number, start: number, end: number } => ({ name, peer, term, start, end })
+    expect(findOverlaps([run(A, 1, 0, 10), run(B, 2, 10, 20), run(B, 2, 20, 30), run(A, 3, 30, 40, 'other'), run(B, 2, 35, 45, 'other2')])).toEqual([])
+    const long = run(A, 1, 0, 100)
+    const found = findOverlaps([run(B, 2, 50, 60), long, run(A, 1, 100, 110), run(B, 2, 90, 95)])
+    expect(found.map((o) => [o.a.start, o.b.start, o.ms])).toEqual([[0, 50, 10], [0, 90, 5]])
+    const verdict = checkJobOverlaps([long, run(B, 2, 90, 95)])
+    expect(verdict).toMatchObject({ overlaps: 1, paused: 0 })
+    expect(verdict.violations).toEqual([`job j: peer ${A.slice(-6)} term 1 [0, 100] overlaps peer ${B.slice(-6)} term 2 [90, 95] by 5 ms`])
+    // A's run spans a SIGSTOP of A: counted apart.
+    expect(checkJobOverlaps([long, run(B, 2, 90, 95)], { pauses: new Map([[A, [{ from: 20, to: 80 }]]]) })).toEqual({ overlaps: 1, paused: 1, violations: [] })
+    // A pause of A outside the run excuses nothing.
+    expect(checkJobOverlaps([long, run(B, 2, 90, 95)], { pauses: new Map([[A, [{ from: 200, to: 300 }]]]) }).violations).toHaveLength(1)
+  })
+
   it('one coordinator: all agree, with the highest term, and it is the highest-ranked peer', () => {
     const leader = { peerId: B, term: 7 }
     const agree = [{ index: 0, peerId: A, term: 7, leader }, { index: 1, peerId: B, term: 7, leader }]
@@ -232,6 +247,7 @@ describe('the chaos runner over real processes', () => {
       writes: { acknowledged: number, lost: number }
       faults: Record<string, number>
       convergenceMs: number
+      jobs: { runs: number, overlaps: number, pausedOverlaps: number }
     }
     expect(verdict.violations, stderr.split('\n').slice(-20).join('\n')).toEqual([])
     expect(code).toBe(0)
@@ -240,5 +256,8 @@ describe('the chaos runner over real processes', () => {
     expect(verdict.writes.acknowledged).toBeGreaterThan(100)
     expect(Object.values(verdict.faults).reduce((a, b) => a + b, 0)).toBeGreaterThan(5)
     expect(verdict.convergenceMs).toBeGreaterThan(0)
+    // Every job run the peers reported was checked for overlaps (a violation above otherwise).
+    expect(verdict.jobs.runs).toBeGreaterThan(10)
+    expect(verdict.jobs.overlaps).toBe(0)
   }, 180_000)
 })

@@ -7,6 +7,7 @@ import { decodeElectionMessage, encodeElectionMessage, MAX_ELECTION_MESSAGE_BYTE
 import type { ElectionMessage } from '../../src/election/state.js'
 
 const TYPES = ['election', 'answer', 'coordinator', 'heartbeat'] as const
+const ALL_TYPES = [...TYPES, 'ack']
 
 function decodeError (bytes: Uint8Array): unknown {
   try {
@@ -49,6 +50,19 @@ describe('election wire messages', () => {
     }), { numRuns: 500 })
   })
 
+  it('claims carry their broadcast number, and an ACK the number it acknowledges and the prior support in ms', () => {
+    fc.assert(fc.property(fc.constantFrom('coordinator', 'heartbeat') as fc.Arbitrary<'coordinator' | 'heartbeat'>, fc.integer({ min: 0, max: MAX_TERM }), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), (type, term, seq) => {
+      const m: ElectionMessage = { type, term, from: 'peer-a', seq }
+      expect(decodeElectionMessage(encodeElectionMessage(m), 'peer-a')).toEqual(m)
+    }), { numRuns: 300 })
+    fc.assert(fc.property(fc.integer({ min: 0, max: MAX_TERM }), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), fc.integer({ min: 0, max: 2 ** 32 - 1 }), (term, seq, prior) => {
+      const m: ElectionMessage = { type: 'ack', term, from: 'peer-a', seq, prior }
+      const bytes = encodeElectionMessage(m)
+      expect(bytes.byteLength).toBeLessThanOrEqual(MAX_ELECTION_MESSAGE_BYTES)
+      expect(decodeElectionMessage(bytes, 'peer-a')).toEqual(m)
+    }), { numRuns: 300 })
+  })
+
   it('random bytes either decode to a valid message or throw MalformedElectionMessageError, nothing else', () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 80 }), (bytes) => {
       let message: ElectionMessage
@@ -58,7 +72,7 @@ describe('election wire messages', () => {
         expect(err).toBeInstanceOf(MalformedElectionMessageError)
         return
       }
-      expect(TYPES).toContain(message.type)
+      expect(ALL_TYPES).toContain(message.type)
       expect(Number.isSafeInteger(message.term) && message.term >= 0 && message.term <= MAX_TERM).toBe(true)
       expect(decodeElectionMessage(encodeElectionMessage(message), 'peer-a')).toEqual(message)
     }), { numRuns: 2_000 })
