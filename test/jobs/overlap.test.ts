@@ -64,6 +64,9 @@ describe('job runs across coordinators', () => {
         watch(2, peer)
         await agreement(c, [0, 1, 2], 2)
         await ranBy(2, t0, 'fence.plain')
+        // And under its majority lease: otherwise the next kill may come first on a busy machine,
+        // and the quorum runs would all be one peer's.
+        await ranBy(2, t0, 'fence.quorum')
       }
     }
 
