@@ -321,7 +321,7 @@ function applyEdit (batches, donors, e) {
     case 'proof-dup': if (batch.proof.length > 0) batch.proof.splice(e.c % batch.proof.length, 0, batch.proof[e.c % batch.proof.length]); break
     case 'proof-swap': if (batch.proof.length > 1) { const k = e.c % batch.proof.length; const l = (k + 1) % batch.proof.length; [batch.proof[k], batch.proof[l]] = [batch.proof[l], batch.proof[k]] } break
     case 'proof-replace': if (batch.proof.length > 0) batch.proof[e.c % batch.proof.length] = recordLeaf(pick(donor?.records ?? batch.records, e.b)); break
-    case 'proof-flip': if (batch.proof.length > 0) { const k = e.c % batch.proof.length; const h = batch.proof[k].slice(); h[e.b % 32] ^= 1 << (e.a % 8); batch.proof[k] = h } break
+    case 'proof-flip': if (batch.proof.length > 0) { const k = e.c % batch.proof.length; const h = Uint8Array.from(batch.proof[k]); h[e.b % 32] ^= 1 << (e.a % 8); batch.proof[k] = h } break
     case 'leaves': batch.leaves = Math.max(1, [batch.leaves + 1, batch.leaves - 1, batch.leaves * 2, n][e.c % 4]); break
     case 'signature': if (donor !== undefined) batch.signature = donor.signature; break
     case 'author': if (donor !== undefined) { batch.author = donor.author; batch.records = batch.records.map((r) => ({ ...r, dot: { ...r.dot, replica: donor.author } })) } break

@@ -7,6 +7,7 @@ export const TARGETS = [
   { name: 'membership', weight: 1, quick: 3000, about: 'membership wire messages (decodeMessage) and the member table they feed' },
   { name: 'gossip', weight: 1, quick: 1500, about: 'gossip messages of sealed batches (decodeSealedBatches), their seals (openSeal, Ed25519), the receive path and the store it feeds' },
   { name: 'anti-entropy', weight: 1, quick: 800, about: 'anti-entropy stream frames (decodeSyncFrame), the sealed batches of RECORDS frames, and a sync session over a store' },
+  { name: 'seal', weight: 1, quick: 1000, about: 'Merkle proofs of sealed batches (PartialTree) under mutation, and seals relayed over two hops (Provenance.relay, openSeal)' },
   { name: 'framing', weight: 0.5, quick: 3000, about: 'the varint length prefix of stream messages (it-length-prefixed with our limit)' },
   { name: 'election', weight: 0.75, quick: 1500, about: 'election messages (decodeElectionMessage) and the bully state machine' },
   { name: 'observe', weight: 0.75, quick: 1500, about: 'beacons and trace requests and replies (decodeBeacon, decodeTraceRequest, decodeTraceReply) and the convergence core' },
