@@ -10,6 +10,7 @@ import { stringify as toYaml } from 'yaml'
 import { configFromEnv, DEFAULTS, parseConfigText, resolveConfig } from '../../dist/src/cli/config.js'
 import { ConfigError } from '../../dist/src/cli/errors.js'
 import { LOG_LEVELS } from '../../dist/src/cli/output.js'
+import { validateTags } from '../../dist/src/membership/tags.js'
 import { fc, anyString, check, expectTyped, mutatedText, show } from '../lib.js'
 
 const FIELD_NAMES = Object.keys(DEFAULTS)
@@ -31,7 +32,8 @@ const goodValue = {
   psk: fc.constant('./psk'),
   writers: fc.constant('./writers'),
   sync: fc.constantFrom('always', 'interval', 'none'),
-  otlp: fc.constantFrom('http://127.0.0.1:4318', 'https://collector.example:4318/')
+  otlp: fc.constantFrom('http://127.0.0.1:4318', 'https://collector.example:4318/'),
+  tags: fc.dictionary(fc.constantFrom('zone', 'rack', 'role', '__proto__'), fc.constantFrom('eu-1', 'a', ''), { maxKeys: 3, noNullPrototype: true })
 }
 const anyValue = fc.oneof(
   fc.jsonValue({ maxDepth: 2 }),
@@ -96,7 +98,20 @@ const FIELD_CHECKS = {
   psk: (v) => v === undefined || isText(v),
   writers: (v) => v === undefined || isText(v),
   sync: (v) => v === 'always' || v === 'interval' || v === 'none',
-  otlp: (v) => v === undefined || (isText(v) && /^https?:$/.test(new URL(v).protocol))
+  otlp: (v) => v === undefined || (isText(v) && /^https?:$/.test(new URL(v).protocol)),
+  tags: isTags
+}
+
+/** A plain object of text values within membership's limits. */
+function isTags (v) {
+  if (v === null || typeof v !== 'object' || Object.getPrototypeOf(v) !== Object.prototype) return false
+  if (!Object.values(v).every((s) => typeof s === 'string')) return false
+  try {
+    validateTags(v)
+    return true
+  } catch {
+    return false
+  }
 }
 
 function checkSettings (settings, where) {

@@ -26,7 +26,7 @@ import {
 const SEALED_MAGIC = Buffer.from('\0hssb1', 'latin1')
 
 const message = fc.oneof(
-  { arbitrary: bytesInputCarrying(sealedMessage, NO_SEALS, (a, b) => ({ seals: mergeSeals(a, b), valid: false }), 128), weight: 3 },
+  { arbitrary: bytesInputCarrying(sealedMessage, NO_SEALS, (a, b) => ({ seals: mergeSeals(a, b), valid: false }), 96), weight: 3 },
   { arbitrary: tamperedMessage, weight: 1 }
 )
 /** Mostly anyone may write; sometimes only some of the writers (a network with a writers list). */
@@ -88,7 +88,7 @@ function checkIntake (input, model, expected) {
     persist: (entries) => { persisted.push(...entries) },
     afterApply: () => {}
   })
-  const fresh = intake.receive(input.message.bytes, { path: 'gossip', from: 'fuzz', receivedAt: NOW })
+  const { fresh } = intake.receive(input.message.bytes, { path: 'gossip', from: 'fuzz', receivedAt: NOW })
   checkSame(snapshot(peer), snapshot(model), 'the store after the receive path, against the step-by-step model')
   const counts = { malformed: counters.malformed, writesRemote: counters.writesRemote, rejected: counters.rejected, rejectedBatches: counters.rejectedBatches, duplicateBatches: counters.duplicateBatches, unauthorized: counters.unauthorized }
   checkSame(counts, expected, 'what the receive path counted')
