@@ -221,7 +221,8 @@ export function rarely (arbitrary, some, none) {
 const sealedGroup = fc.nat({ max: WRITERS.length - 1 }).chain((w) => fc.record({
   writer: fc.constant(w),
   records: recordsBy(w),
-  maxBytes: fc.oneof(fc.constant(1 << 20), fc.integer({ min: 1, max: 600 })),
+  // Now and then small: a batch a record, or a few (a signature each, so slow to make).
+  maxBytes: fc.oneof({ arbitrary: fc.constant(1 << 20), weight: 3 }, { arbitrary: fc.integer({ min: 1, max: 600 }), weight: 1 }),
   relay: rarely(fc.array(fc.boolean(), { minLength: 6, maxLength: 6 }), 1, 2),
   forger: rarely(fc.nat({ max: WRITERS.length - 1 }).filter((f) => f !== w), 1, 11)
 }))
@@ -268,13 +269,13 @@ const EDITS = [
   'index', 'swap-indices', 'drop-index', 'proof-drop', 'proof-dup', 'proof-swap', 'proof-replace', 'proof-flip',
   'leaves', 'signature', 'author', 'whole-to-proof', 'duplicate-batch', 'drop-batch', 'swap-batches'
 ]
-const edit = fc.record({ op: fc.constantFrom(...EDITS), a: fc.nat(), b: fc.nat(), c: fc.nat(), value: fc.oneof(fc.constant('evil'), fc.jsonValue({ maxDepth: 1 })) })
+export const edit = fc.record({ op: fc.constantFrom(...EDITS), a: fc.nat(), b: fc.nat(), c: fc.nat(), value: fc.oneof(fc.constant('evil'), fc.jsonValue({ maxDepth: 1 })) })
 
 function pick (list, n) {
   return list.length === 0 ? undefined : list[n % list.length]
 }
 
-function applyEdit (batches, donors, e) {
+export function applyEdit (batches, donors, e) {
   const out = batches.map((b) => ({ ...b, indices: [...b.indices], proof: [...b.proof], records: [...b.records] }))
   const at = out.length === 0 ? 0 : e.a % out.length
   const batch = out[at]
@@ -333,15 +334,21 @@ function applyEdit (batches, donors, e) {
   return out
 }
 
-/** A valid message put through one to three forger's edits (see EDITS), with the seals of both messages it drew on. */
-const validMessages = fc.oneof({ arbitrary: corpus(sealedMessage.filter((m) => m.valid), 64), weight: 4 }, { arbitrary: sealedMessage.filter((m) => m.valid), weight: 1 })
-export const tamperedMessage = fc.tuple(validMessages, validMessages, fc.array(edit, { minLength: 1, maxLength: 3 }))
-  .map(([m, donor, edits]) => {
+/** Messages of valid records, as sealed: mostly from a fixed corpus (they are slow to make), some fresh. */
+export const validCorpus = corpus(sealedMessage.filter((m) => m.valid), 48)
+export const validMessages = fc.oneof({ arbitrary: validCorpus, weight: 4 }, { arbitrary: sealedMessage.filter((m) => m.valid), weight: 1 })
+
+/** Valid messages from `messages` put through one to three forger's edits (see EDITS), with the seals of both messages each drew on. */
+export function tampered (messages) {
+  return fc.tuple(messages, messages, fc.array(edit, { minLength: 1, maxLength: 3 })).map(([m, donor, edits]) => {
     const donors = decodeSealedBatches(donor.bytes).map((d) => d.batch)
     const batches = edits.reduce((bs, e) => applyEdit(bs, donors, e), decodeSealedBatches(m.bytes).map((d) => d.batch))
     const bytes = encodeSealedBatches(batches.map((b) => encodeSealedBatch({ ...b, records: b.records.map(signingBytes) })))
     return { bytes, seals: new Map([...m.seals, ...donor.seals]), valid: false, genuine: false }
   })
+}
+
+export const tamperedMessage = tampered(validMessages)
 
 export function isValid (r) {
   const { signature: _, ...unsigned } = r
@@ -383,10 +390,11 @@ export function applyEach (target, list) {
  * author off the writers list is dropped; one that brings nothing new is dropped unopened;
  * otherwise its seal is checked with the real verifier (BatchSealError, changing nothing, or
  * genuine records: `checkGenuine`), then its new records are applied one by one and their
- * seal kept. `session` (anti-entropy) learns every dot sent and whether all was good.
+ * seal kept. `session` (anti-entropy) learns every dot sent and whether all was good;
+ * `verifier` is the real one but in the harness's own tests.
  * Returns what the receive path counts, and the records applied.
  */
-export function receiveSealed (target, decoded, { seals, writers, session }) {
+export function receiveSealed (target, decoded, { seals, writers, session, verifier = verify }) {
   const counts = { writesRemote: 0, rejected: 0, rejectedBatches: 0, duplicateBatches: 0, unauthorized: 0 }
   const fresh = []
   for (const { batch } of decoded) {
@@ -404,7 +412,7 @@ export function receiveSealed (target, decoded, { seals, writers, session }) {
     const before = snapshot(target)
     let opened
     try {
-      opened = openSeal(batch, verify)
+      opened = openSeal(batch, verifier)
     } catch (err) {
       expectTyped(err, [BatchSealError], 'openSeal')
       checkSame(snapshot(target), before, 'the store after a batch whose seal did not open')
