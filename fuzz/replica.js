@@ -315,9 +315,10 @@ export function applyEdit (batches, donors, e) {
       batch.records[i] = { ...r, dot: { ...r.dot, seq }, clock: { ...r.clock, [r.dot.replica]: seq }, removes: r.removes.filter((d) => d.replica !== r.dot.replica || d.seq < seq) }
       break
     }
-    case 'index': if (batch.indices.length > 0) batch.indices[i] = [batch.indices[i] + 1, batch.indices[i] - 1, e.c % (batch.leaves + 2), 0][e.c % 4]; break
-    case 'swap-indices': if (batch.indices.length > 0) [batch.indices[i], batch.indices[j]] = [batch.indices[j], batch.indices[i]]; break
-    case 'drop-index': if (batch.indices.length > 0) batch.indices.splice(i, 1); break
+    // Positions in the indices, not the records: after a drop-index there are fewer (a hole would not encode).
+    case 'index': if (batch.indices.length > 0) { const k = e.b % batch.indices.length; batch.indices[k] = [batch.indices[k] + 1, batch.indices[k] - 1, e.c % (batch.leaves + 2), 0][e.c % 4] } break
+    case 'swap-indices': if (batch.indices.length > 0) { const k = e.b % batch.indices.length; const l = e.c % batch.indices.length; [batch.indices[k], batch.indices[l]] = [batch.indices[l], batch.indices[k]] } break
+    case 'drop-index': if (batch.indices.length > 0) batch.indices.splice(e.b % batch.indices.length, 1); break
     case 'proof-drop': if (batch.proof.length > 0) batch.proof.splice(e.c % batch.proof.length, 1); break
     case 'proof-dup': if (batch.proof.length > 0) batch.proof.splice(e.c % batch.proof.length, 0, batch.proof[e.c % batch.proof.length]); break
     case 'proof-swap': if (batch.proof.length > 1) { const k = e.c % batch.proof.length; const l = (k + 1) % batch.proof.length; [batch.proof[k], batch.proof[l]] = [batch.proof[l], batch.proof[k]] } break
