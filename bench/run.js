@@ -36,6 +36,7 @@ export const SUITE = [
   { name: 'failover-lan', file: 'failover.js', args: ['--profile', 'lan', '--rounds', '1'], budget: 30_000 },
   { name: 'events-5', file: 'events.js', args: ['--peers', '5', '--rounds', '50', '--bulk', '1000'], budget: 30_000 },
   { name: 'cli', file: 'cli.js', args: ['--rounds', '30'], budget: 30_000 },
+  { name: 'replay', file: 'replay.js', args: ['--batches', '10000', '--runs', '5'], budget: 60_000 },
   // Run by name only (`npm run bench -- idle`): each takes minutes, more than the default set's budget.
   { name: 'idle', file: 'idle.js', args: ['--peers', '5', '--profile', 'both'], budget: 300_000, optIn: true },
   { name: 'discovery-processes-20', file: 'discovery.js', args: ['--processes', '--peers', '20', '--rounds', '1', '--timeout', '60000'], budget: 240_000, optIn: true },

@@ -359,29 +359,33 @@ export function flooded (seeds) {
 }
 
 function floodOnce (seeds) {
-  return fc.tuple(seeds, fc.nat(), fc.integer({ min: 6, max: 17 }), fc.boolean(), fc.boolean()).map(([bytes, pick, exponent, empty, outer]) => {
-    const fields = protoFields(bytes)
-    if (fields.length === 0) return bytes
-    // Half the time a field of the message itself (a whole record of a batch), else any field.
-    const tops = fields.filter((g) => g.depth === 0)
-    const pool = outer ? tops : fields
-    const f = pool[pick % pool.length]
-    // The field as it is, or its smallest form (tag and a zero): the most entries per byte.
-    const copy = empty && (f.wire === 0 || f.wire === 2) ? concat(bytes.subarray(f.start, f.tagEnd), Uint8Array.of(0)) : bytes.subarray(f.start, f.end)
-    const copies = Math.max(1, Math.min(2 ** exponent, Math.floor(FLOOD_MAX_BYTES / Math.max(1, copy.byteLength)) - 1))
-    const repeated = new Uint8Array(copies * copy.byteLength)
-    for (let i = 0; i < copies; i++) repeated.set(copy, i * copy.byteLength)
-    let out = replace(bytes, f.start, f.end, repeated)
-    let grown = repeated.byteLength - (f.end - f.start)
-    // Innermost first: rewriting a length only moves bytes inside the messages around it.
-    const around = fields.filter((g) => g.wire === 2 && g.lenEnd <= f.start && f.end <= g.end && g !== f).sort((a, b) => b.start - a.start)
-    for (const g of around) {
-      const length = varint(g.end - g.lenEnd + grown)
-      out = replace(out, g.tagEnd, g.lenEnd, length)
-      grown += length.byteLength - (g.lenEnd - g.tagEnd)
-    }
-    return out
-  })
+  return fc.tuple(seeds, floodShape).map(([bytes, shape]) => flood(bytes, shape))
+}
+
+const floodShape = fc.tuple(fc.nat(), fc.integer({ min: 6, max: 17 }), fc.boolean(), fc.boolean())
+
+function flood (bytes, [pick, exponent, empty, outer]) {
+  const fields = protoFields(bytes)
+  if (fields.length === 0) return bytes
+  // Half the time a field of the message itself (a whole record of a batch), else any field.
+  const tops = fields.filter((g) => g.depth === 0)
+  const pool = outer ? tops : fields
+  const f = pool[pick % pool.length]
+  // The field as it is, or its smallest form (tag and a zero): the most entries per byte.
+  const copy = empty && (f.wire === 0 || f.wire === 2) ? concat(bytes.subarray(f.start, f.tagEnd), Uint8Array.of(0)) : bytes.subarray(f.start, f.end)
+  const copies = Math.max(1, Math.min(2 ** exponent, Math.floor(FLOOD_MAX_BYTES / Math.max(1, copy.byteLength)) - 1))
+  const repeated = new Uint8Array(copies * copy.byteLength)
+  for (let i = 0; i < copies; i++) repeated.set(copy, i * copy.byteLength)
+  let out = replace(bytes, f.start, f.end, repeated)
+  let grown = repeated.byteLength - (f.end - f.start)
+  // Innermost first: rewriting a length only moves bytes inside the messages around it.
+  const around = fields.filter((g) => g.wire === 2 && g.lenEnd <= f.start && f.end <= g.end && g !== f).sort((a, b) => b.start - a.start)
+  for (const g of around) {
+    const length = varint(g.end - g.lenEnd + grown)
+    out = replace(out, g.tagEnd, g.lenEnd, length)
+    grown += length.byteLength - (g.lenEnd - g.tagEnd)
+  }
+  return out
 }
 
 /** The usual mix of a bytes target: raw bytes, random protobuf fields, valid, mutated and (rarely) flooded messages. */
@@ -394,6 +398,47 @@ export function bytesInput (valid) {
     { arbitrary: mutatedBytes(seeds), weight: 100 },
     { arbitrary: flooded(seeds), weight: 1 }
   )
+}
+
+/**
+ * `bytesInput` for messages that carry something besides their bytes (what a check needs to
+ * know of how they were made, say the seals a batch was built with): `valid` gives objects
+ * `{ bytes, ... }`; every input is such an object with `genuine` true when its bytes are a
+ * valid message as made, untouched. `bare` is what raw bytes carry, `merge(a, b)` what a
+ * mutation of `a` drawing on `b` carries. A smaller corpus for messages that are slow to make
+ * (signed ones) keeps the start of a short run short.
+ */
+export function bytesInputCarrying (valid, bare, merge, corpusSize = 512) {
+  const seeds = fc.oneof({ arbitrary: corpus(valid, corpusSize), weight: 9 }, { arbitrary: valid, weight: 1 })
+  const plain = (bytes) => ({ ...bare, bytes, genuine: false })
+  return fc.oneof(
+    { arbitrary: rawBytes.map(plain), weight: 40 },
+    { arbitrary: protoSoup.map(plain), weight: 40 },
+    { arbitrary: valid.map((v) => ({ ...v, genuine: true })), weight: 20 },
+    { arbitrary: mutatedCarrying(seeds, merge), weight: 100 },
+    {
+      arbitrary: fc.tuple(seeds, floodShape, floodShape, fc.boolean()).map(([v, once, twice, again]) => {
+        const bytes = flood(v.bytes, once)
+        return { ...v, bytes: again ? flood(bytes, twice) : bytes, genuine: false }
+      }),
+      weight: 1
+    }
+  )
+}
+
+/** `mutatedBytes` for `{ bytes, ... }` messages (see `bytesInputCarrying`). */
+export function mutatedCarrying (valid, merge) {
+  return fc.tuple(valid, valid, fc.array(mutation, { minLength: 1, maxLength: 5 }))
+    .map(([a, b, mutations]) => ({ ...merge(a, b), bytes: mutations.reduce((x, m) => applyMutation(x, m, b.bytes), a.bytes), genuine: false }))
+}
+
+/** One to `max` mutations of one byte string (`other` is what a splice draws on). */
+export function mutationsOf (max = 5) {
+  return fc.array(mutation, { minLength: 1, maxLength: max })
+}
+
+export function mutate (bytes, mutations, other = bytes) {
+  return mutations.reduce((x, m) => applyMutation(x, m, other), bytes)
 }
 
 /** Bytes of input above which targets check only the decoder (state checks cost per record). */

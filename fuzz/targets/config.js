@@ -10,6 +10,7 @@ import { stringify as toYaml } from 'yaml'
 import { configFromEnv, DEFAULTS, parseConfigText, resolveConfig } from '../../dist/src/cli/config.js'
 import { ConfigError } from '../../dist/src/cli/errors.js'
 import { LOG_LEVELS } from '../../dist/src/cli/output.js'
+import { validateTags } from '../../dist/src/membership/tags.js'
 import { fc, anyString, check, expectTyped, mutatedText, show } from '../lib.js'
 
 const FIELD_NAMES = Object.keys(DEFAULTS)
@@ -32,7 +33,7 @@ const goodValue = {
   writers: fc.constant('./writers'),
   sync: fc.constantFrom('always', 'interval', 'none'),
   otlp: fc.constantFrom('http://127.0.0.1:4318', 'https://collector.example:4318/'),
-  tags: fc.dictionary(fc.constantFrom('zone', 'rack', 'tier', 'dc'), fc.constantFrom('a', 'b', 'gold', 'eu-1'), { maxKeys: 3 })
+  tags: fc.dictionary(fc.constantFrom('zone', 'rack', 'role', '__proto__'), fc.constantFrom('eu-1', 'a', ''), { maxKeys: 3, noNullPrototype: true })
 }
 const anyValue = fc.oneof(
   fc.jsonValue({ maxDepth: 2 }),
@@ -98,9 +99,19 @@ const FIELD_CHECKS = {
   writers: (v) => v === undefined || isText(v),
   sync: (v) => v === 'always' || v === 'interval' || v === 'none',
   otlp: (v) => v === undefined || (isText(v) && /^https?:$/.test(new URL(v).protocol)),
-  // Names and values are strings the membership limits accept; the map is a plain object.
-  tags: (v) => v !== null && typeof v === 'object' && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype &&
-    Reflect.ownKeys(v).every((k) => typeof k === 'string' && isText(k) && typeof v[k] === 'string')
+  tags: isTags
+}
+
+/** A plain object of text values within membership's limits. */
+function isTags (v) {
+  if (v === null || typeof v !== 'object' || Object.getPrototypeOf(v) !== Object.prototype) return false
+  if (!Object.values(v).every((s) => typeof s === 'string')) return false
+  try {
+    validateTags(v)
+    return true
+  } catch {
+    return false
+  }
 }
 
 function checkSettings (settings, where) {

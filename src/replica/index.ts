@@ -21,9 +21,9 @@ export {
   covers, expandRetired, isEmptyVector, joinVectors, meetVectors, omitRetired, sameVector, seqOf, vectorLeq
 } from './version-vector.js'
 export { decodeCheckpoint, encodeCheckpoint, isCheckpoint, logSnapshot, replayLog, sealedEntry } from './replica-log.js'
+export type { Checkpoint, ReplayResult } from './replica-log.js'
 export { horizonOffer, Session, settleOffer } from './session.js'
 export type { Settlement } from './session.js'
-export type { Checkpoint } from './replica-log.js'
 export { BatchSealError, encodeSealed, openSeal, Provenance, recordLeaf, restoreSeal, sealStatement, VerifiedRoots } from './seal.js'
 export type { BatchSeal, Verify } from './seal.js'
 export { decodeSealedBatch, decodeSealedBatches, encodeSealedBatch, encodeSealedBatches } from './seal-codec.js'

@@ -13,13 +13,13 @@
 import { decodeRecord, encodeRecord } from './codec.js'
 import { MalformedCheckpointError } from './errors.js'
 import { parseHorizon } from './gc.js'
-import { restoreSeal, type Provenance } from './seal.js'
-import { decodeSealedBatch } from './seal-codec.js'
+import { openSeal, VerifiedRoots, type BatchSeal, type Provenance, type Verify } from './seal.js'
+import { decodeSealedBatch, type SealedBatch } from './seal-codec.js'
 import { covers } from './version-vector.js'
 import { isSeq } from './validate.js'
 import type { DurableLog } from '../storage/index.js'
 import type { ReplicaState } from './store.js'
-import type { VectorClock } from './types.js'
+import type { VectorClock, WriteRecord } from './types.js'
 
 /** A record always starts with protobuf field 1 (0x0a); a zero byte is never a valid tag. */
 const MAGIC = new Uint8Array([0x00, 0x68, 0x73, 0x63, 0x6b, 0x31]) // "\0hsck1"
@@ -78,21 +78,59 @@ export function decodeCheckpoint (bytes: Uint8Array): Checkpoint {
   return { horizon: parsed.vector, lastSeq, records }
 }
 
+/** What a replay left out of the log, and why. */
+export interface ReplayResult {
+  /** Entries that did not decode: dropped. */
+  malformed: number
+  /**
+   * Sealed entries whose seal no longer opens (bytes changed on disk in a way the log's
+   * checksums missed, or before they were taken): dropped with their records, counted in
+   * `rejected`. Their records come back by anti-entropy from the peers that hold them.
+   */
+  rejectedBatches: number
+  rejected: number
+  /**
+   * Entries of the compacted snapshot (the entries its checkpoint announced) that did not
+   * replay: cut off by the log's recovery, malformed or rejected. When any is missing, the
+   * checkpoint's horizon is withheld (`withheld`): see replayLog.
+   */
+  snapshotMissing: number
+  /** The checkpoint's horizon, when it was not restored; undefined otherwise. */
+  withheld?: VectorClock
+}
+
 /**
  * Replays a replica log into `state`: records, sealed batches (each record's seal goes to
  * `provenance`), and the checkpoint a compaction left at its head (the horizon is adopted
- * after the records it kept). Returns how many entries did not decode. A checkpoint that
- * does not decode throws MalformedCheckpointError: going on without it could reuse a seq of
- * a collected write of ours.
+ * after the records it kept). A checkpoint that does not decode throws
+ * MalformedCheckpointError: going on without it could reuse a seq of a collected write of ours.
+ *
+ * The log's frames have checksums, but a sealed entry is the author's word only while its
+ * seal opens: each batch's seal is verified again here (`verify`, one Ed25519 verify per
+ * batch), so a damaged entry that still decodes cannot put a record its author never wrote
+ * under the author's dot, where anti-entropy would never repair it. Plain entries are this
+ * replica's own writes, taken as they are.
+ *
+ * A checkpoint's horizon says "every dot at or below it is held here or was collected". That
+ * holds only with the whole snapshot written after it: a snapshot entry lost to damage held
+ * live records at or below the horizon, and counting their dots as seen would keep them out
+ * for good (a peer sends only what the vector lacks). Which dots the lost entries held is not
+ * known, so then the horizon is not restored at all (only the checkpoint's lastSeq is, so no
+ * seq is reused): the version vector is the dots actually held, and the replica catches up as
+ * a replica behind the horizon does, by anti-entropy and the peers' horizon offers
+ * (settleOffer), which bring back what was live and drop what was collected.
  */
-export async function replayLog (log: DurableLog, state: ReplicaState, provenance: Provenance): Promise<number> {
+export async function replayLog (log: DurableLog, state: ReplicaState, provenance: Provenance, verify: Verify): Promise<ReplayResult> {
+  const result: ReplayResult = { malformed: 0, rejectedBatches: 0, rejected: 0, snapshotMissing: 0 }
+  const verified = new VerifiedRoots()
   let checkpoint: Checkpoint | undefined
   let snapshot = 0
-  let malformed = 0
+  let snapshotReplayed = 0
   for await (const bytes of log.replay()) {
     if (isCheckpoint(bytes)) {
       checkpoint = decodeCheckpoint(bytes)
       snapshot = checkpoint.records
+      snapshotReplayed = 0
       state.restoreSeq(checkpoint.lastSeq)
       continue
     }
@@ -100,27 +138,55 @@ export async function replayLog (log: DurableLog, state: ReplicaState, provenanc
     if (inSnapshot) snapshot--
     // Appended after the compaction but collected or dropped before it ran: stays gone.
     const gone = (dot: { replica: string, seq: number }): boolean => checkpoint !== undefined && !inSnapshot && covers(checkpoint.horizon, dot)
+    let batch: SealedBatch | undefined
+    let record: WriteRecord | undefined
     try {
-      if (startsWith(bytes, SEALED_MAGIC)) {
-        // Checked when it arrived; the log's own checksums guard it since.
-        const batch = decodeSealedBatch(bytes.subarray(SEALED_MAGIC.length))
-        const { seal, leaves } = restoreSeal(batch)
+      if (startsWith(bytes, SEALED_MAGIC)) batch = decodeSealedBatch(bytes.subarray(SEALED_MAGIC.length))
+      else record = decodeRecord(bytes)
+    } catch {
+      result.malformed++
+      continue
+    }
+    if (batch !== undefined) {
+      const records = batch.records
+      const news = records.flatMap((r, i) => gone(r.dot) || state.has(r.dot) ? [] : [i])
+      if (news.length > 0) {
+        let opened: { seal: BatchSeal, leaves: number[] }
+        try {
+          opened = openSeal(batch, verify, verified)
+        } catch {
+          result.rejectedBatches++
+          result.rejected += records.length
+          continue
+        }
         const applied: number[] = []
-        batch.records.forEach((record, i) => {
-          if (!gone(record.dot) && state.apply(record, 'remote') === 'applied') applied.push(i)
-        })
-        provenance.attach(seal, applied.map((i) => batch.records[i]!), applied.map((i) => leaves[i]!))
+        let refused = false
+        try {
+          for (const i of news) if (state.apply(records[i]!, 'remote') === 'applied') applied.push(i)
+        } catch {
+          // A record the store refuses (over its limits): what was applied before it is still proven.
+          result.malformed++
+          refused = true
+        }
+        provenance.attach(opened.seal, applied.map((i) => records[i]!), applied.map((i) => opened.leaves[i]!))
+        if (refused) continue
+      }
+    } else if (record !== undefined && !gone(record.dot)) {
+      try {
+        state.apply(record, 'remote')
+      } catch {
+        result.malformed++
         continue
       }
-      const record = decodeRecord(bytes)
-      if (gone(record.dot)) continue
-      state.apply(record, 'remote')
-    } catch {
-      malformed++
     }
+    if (inSnapshot) snapshotReplayed++
   }
-  if (checkpoint !== undefined) state.restoreHorizon(checkpoint.horizon)
-  return malformed
+  if (checkpoint !== undefined) {
+    result.snapshotMissing = checkpoint.records - snapshotReplayed
+    if (result.snapshotMissing === 0) state.restoreHorizon(checkpoint.horizon)
+    else result.withheld = checkpoint.horizon
+  }
+  return result
 }
 
 /**

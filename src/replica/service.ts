@@ -13,7 +13,7 @@ import type { DurableLog } from '../storage/index.js'
 import { ReplicaState } from './store.js'
 import { compareHlc } from './hlc.js'
 import { encodeRecord } from './codec.js'
-import { replayLog } from './replica-log.js'
+import { logSnapshot, replayLog, type ReplayResult } from './replica-log.js'
 import { GC_KEY, RETIRED_PREFIX, type HorizonValue, type Retirement } from './gc.js'
 import { HorizonKeeper } from './horizon.js'
 import { Intake, type AppliedBatch } from './intake.js'
@@ -205,9 +205,13 @@ export class Replication extends TypedEventTarget<KvEvents> {
       const log = await this.openLog()
       this.replaying = true
       try {
-        const malformed = await replayLog(log, this.state, this.provenance)
-        this.counters.malformed += malformed
-        this.logger.info({ records: this.state.recordCount(), keys: this.state.size(), malformed }, `replayed the log: ${this.state.size()} keys`)
+        const replayed = await replayLog(log, this.state, this.provenance, (author, bytes, signature) => this.net.verify(author, bytes, signature))
+        this.counters.malformed += replayed.malformed
+        this.counters.rejectedBatches += replayed.rejectedBatches
+        this.counters.rejected += replayed.rejected
+        this.counters.snapshotEntriesLost += replayed.snapshotMissing
+        this.logger.info({ records: this.state.recordCount(), keys: this.state.size(), malformed: replayed.malformed }, `replayed the log: ${this.state.size()} keys`)
+        await this.repairLog(log, replayed)
       } catch (err) {
         await log.close().catch(() => {})
         throw err
@@ -228,6 +232,31 @@ export class Replication extends TypedEventTarget<KvEvents> {
     } catch (err) {
       await this.stop()
       throw err
+    }
+  }
+
+  /**
+   * After a replay that dropped entries (damage the log's checksums missed) or withheld the
+   * checkpoint's horizon (its snapshot came back incomplete), rewrites the log as what this
+   * replica now holds: the next start must not meet the same damage again, nor take records
+   * fetched again below the withheld horizon for stale appends the compaction had collected.
+   * The lost records come back by anti-entropy.
+   */
+  private async repairLog (log: DurableLog, replayed: ReplayResult): Promise<void> {
+    if (replayed.malformed + replayed.rejectedBatches + replayed.snapshotMissing === 0) return
+    this.logger.warn({
+      malformed: replayed.malformed,
+      rejectedBatches: replayed.rejectedBatches,
+      rejectedRecords: replayed.rejected,
+      snapshotEntriesLost: replayed.snapshotMissing,
+      ...(replayed.withheld === undefined ? {} : { withheldHorizon: replayed.withheld })
+    }, replayed.withheld === undefined
+      ? 'the log had damaged entries: they were dropped and the log rewritten; anti-entropy brings their records back'
+      : 'the compacted log lost entries to damage: its GC horizon was not restored, so the lost records count as missing and anti-entropy brings them back (the log is rewritten)')
+    try {
+      await log.rewrite(logSnapshot(this.state, this.provenance))
+    } catch (err) {
+      this.logger.warn({ err }, 'could not rewrite the damaged log; it stays as it was and the next start replays it the same way')
     }
   }
 

@@ -41,6 +41,13 @@ export interface ReplicationStats {
    * until they do, which for an honest horizon is a round or two.
    */
   horizonOffersDeferred: number
+  /**
+   * Entries of a compacted log's snapshot that a start could not replay (cut off by the log's
+   * recovery, malformed, or with a seal that no longer opens). The checkpoint's GC horizon is
+   * then not restored, so the records they held count as missing and anti-entropy brings
+   * them back; the log is rewritten as what the replica holds.
+   */
+  snapshotEntriesLost: number
   /** Log rewrites that dropped collected records. */
   compactions: number
   /** Appends of remote records to the log that failed: those records stay applied and come back by anti-entropy after a restart. */
@@ -77,6 +84,7 @@ export function newCounters (): ReplicationCounters {
     horizonOffersSent: 0,
     horizonOffersRefused: 0,
     horizonOffersDeferred: 0,
+    snapshotEntriesLost: 0,
     compactions: 0,
     persistFailures: 0
   }

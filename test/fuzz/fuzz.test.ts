@@ -14,7 +14,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const runner = join(root, 'fuzz', 'run.js')
 const fixture = (name: string): string => join(root, 'test', 'fuzz', 'fixtures', name)
 const SEED = Number(process.env.HEARSAY_FUZZ_SEED ?? 20_251_123)
-const TARGETS = ['membership', 'gossip', 'anti-entropy', 'framing', 'election', 'observe', 'events', 'api', 'config', 'cli']
+const TARGETS = ['membership', 'gossip', 'anti-entropy', 'seal', 'replica-log', 'framing', 'election', 'observe', 'events', 'api', 'config', 'cli']
 
 interface TargetResult {
   target: string
@@ -100,6 +100,12 @@ describe('the fuzz harness', () => {
     expect(code).toBe(1)
     expect(summary.targets[0]?.error).toMatch(/^hang: no progress for 3 s/)
     expect(summary.targets[0]?.replay).toContain('--seed 3')
+  })
+
+  it('catches a seal check that lets forged or tampered batches through', async () => {
+    const { code, summary } = await fuzz(['--module', fixture('forged-seal.js'), '--runs', '2000', '--seed', '9'])
+    expect(code).toBe(1)
+    expect(summary.targets[0]?.error).toMatch(/opened with a signature its author never made|against the record its author sealed there|a tree of \d+ leaves; its author sealed/)
   })
 
   it('catches a decoder that allocates what a length field claims', async () => {

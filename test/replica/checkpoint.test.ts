@@ -1,10 +1,14 @@
 import { describe, expect, it } from 'vitest'
+import { SignatureVerifier } from '../../src/net/identity.js'
 import { openLog } from '../../src/storage/index.js'
 import {
   decodeCheckpoint, encodeCheckpoint, encodeRecord, isCheckpoint, logSnapshot, MalformedCheckpointError, Provenance, replayLog, ReplicaState
 } from '../../src/replica/index.js'
 import { tempDir } from '../storage/helpers.js'
 import { replica } from './helpers.js'
+
+const verifier = new SignatureVerifier()
+const verify = (author: string, bytes: Uint8Array, signature: Uint8Array): boolean => verifier.verify(author, bytes, signature)
 
 describe('compacted replica log', () => {
   it('a checkpoint round-trips and is never mistaken for a record', () => {
@@ -34,7 +38,7 @@ describe('compacted replica log', () => {
 
     const reopened = await openLog(dir, 'replica')
     const b = new ReplicaState('A')
-    expect(await replayLog(reopened, b, new Provenance())).toBe(0)
+    expect(await replayLog(reopened, b, new Provenance(), verify)).toEqual({ malformed: 0, rejectedBatches: 0, rejected: 0, snapshotMissing: 0 })
     await reopened.close()
     expect(b.list('')).toEqual(a.list(''))
     expect(b.get('gone')).toBeUndefined()
@@ -50,8 +54,8 @@ describe('compacted replica log', () => {
     const bad = encodeCheckpoint({ horizon: { A: 1 }, lastSeq: 1, records: 0 })
     bad[bad.length - 2] = 0x21
     await log.append([bad])
-    await expect(replayLog(log, new ReplicaState('A'), new Provenance())).rejects.toBeInstanceOf(MalformedCheckpointError)
-    await expect(replayLog(log, new ReplicaState('A'), new Provenance())).rejects.toMatchObject({ code: 'ERR_MALFORMED_CHECKPOINT' })
+    await expect(replayLog(log, new ReplicaState('A'), new Provenance(), verify)).rejects.toBeInstanceOf(MalformedCheckpointError)
+    await expect(replayLog(log, new ReplicaState('A'), new Provenance(), verify)).rejects.toMatchObject({ code: 'ERR_MALFORMED_CHECKPOINT' })
     await log.close()
   })
 })
