@@ -12,6 +12,12 @@ export const DEFAULT_API_PORT = 0
 /** Largest request body fastify reads: 1 MiB (bytes). Larger bodies get 413 `ERR_BODY_TOO_LARGE`. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024
 
+/** Connections the API's socket lets wait to be accepted (the system may cap it lower: somaxconn). */
+export const LISTEN_BACKLOG = 4_096
+
+/** Most event streams (watch, dashboard, events, monitor together) one API serves at once. */
+export const DEFAULT_MAX_STREAMS = 256
+
 /** How often a watch stream gets a keep-alive comment line (ms). */
 export const DEFAULT_WATCH_KEEP_ALIVE_MS = 15_000
 

@@ -2,8 +2,10 @@
  * What the dashboard shows, as one snapshot (GET /v1/dashboard), and the live stream of
  * snapshots (GET /v1/dashboard/events, server-sent events): one every interval while anyone
  * watches, and one soon after the members or the leader change. A client whose socket is full
- * skips snapshots until it drains (only the newest matters); it never queues them.
+ * skips snapshots until it drains (only the newest matters); it never queues them, and one that
+ * stays full for `maxBlockedMs` is dropped.
  */
+import { performance } from 'node:perf_hooks'
 import { SSE_HEADERS } from './watch.js'
 import { VERSION } from '../version.js'
 import type { ServerResponse } from 'node:http'
@@ -27,6 +29,19 @@ export interface DashboardOptions {
   previewChars?: number
   /** How long a trace waits for the other members. @default 1_000 (ms) */
   traceTimeoutMs?: number
+  /**
+   * How long a client's socket may stay full (it skips snapshots meanwhile) before it is
+   * dropped: a client that reads nothing for this long is gone or stuck. @default 60_000 (ms)
+   */
+  maxBlockedMs?: number
+}
+
+/** Figures about the dashboard's streams. */
+export interface DashboardStats {
+  /** Streams open now. */
+  clients: number
+  /** Streams closed because the client read nothing for `maxBlockedMs`. */
+  dropped: number
 }
 
 export interface DashboardSnapshot {
@@ -50,7 +65,8 @@ export interface DashboardSnapshot {
 
 interface Client {
   readonly res: ServerResponse
-  blocked: boolean
+  /** When its socket last filled up (`performance.now()`), while it has not drained since. */
+  blockedSince: number | undefined
 }
 
 export class DashboardHub {
@@ -61,6 +77,10 @@ export class DashboardHub {
   private readonly maxKeys: number
   private readonly previewChars: number
   private readonly traceTimeoutMs: number
+  private readonly maxBlockedMs: number
+  private dropped = 0
+  /** The last snapshot sent, as written, and when (`performance.now()`). */
+  private last: { text: string, at: number } | undefined
   private readonly clients = new Set<Client>()
   private timer: NodeJS.Timeout | undefined
   private soon: NodeJS.Timeout | undefined
@@ -85,7 +105,8 @@ export class DashboardHub {
     this.maxKeys = options.maxKeys ?? 200
     this.previewChars = options.previewChars ?? 160
     this.traceTimeoutMs = options.traceTimeoutMs ?? 1_000
-    requirePositive('dashboard', { intervalMs: this.intervalMs, tracesEveryMs: this.tracesEveryMs, traceTimeoutMs: this.traceTimeoutMs })
+    this.maxBlockedMs = options.maxBlockedMs ?? 60_000
+    requirePositive('dashboard', { intervalMs: this.intervalMs, tracesEveryMs: this.tracesEveryMs, traceTimeoutMs: this.traceTimeoutMs, maxBlockedMs: this.maxBlockedMs })
     for (const [name, value] of Object.entries({ recentWrites: this.recentWrites, maxKeys: this.maxKeys, previewChars: this.previewChars })) {
       if (!Number.isSafeInteger(value) || value < 0 || value > 100_000) throw new InvalidApiOptionsError(`dashboard.${name} must be an integer from 0, not ${value}`)
     }
@@ -124,11 +145,11 @@ export class DashboardHub {
   /** Start streaming snapshots to this response (headers not sent yet). */
   add (res: ServerResponse): void {
     if (res.destroyed) return
-    const client: Client = { res, blocked: false }
+    const client: Client = { res, blockedSince: undefined }
     res.writeHead(200, SSE_HEADERS)
     res.on('close', () => { this.remove(client) })
     res.on('error', () => { this.remove(client) })
-    res.on('drain', () => { client.blocked = false })
+    res.on('drain', () => { client.blockedSince = undefined })
     if (this.clients.size === 0) {
       this.timer = setInterval(() => { this.broadcast() }, this.intervalMs)
       this.timer.unref()
@@ -136,11 +157,22 @@ export class DashboardHub {
     }
     this.clients.add(client)
     res.write(': dashboard\n\n')
-    this.broadcast()
+    // A new client gets the last snapshot if it is recent, to itself: a burst of clients
+    // would otherwise rebuild and send everyone a snapshot per client that arrives.
+    const last = this.last
+    if (last !== undefined && performance.now() - last.at < this.intervalMs) {
+      if (!res.write(last.text)) client.blockedSince = performance.now()
+    } else {
+      this.broadcast()
+    }
   }
 
   clientCount (): number {
     return this.clients.size
+  }
+
+  stats (): DashboardStats {
+    return { clients: this.clients.size, dropped: this.dropped }
   }
 
   /** End every stream (the API is closing). */
@@ -163,9 +195,14 @@ export class DashboardHub {
     this.building = true
     this.snapshot().then((snapshot) => {
       const text = `event: snapshot\ndata: ${JSON.stringify(snapshot)}\n\n`
-      for (const client of this.clients) {
-        if (client.blocked) continue
-        if (!client.res.write(text)) client.blocked = true
+      const now = performance.now()
+      this.last = { text, at: now }
+      for (const client of [...this.clients]) {
+        if (client.blockedSince !== undefined) {
+          if (now - client.blockedSince > this.maxBlockedMs) this.drop(client)
+          continue
+        }
+        if (!client.res.write(text)) client.blockedSince = now
       }
     }).catch(() => {
       // The peer is stopping: the next tick closes the streams.
@@ -193,6 +230,13 @@ export class DashboardHub {
     await this.tracing
   }
 
+  /** A client that has read nothing for maxBlockedMs: close its connection (its one buffered snapshot goes with it). */
+  private drop (client: Client): void {
+    this.dropped++
+    this.remove(client)
+    client.res.destroy()
+  }
+
   private remove (client: Client): void {
     if (!this.clients.delete(client)) return
     if (this.clients.size === 0) {
@@ -200,6 +244,7 @@ export class DashboardHub {
       clearTimeout(this.soon)
       this.timer = undefined
       this.soon = undefined
+      this.last = undefined
       for (const type of ['member:join', 'member:leave', 'member:fail', 'member:update', 'leader'] as const) this.peer.removeEventListener(type, this.onChange)
     }
   }

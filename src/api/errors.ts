@@ -57,7 +57,7 @@ export const ERROR_STATUS = Object.freeze({
   ERR_VALUE_TOO_LARGE: 413,
   /** An event or query payload over the events' payload limit (64 KiB of JSON by default). */
   ERR_EVENT_TOO_LARGE: 413,
-  /** This peer sent more events or queries than every peer accepts from one sender. */
+  /** This client made more requests than the API allows one client, or this peer sent more events or queries than every peer accepts from one sender. */
   ERR_RATE_LIMITED: 429,
   /** A body whose content type is not `application/json`. */
   ERR_UNSUPPORTED_MEDIA_TYPE: 415,
@@ -67,7 +67,7 @@ export const ERROR_STATUS = Object.freeze({
   ERR_STORAGE_IO: 500,
   /** The peer is stopping (or not started). */
   ERR_STOPPING: 503,
-  /** Too many clients follow the peer's log at once. */
+  /** The peer serves as many event streams (watch, dashboard, events, monitor together) as it allows, or as many followers of its log. */
   ERR_TOO_MANY_STREAMS: 503,
   /** The peer is used before `start()`. */
   ERR_NOT_STARTED: 503,

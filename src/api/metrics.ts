@@ -6,6 +6,8 @@
  */
 import { Counter, Gauge, Registry } from 'prom-client'
 import type { Peer, PeerStats } from '../peer.js'
+import type { ApiLimitStats } from './server.js'
+import { STREAM_KINDS } from './stream-budget.js'
 import { registerEventMetrics } from './metrics-events.js'
 
 /** What the watch route reports into the metrics. */
@@ -54,7 +56,7 @@ export interface ApiMetrics {
   readonly contentType: string
 }
 
-export function createMetrics (peer: Peer, watch: WatchMetricsSource): ApiMetrics {
+export function createMetrics (peer: Peer, watch: WatchMetricsSource, limits: () => ApiLimitStats): ApiMetrics {
   const registry = new Registry()
   const kv = (): PeerStats['kv'] => peer.diagnostics.stats().kv
 
@@ -101,6 +103,13 @@ export function createMetrics (peer: Peer, watch: WatchMetricsSource): ApiMetric
     () => [[{}, peer.observe.convergence().converged ? 1 : 0]])
   gauge(registry, 'hearsay_watch_clients', 'Open GET /v1/watch streams.', [], () => [[{}, watch.clients()]])
   counter(registry, 'hearsay_watch_clients_dropped_total', 'Watch streams closed because the client did not keep up.', [], () => [[{}, watch.dropped()]])
+  gauge(registry, 'hearsay_api_streams', 'Open event streams by kind (watch, dashboard, events, monitor): they share one budget, hearsay_api_streams_max.', ['kind'],
+    () => { const open = limits().streams.byKind; return STREAM_KINDS.map((kind) => [{ kind }, open[kind]] as const) })
+  gauge(registry, 'hearsay_api_streams_max', 'Most event streams this API serves at once (maxStreams).', [], () => [[{}, limits().streams.max]])
+  counter(registry, 'hearsay_api_streams_refused_total', 'Event streams refused with 503 ERR_TOO_MANY_STREAMS because the budget was spent.', [], () => [[{}, limits().streams.refused]])
+  counter(registry, 'hearsay_api_streams_dropped_total', 'Event streams closed because the client did not keep up, by kind (events counts /v1/events and /v1/monitor).', ['kind'],
+    () => Object.entries(limits().streams.dropped).map(([kind, n]) => [{ kind }, n] as const))
+  counter(registry, 'hearsay_api_rate_limited_total', 'Requests answered 429 ERR_RATE_LIMITED: the client was over its rate.', [], () => [[{}, limits().rateLimited]])
   registerEventMetrics(registry, peer)
 
   return {

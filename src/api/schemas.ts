@@ -202,7 +202,26 @@ export const statusSchema: RouteSchema = {
             kv: { ...counters, properties: { log: counters } },
             membership: counters,
             election: counters,
-            events: counters
+            events: counters,
+            api: {
+              type: 'object',
+              description: 'What the API\'s limits refused and dropped: event streams (one budget for every kind) and requests over the rate.',
+              required: ['streams', 'rateLimited'],
+              properties: {
+                streams: {
+                  type: 'object',
+                  required: ['open', 'max', 'byKind', 'refused', 'dropped'],
+                  properties: {
+                    open: { type: 'integer', description: 'Event streams open now, every kind.' },
+                    max: { type: 'integer', description: 'Most open at once (maxStreams); one more is 503 ERR_TOO_MANY_STREAMS.' },
+                    byKind: counters,
+                    refused: { type: 'integer', description: 'Streams refused because the budget was spent.' },
+                    dropped: { ...counters, description: 'Streams closed because the client did not keep up, by kind (events: /v1/events and /v1/monitor).' }
+                  }
+                },
+                rateLimited: { type: 'integer', description: 'Requests answered 429 ERR_RATE_LIMITED.' }
+              }
+            }
           }
         }
       }

@@ -5,7 +5,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { Peer } from '../peer.js'
 import { createTokenCheck } from './auth.js'
 import {
-  DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_BODY_LIMIT, MAX_PARAM_LENGTH, PUBLIC_ROUTES
+  DEFAULT_API_HOST, DEFAULT_API_PORT, DEFAULT_BODY_LIMIT, DEFAULT_MAX_STREAMS, LISTEN_BACKLOG, MAX_PARAM_LENGTH, PUBLIC_ROUTES
 } from './constants.js'
 import { ApiListenError, InvalidApiOptionsError, RouteNotFoundError, StoppingError, classifyError, formatSchemaErrors } from './errors.js'
 import { createMetrics } from './metrics.js'
@@ -23,6 +23,8 @@ import { registerStreamRoutes } from './routes/streams.js'
 import { registerRuntimeRoutes, type ReloadReport } from './routes/runtime.js'
 import { EVENT_SOURCES, type PeerEventSource } from './event-sources.js'
 import { SseStreams, type SseStats } from './sse.js'
+import { StreamBudget, type StreamBudgetStats } from './stream-budget.js'
+import { createRateLimiter, type RateLimitOptions } from './rate-limit.js'
 import type { LogSource } from '../log.js'
 import type { RouteSchema } from './schemas.js'
 import { WatchHub, type WatchOptions, type WatchStats } from './watch.js'
@@ -36,6 +38,16 @@ export interface ApiOptions {
   logger?: FastifyBaseLogger | false
   /** Watch streams: keep-alive interval and how much a slow client may have waiting. */
   watch?: WatchOptions
+  /**
+   * Most event streams open at once, watch, dashboard, events and monitor together (each holds
+   * a socket and a queue); one more is answered 503 ERR_TOO_MANY_STREAMS. @default 256
+   */
+  maxStreams?: number
+  /**
+   * Requests per client (per address) and window; past it, 429 ERR_RATE_LIMITED with
+   * Retry-After. `/health` is exempt. `false`: no limit. @default 20_000 per 10_000 ms
+   */
+  rateLimit?: RateLimitOptions | false
   /** The dashboard's snapshots: interval, how many writes to trace, how many keys to list. */
   dashboard?: DashboardOptions
   /**
@@ -71,8 +83,18 @@ export interface ApiInstanceInfo {
   watchStats: () => WatchStats
   /** Figures about the event and log streams (/v1/events, /v1/monitor). */
   streamStats: () => SseStats
+  /** What the API's limits refused and dropped: streams of every kind, and requests over the rate. */
+  limitStats: () => ApiLimitStats
   /** The OpenAPI 3.1 document `GET /v1/openapi.json` serves (made by @fastify/swagger from the route schemas; once the app is ready). */
   openApi: () => OpenApiDocument
+}
+
+/** What the API's limits did, for /metrics and /v1/status. */
+export interface ApiLimitStats {
+  /** The shared budget of event streams, and the slow clients each kind dropped. */
+  streams: StreamBudgetStats & { dropped: { watch: number, dashboard: number, events: number } }
+  /** Requests answered 429 ERR_RATE_LIMITED. */
+  rateLimited: number
 }
 
 /** The fastify instance `buildApi` returns. */
@@ -98,6 +120,9 @@ export function buildApi (peer: Peer, options: ApiOptions): HearsayApi {
   const watch = new WatchHub(peer, options.watch)
   const dashboard = new DashboardHub(peer, options.dashboard)
   const streams = new SseStreams(options.watch)
+  const maxStreams = options.maxStreams ?? DEFAULT_MAX_STREAMS
+  if (!Number.isSafeInteger(maxStreams) || maxStreams <= 0) throw new InvalidApiOptionsError(`maxStreams must be a positive integer, not ${maxStreams}`)
+  const streamBudget = new StreamBudget(maxStreams)
   const sources = [...EVENT_SOURCES, ...(options.eventSources ?? [])]
   const app = Fastify({
     ...(logger === false ? { logger: false } : { loggerInstance: logger.child({ component: 'api' }) }),
@@ -131,7 +156,10 @@ export function buildApi (peer: Peer, options: ApiOptions): HearsayApi {
   // Only JSON bodies: fastify's JSON parser stays (it refuses __proto__ poisoning), text goes.
   app.removeContentTypeParser('text/plain')
 
-  app.addHook('onRequest', async (request) => {
+  // Before the token check: a flood without the token is throttled too.
+  const limiter = createRateLimiter(app, options.rateLimit)
+  app.addHook('onRequest', async (request, reply) => {
+    await limiter.check(request, reply)
     if (!PUBLIC_ROUTES.has(request.routeOptions.url ?? '')) checkToken(request.headers.authorization)
     if (closing || !peer.isRunning()) throw new StoppingError()
   })
@@ -151,14 +179,18 @@ export function buildApi (peer: Peer, options: ApiOptions): HearsayApi {
     dashboard.closeAll()
     streams.closeAll()
   })
-  const metrics = createMetrics(peer, { clients: () => watch.stats().clients, dropped: () => watch.stats().dropped })
+  const limitStats = (): ApiLimitStats => ({
+    streams: { ...streamBudget.stats(), dropped: { watch: watch.stats().dropped, dashboard: dashboard.stats().dropped, events: streams.stats().dropped } },
+    rateLimited: limiter.limited()
+  })
+  const metrics = createMetrics(peer, { clients: () => watch.stats().clients, dropped: () => watch.stats().dropped }, limitStats)
   // @fastify/swagger must be loaded before the routes are added, to see each of them: the
   // routes go in a plugin registered after it, which fastify loads in order at ready().
   void app.register(swagger, swaggerOptions())
   const openApi = (): OpenApiDocument => app.swagger() as unknown as OpenApiDocument
   const builtAt = performance.now()
   void app.register(async (api) => {
-    const context = { app: api, peer, watch, metrics, openApi, builtAt }
+    const context = { app: api, peer, watch, streamBudget, limitStats, metrics, openApi, builtAt }
     registerPeerRoutes(context)
     registerKvRoutes(context)
     registerTypedRoutes(context)
@@ -170,7 +202,7 @@ export function buildApi (peer: Peer, options: ApiOptions): HearsayApi {
     if (options.testFaults === true) registerTestRoutes(context)
   })
 
-  const info: ApiInstanceInfo = { routes, watchStats: () => watch.stats(), streamStats: () => streams.stats(), openApi }
+  const info: ApiInstanceInfo = { routes, watchStats: () => watch.stats(), streamStats: () => streams.stats(), limitStats, openApi }
   // What fastify's decorate() does on the root instance, with the type kept.
   return Object.assign(app, { hearsay: info })
 }
@@ -191,7 +223,10 @@ export async function startApi (peer: Peer, options: StartApiOptions): Promise<R
   const port = options.port ?? DEFAULT_API_PORT
   const app = buildApi(peer, options)
   try {
-    await app.listen({ host, port })
+    // Node's default backlog (511) drops the SYNs of a larger burst of connections, and their
+    // clients retry only after a second: a burst of stream clients would hold up everyone else.
+    // The system caps it (somaxconn).
+    await app.listen({ host, port, backlog: LISTEN_BACKLOG })
   } catch (err) {
     await app.close().catch(() => {})
     throw new ApiListenError(host, port, { cause: err })

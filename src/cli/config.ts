@@ -25,6 +25,12 @@ export interface StartConfig {
   otlp: string | undefined
   /** Labels this peer announces to the others (`--tag K=V`). */
   tags: Record<string, string>
+  /** Most event streams the API serves at once (watch, dashboard, events, monitor together); undefined: the API's default (256). */
+  apiMaxStreams: number | undefined
+  /** Requests one API client (one address) may make per `apiRateWindowMs`; 0 turns the limit off; undefined: the API's default (20,000). */
+  apiRateLimit: number | undefined
+  /** The rate limit's window (ms); undefined: the API's default (10,000). */
+  apiRateWindowMs: number | undefined
 }
 
 export const DEFAULTS: StartConfig = {
@@ -41,7 +47,10 @@ export const DEFAULTS: StartConfig = {
   writers: undefined,
   sync: 'always',
   otlp: undefined,
-  tags: {}
+  tags: {},
+  apiMaxStreams: undefined,
+  apiRateLimit: undefined,
+  apiRateWindowMs: undefined
 }
 
 /** Largest config file read. @default 1 MiB (bytes) */
@@ -66,7 +75,10 @@ const FIELDS: Record<keyof StartConfig, (value: unknown, source: string, field: 
   writers: str,
   sync: (v, s, f) => oneOf(v, s, f, ['always', 'interval', 'none']),
   otlp: httpUrl,
-  tags: tagMap
+  tags: tagMap,
+  apiMaxStreams: (v, s, f) => intFrom(v, s, f, 1),
+  apiRateLimit: (v, s, f) => intFrom(v, s, f, 0),
+  apiRateWindowMs: (v, s, f) => intFrom(v, s, f, 1)
 }
 
 /** Reads a JSON or YAML config file; a wrong field is named in the error. */
@@ -199,14 +211,17 @@ export function configFromEnv (env: NodeJS.ProcessEnv): Partial<StartConfig> {
     HEARSAY_PSK: 'psk',
     HEARSAY_WRITERS: 'writers',
     HEARSAY_SYNC: 'sync',
-    HEARSAY_OTLP: 'otlp'
+    HEARSAY_OTLP: 'otlp',
+    HEARSAY_API_MAX_STREAMS: 'apiMaxStreams',
+    HEARSAY_API_RATE_LIMIT: 'apiRateLimit',
+    HEARSAY_API_RATE_WINDOW_MS: 'apiRateWindowMs'
   }
   const raw: Record<string, unknown> = {}
   for (const [name, field] of Object.entries(names)) {
     const value = env[name]
     if (value === undefined || value === '') continue
     if (field === 'listen' || field === 'bootstrap') raw[field] = value.split(',').map((s) => s.trim()).filter((s) => s !== '')
-    else if (field === 'priority') raw[field] = /^-?\d+$/.test(value) ? Number(value) : value
+    else if (field === 'priority' || (field.startsWith('api') && field !== 'api')) raw[field] = /^-?\d+$/.test(value) ? Number(value) : value
     else raw[field] = value
   }
   return validate(raw, 'environment')
@@ -247,6 +262,14 @@ function bool (value: unknown, source: string, field: string): boolean {
 
 function int (value: unknown, source: string, field: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || Math.abs(value) > 2_147_483_647) throw new ConfigError(source, field, 'must be a whole number')
+  return value
+}
+
+/** A whole number from `min` up (a count or a duration of a limit). */
+function intFrom (value: unknown, source: string, field: string, min: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > 2_147_483_647) {
+    throw new ConfigError(source, field, `must be a whole number from ${min}`)
+  }
   return value
 }
 

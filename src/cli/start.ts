@@ -67,7 +67,11 @@ export async function startCommand (config: StartConfig, flags: StartFlags, outp
   const token = config.memory ? createToken() : await loadOrCreateToken(config.data)
   const reload = flags.reread === undefined ? undefined : reloader(peer, config, flags.reread, cliLogger)
   const api = await startApi(peer, {
-    host, port, token, logger, logs: cliLogger.source, testFaults: flags.testFaults === true, leave: () => { leave() }, ...(reload === undefined ? {} : { reload })
+    host, port, token, logger, logs: cliLogger.source, testFaults: flags.testFaults === true, leave: () => { leave() }, ...(reload === undefined ? {} : { reload }),
+    ...(config.apiMaxStreams === undefined ? {} : { maxStreams: config.apiMaxStreams }),
+    ...(config.apiRateLimit === 0
+      ? { rateLimit: false as const }
+      : { rateLimit: { ...(config.apiRateLimit === undefined ? {} : { max: config.apiRateLimit }), ...(config.apiRateWindowMs === undefined ? {} : { windowMs: config.apiRateWindowMs }) } })
   })
   const onHangUp = (): void => {
     const log = logger.child({ component: 'peer' })
@@ -205,7 +209,7 @@ async function waitForSignal (): Promise<void> {
 }
 
 /** Settings a running peer cannot take: changed in the file, they wait for a restart. */
-const RESTART_FIELDS = ['data', 'memory', 'network', 'listen', 'bootstrap', 'api', 'priority', 'profile', 'psk', 'sync', 'otlp'] as const
+const RESTART_FIELDS = ['data', 'memory', 'network', 'listen', 'bootstrap', 'api', 'priority', 'profile', 'psk', 'sync', 'otlp', 'apiMaxStreams', 'apiRateLimit', 'apiRateWindowMs'] as const
 
 /**
  * Re-reads the config and applies the log level, the tags and the writers list. Everything is

@@ -24,6 +24,18 @@ describe('configuration precedence', () => {
   })
 })
 
+describe('the API\'s limits in the config', () => {
+  it('apiMaxStreams, apiRateLimit and apiRateWindowMs come from the file or the environment, as whole numbers in range', () => {
+    expect(parseConfigText('{"apiMaxStreams": 64, "apiRateLimit": 500, "apiRateWindowMs": 1000}', 'c.json')).toEqual({ apiMaxStreams: 64, apiRateLimit: 500, apiRateWindowMs: 1000 })
+    expect(parseConfigText('apiRateLimit: 0\n', 'c.yaml')).toEqual({ apiRateLimit: 0 })
+    expect(configFromEnv({ HEARSAY_API_MAX_STREAMS: '32', HEARSAY_API_RATE_LIMIT: '0', HEARSAY_API_RATE_WINDOW_MS: '5000' })).toEqual({ apiMaxStreams: 32, apiRateLimit: 0, apiRateWindowMs: 5000 })
+    expect(() => parseConfigText('{"apiMaxStreams": 0}', 'c.json')).toThrow(/apiMaxStreams must be a whole number from 1/)
+    expect(() => parseConfigText('{"apiRateLimit": -1}', 'c.json')).toThrow(/apiRateLimit must be a whole number from 0/)
+    expect(() => configFromEnv({ HEARSAY_API_RATE_WINDOW_MS: 'soon' })).toThrow(/apiRateWindowMs must be a whole number from 1/)
+    expect(resolveConfig({}, {}, {})).toMatchObject({ apiMaxStreams: undefined, apiRateLimit: undefined, apiRateWindowMs: undefined })
+  })
+})
+
 // Found by fuzzing (fuzz/targets/config.js).
 describe('config files from the user', () => {
   let dir: string

@@ -26,7 +26,7 @@ export function keyCheck (peer: RouteContext['peer']): (key: string) => void {
 }
 
 /** /v1/kv, /v1/kv/:key (GET, PUT, DELETE), /v1/watch */
-export function registerKvRoutes ({ app, peer, watch }: RouteContext): void {
+export function registerKvRoutes ({ app, peer, watch, streamBudget }: RouteContext): void {
   const checkKey = keyCheck(peer)
   app.get<{ Querystring: { prefix?: string, limit?: number, after?: string, keys?: boolean } }>('/v1/kv', { schema: listSchema }, async (request) => {
     const { prefix = '', limit, after, keys } = request.query
@@ -75,6 +75,7 @@ export function registerKvRoutes ({ app, peer, watch }: RouteContext): void {
 
   app.get<{ Querystring: { prefix?: string, snapshot?: boolean }, Headers: { 'last-event-id'?: string } }>('/v1/watch', { schema: watchSchema }, async (request, reply) => {
     const lastEventId = request.headers['last-event-id']
+    streamBudget.take('watch', reply.raw)
     // The stream is ours from here: fastify neither serializes nor ends this reply.
     reply.hijack()
     watch.add(reply.raw, request.query.prefix ?? '', {

@@ -8,7 +8,7 @@ import { keyCheck } from './kv.js'
 import type { RouteContext } from './context.js'
 
 /** /v1/convergence, /v1/trace/:key, /v1/traces, /v1/dashboard, /v1/dashboard/events, and the page: /, /ui/:file */
-export function registerObserveRoutes ({ app, peer }: RouteContext, dashboard: DashboardHub): void {
+export function registerObserveRoutes ({ app, peer, streamBudget }: RouteContext, dashboard: DashboardHub): void {
   const checkKey = keyCheck(peer)
   app.get('/v1/convergence', { schema: convergenceSchema }, async () => peer.observe.convergence())
 
@@ -29,6 +29,7 @@ export function registerObserveRoutes ({ app, peer }: RouteContext, dashboard: D
   app.get('/v1/dashboard', { schema: dashboardSnapshotSchema }, async () => dashboard.snapshot({ fresh: true }))
 
   app.get('/v1/dashboard/events', { schema: dashboardEventsSchema }, async (_request, reply) => {
+    streamBudget.take('dashboard', reply.raw)
     // The stream is ours from here: fastify neither serializes nor ends this reply.
     reply.hijack()
     dashboard.add(reply.raw)

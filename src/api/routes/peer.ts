@@ -6,7 +6,7 @@ import type { RouteContext } from './context.js'
 import { VERSION } from '../../version.js'
 
 /** /health, /v1/status, /v1/members, /v1/leader, /v1/jobs */
-export function registerPeerRoutes ({ app, peer, builtAt }: RouteContext): void {
+export function registerPeerRoutes ({ app, peer, builtAt, limitStats }: RouteContext): void {
   app.get('/health', { schema: healthSchema }, async () => ({ ok: true, peerId: peer.peerId }))
 
   app.get('/v1/status', { schema: statusSchema }, async () => {
@@ -30,7 +30,8 @@ export function registerPeerRoutes ({ app, peer, builtAt }: RouteContext): void 
         kv: stats.kv,
         membership: stats.membership,
         election: stats.election,
-        events: stats.events
+        events: stats.events,
+        api: limitStats()
       }
     }
   })

@@ -12,10 +12,11 @@ export interface StreamRoutes {
 }
 
 /** GET /v1/events, GET /v1/monitor */
-export function registerStreamRoutes ({ app, peer }: RouteContext, { streams, sources, logs }: StreamRoutes): void {
+export function registerStreamRoutes ({ app, peer, streamBudget }: RouteContext, { streams, sources, logs }: StreamRoutes): void {
   app.get<{ Querystring: { type?: string[] } }>('/v1/events', { schema: eventsSchema(sources.map((s) => s.type)) }, async (request, reply) => {
     const wanted = request.query.type
     const chosen = wanted === undefined || wanted.length === 0 ? sources : sources.filter((s) => wanted.includes(s.type))
+    streamBudget.take('events', reply.raw)
     // The stream is ours from here: fastify neither serializes nor ends this reply.
     reply.hijack()
     const offs: Array<() => void> = []
@@ -29,6 +30,7 @@ export function registerStreamRoutes ({ app, peer }: RouteContext, { streams, so
     if (logs === undefined) {
       throw new ApiError('ERR_NO_LOG_SOURCE', 'this API has no log to stream: only a peer run by "hearsay start" serves its log lines')
     }
+    streamBudget.take('monitor', reply.raw)
     let stream: SseStream | undefined
     let off: () => void
     try {
