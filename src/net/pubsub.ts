@@ -9,6 +9,9 @@ import type { GossipVerdict, PubsubMessage, TopicMesh, TopicOptions } from './ty
 /** The gossipsub protocol version in `/hearsay/<network>/meshsub/<version>`: 2.0.0 are StrictNoSign envelopes, 1.1.0 were StrictSign. */
 export const MESHSUB_VERSION = '2.0.0'
 
+/** Loopback addresses, as gossipsub's peer score sees a connection's remote IP. */
+const LOOPBACK_ADDRESSES = ['127.0.0.1', '::1']
+
 /** The gossipsub service for a network's libp2p node. */
 export function gossipService (network: string): ReturnType<typeof gossipsub> {
   return gossipsub({
@@ -22,6 +25,11 @@ export function gossipService (network: string): ReturnType<typeof gossipsub> {
     fastMsgIdFn: (message) => Buffer.from(contentId(message.topic ?? '', message.data ?? new Uint8Array(0))).toString('base64'),
     allowPublishToZeroTopicPeers: false,
     emitSelf: false,
+    // gossipsub scores down peers that share an IP (P6: -5 × (peers − 10)² past 10 of them),
+    // and ignores those below -80: on loopback every peer shares 127.0.0.1, so a local cluster
+    // of 15 or more would ignore one another's gossip. Peers on one host are ours to run, as
+    // the connection manager's allow list for loopback already says.
+    scoreParams: { IPColocationFactorWhitelist: new Set(LOOPBACK_ADDRESSES) },
     // One mesh per network: the gossipsub protocol id carries the network name too.
     debugName: `hearsay:${network}`
   })
