@@ -33,7 +33,10 @@ const goodValue = {
   writers: fc.constant('./writers'),
   sync: fc.constantFrom('always', 'interval', 'none'),
   otlp: fc.constantFrom('http://127.0.0.1:4318', 'https://collector.example:4318/'),
-  tags: fc.dictionary(fc.constantFrom('zone', 'rack', 'role', '__proto__'), fc.constantFrom('eu-1', 'a', ''), { maxKeys: 3, noNullPrototype: true })
+  tags: fc.dictionary(fc.constantFrom('zone', 'rack', 'role', '__proto__'), fc.constantFrom('eu-1', 'a', ''), { maxKeys: 3, noNullPrototype: true }),
+  apiMaxStreams: fc.integer({ min: 1, max: 4096 }),
+  apiRateLimit: fc.integer({ min: 0, max: 100_000 }),
+  apiRateWindowMs: fc.integer({ min: 1, max: 60_000 })
 }
 const anyValue = fc.oneof(
   fc.jsonValue({ maxDepth: 2 }),
@@ -99,7 +102,15 @@ const FIELD_CHECKS = {
   writers: (v) => v === undefined || isText(v),
   sync: (v) => v === 'always' || v === 'interval' || v === 'none',
   otlp: (v) => v === undefined || (isText(v) && /^https?:$/.test(new URL(v).protocol)),
-  tags: isTags
+  tags: isTags,
+  apiMaxStreams: (v) => v === undefined || isWhole(v, 1),
+  apiRateLimit: (v) => v === undefined || isWhole(v, 0),
+  apiRateWindowMs: (v) => v === undefined || isWhole(v, 1)
+}
+
+/** A whole number from `min` to 2^31 - 1, as the API limits take. */
+function isWhole (v, min) {
+  return Number.isSafeInteger(v) && v >= min && v <= 2_147_483_647
 }
 
 /** A plain object of text values within membership's limits. */
