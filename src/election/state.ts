@@ -22,7 +22,8 @@
  */
 
 import { MAX_TERM, type ElectionOptions } from './constants.js'
-import { InvalidElectionInitError, InvalidElectionOptionsError } from './errors.js'
+import { InvalidElectionInitError } from './errors.js'
+import { validateElectionOptions } from './options.js'
 
 /** A live member as membership sees it. */
 export interface Candidate {
@@ -47,6 +48,7 @@ export type ElectionMessage =
 export type ElectionMessageType = Exclude<ElectionMessage['type'], 'ack'>
 
 export type { ElectionOptions } from './constants.js'
+export { validateElectionOptions }
 
 export interface Outbound {
   to: string
@@ -89,21 +91,6 @@ export function outranks (a: Candidate, b: Candidate): boolean {
 export function compareRank (a: Candidate, b: Candidate): number {
   if (a.peerId === b.peerId && a.priority === b.priority) return 0
   return outranks(a, b) ? -1 : 1
-}
-
-export function validateElectionOptions (options: ElectionOptions): void {
-  for (const key of ['heartbeatInterval', 'heartbeatTimeout', 'answerTimeout', 'coordinatorTimeout'] as const) {
-    const value = options[key]
-    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-      throw new InvalidElectionOptionsError(`election option ${key} must be a positive number of ms, got ${String(value)}`)
-    }
-  }
-  if (options.heartbeatTimeout <= options.heartbeatInterval) {
-    throw new InvalidElectionOptionsError('election option heartbeatTimeout must be longer than heartbeatInterval, or followers give up between two heartbeats')
-  }
-  if (options.coordinatorTimeout <= options.answerTimeout) {
-    throw new InvalidElectionOptionsError('election option coordinatorTimeout must be longer than answerTimeout, or an answered candidate gives up before the peer that answered can take over')
-  }
 }
 
 function isTerm (value: unknown): value is number {
