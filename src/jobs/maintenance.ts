@@ -88,6 +88,12 @@ function isCurrent (member: MaintenanceMember): boolean {
   return member.state === 'alive' || member.state === 'suspect'
 }
 
+/** Whether `own` names a replica other than ours that is not retired at the seq we have of it. */
+function othersWrote (own: VectorClock, view: MaintenanceMember[], retired: Map<string, number>): boolean {
+  const self = view.find((m) => m.self)?.peerId
+  return Object.keys(own).some((replica) => replica !== self && retired.get(replica) !== seqOf(own, replica))
+}
+
 /**
  * The vectors of the given members, each no older than `maxAge`: a member whose last HELLO
  * is older gets an anti-entropy round first. Throws StaleVectorError when one still has
@@ -127,7 +133,13 @@ export function defineMaintenance (components: MaintenanceComponents, options: M
     if (!vectorLeq(published, own)) return 'idle'
     // Even if every member had all we have, nothing would go: do not disturb anyone.
     if (store.collectible(joinVectors(published, own), bookkeeping) === 0) return 'idle'
-    const others = components.members().filter((m) => isCurrent(m) && !m.self)
+    const view = components.members()
+    const others = view.filter((m) => isCurrent(m) && !m.self)
+    // With no other member to ask, the meet is our own vector, and our own writes no one else
+    // has yet would be collected here for ever: a peer just restarted (its view still empty)
+    // did that, and the others never caught up. Alone for good (no other replica ever wrote,
+    // or every other one retired), there is no one to wait for.
+    if (others.length === 0 && othersWrote(own, view, store.retirements())) return 'idle'
     const vectors = await freshVectors(store, others, options.maxVectorAge ?? gcEvery, now, signal)
     // Published before stays published: concurrent horizons merge by entry-wise max.
     const horizon = joinVectors(published, meetVectors([own, ...vectors]))

@@ -22,7 +22,7 @@ export {
 } from './version-vector.js'
 export { decodeCheckpoint, encodeCheckpoint, isCheckpoint, logSnapshot, replayLog, sealedEntry } from './replica-log.js'
 export type { Checkpoint, ReplayResult } from './replica-log.js'
-export { horizonOffer, Session, settleOffer } from './session.js'
+export { corroborated, horizonOffer, Session, settleOffer } from './session.js'
 export type { Settlement } from './session.js'
 export { BatchSealError, encodeSealed, openSeal, Provenance, recordLeaf, restoreSeal, sealStatement, VerifiedRoots } from './seal.js'
 export type { BatchSeal, Verify } from './seal.js'

@@ -89,8 +89,16 @@ export function computeView (state: KeyState): View {
       // The newest live record is a put, so it is also the newest put: the register's winner.
       return { type: 'register', value: newest.op.value }
     case 'counter': {
+      // Each author's record carries its running totals, so only its newest live one counts:
+      // an older one still live (the write that superseded it has not arrived) is already in it.
+      const newestByAuthor = new Map<string, WriteRecord>()
+      for (const r of state.live.values()) {
+        if (r.op.type !== 'counter') continue
+        const seen = newestByAuthor.get(r.dot.replica)
+        if (seen === undefined || r.dot.seq > seen.dot.seq) newestByAuthor.set(r.dot.replica, r)
+      }
       // Summed in dot order so floating-point rounding is the same on every replica.
-      const counters = [...state.live.values()].filter((r) => r.op.type === 'counter').sort((a, b) => compareDots(a.dot, b.dot))
+      const counters = [...newestByAuthor.values()].sort((a, b) => compareDots(a.dot, b.dot))
       let total = 0
       for (const r of counters) {
         const { p, n } = r.op as { p: number, n: number }

@@ -4,7 +4,7 @@
  * stream; tests run it between ReplicaStates directly.
  */
 import { horizonFrames, type SyncFrame } from './sync-codec.js'
-import { isEmptyVector, joinVectors, vectorLeq } from './version-vector.js'
+import { isEmptyVector, joinVectors, seqOf, vectorLeq } from './version-vector.js'
 import type { ReplicaState } from './store.js'
 import type { Dot, VectorClock } from './types.js'
 
@@ -77,13 +77,12 @@ export type Settlement =
  * a peer cannot make us forget records by inventing one.
  *
  * `published` is a value any writer can write, though, and the dot list is the peer's word.
- * Dropping records on that word is done only when `corroborated(horizon)` says so (the
- * service: the offering peer is a current member, and every current member's last HELLO
- * covers the horizon, as it does for a horizon the coordinator computed from their vectors).
- * Without it, a member could offer a horizon over dots no one else holds, with an empty list,
- * and the replica would drop everything below it, then offer the same to the next peer.
+ * Dropping records on that word is done only when `believed(horizon)` says so (the
+ * service asks `corroborated` below). Without it, a member could offer a horizon over dots
+ * no one else holds, with an empty list, and the replica would drop everything below it,
+ * then offer the same to the next peer.
  */
-export function settleOffer (state: ReplicaState, session: Session, published: VectorClock, corroborated: (horizon: VectorClock) => boolean = () => true): Settlement {
+export function settleOffer (state: ReplicaState, session: Session, published: VectorClock, believed: (horizon: VectorClock) => boolean = () => true): Settlement {
   const offered = session.horizon
   if (offered === undefined) return { outcome: 'none' }
   const current = state.horizon()
@@ -92,6 +91,25 @@ export function settleOffer (state: ReplicaState, session: Session, published: V
   const next = joinVectors(current, offered)
   if (state.covers(next)) return { outcome: 'adopted', collected: state.adoptHorizon(next) }
   if (session.complete || !session.clean) return { outcome: 'none' }
-  if (!corroborated(offered)) return { outcome: 'deferred' }
+  if (!believed(offered)) return { outcome: 'deferred' }
   return { outcome: 'reconciled', ...state.reconcile(offered, (dot) => session.vouched(dot)) }
+}
+
+/**
+ * Whether records may be dropped on `offering`'s word to catch up with `horizon`. `others`
+ * are the last HELLO vectors of the other current members (undefined: none yet); with no
+ * other member, the offering peer's word is all there is. Otherwise another member's HELLO
+ * must cover the horizon (a third party holds, or has collected, everything below it, as
+ * every member does once the coordinator's horizon has gone round), but for the offering
+ * peer's own entry: an author collecting its own superseded writes before anyone else had
+ * them (a peer restarted alone did) is believed up to the highest of its seqs held here.
+ * Its word then only drops its own writes, which it could delete anyway; a horizon over its
+ * own future seqs, or over dots of others no one else holds, is still not believed.
+ */
+export function corroborated (offering: string, horizon: VectorClock, others: ReadonlyArray<VectorClock | undefined>, heldOfOffering: number): boolean {
+  if (others.length === 0) return true
+  const covered = (part: VectorClock): boolean => others.some((vector) => vector !== undefined && vectorLeq(part, vector))
+  const own = seqOf(horizon, offering)
+  const rest: VectorClock = Object.fromEntries(Object.entries(horizon).filter(([replica]) => replica !== offering))
+  return (own <= heldOfOffering || covered({ [offering]: own })) && covered(rest)
 }

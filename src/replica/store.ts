@@ -213,6 +213,11 @@ export class ReplicaState {
     return this.vv.has(dot)
   }
 
+  /** The highest seq of `replica` held or seen, gaps or not (0 when none). */
+  highestSeq (replica: string): number {
+    return this.vv.highest(replica)
+  }
+
   /** Contiguous maxima of the dots held, per replica: what to send a peer for anti-entropy. */
   versionVector (): VectorClock {
     return this.vv.toJSON()

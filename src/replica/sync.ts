@@ -11,7 +11,7 @@ import { StreamMessageTooLargeError, StreamTimeoutError, type MessageStream } fr
 import { SyncProtocolError } from './errors.js'
 import type { HorizonKeeper } from './horizon.js'
 import type { Intake } from './intake.js'
-import { horizonOffer, Session } from './session.js'
+import { corroborated, horizonOffer, Session } from './session.js'
 import type { Provenance } from './seal.js'
 import { encodeSealedBatches } from './seal-codec.js'
 import { DEFAULT_MAX_BATCH_RECORDS, LEGACY_SYNC_PROTOCOL_VERSION, SYNC_PROTOCOL_VERSION } from './constants.js'
@@ -19,7 +19,7 @@ import type { ReplicationCounters } from './stats.js'
 import type { ReplicaState } from './store.js'
 import { decodeSyncFrame, encodeSyncFrame, SYNC_LIMITS, type SyncFrame } from './sync-codec.js'
 import type { VectorClock, WriteRecord } from './types.js'
-import { expandRetired, omitRetired, sameVector, vectorLeq } from './version-vector.js'
+import { expandRetired, omitRetired, sameVector } from './version-vector.js'
 import type { ReplicationNet } from './net.js'
 
 /** The last HELLO a remote peer sent us in anti-entropy. */
@@ -250,25 +250,12 @@ export class AntiEntropy {
     if (frame.length > 0) yield encodeSealedBatches(frame)
   }
 
-  /**
-   * Whether records may be dropped on `offering`'s word to catch up with `horizon`: it is a
-   * current member, and another current member's last HELLO covers the horizon (a third party
-   * holds, or has collected, everything below it, as every member does once the coordinator's
-   * horizon has gone round). A horizon over dots no other member holds can only be a false one
-   * (a member offering its own future seqs): not believed. Not every member is asked: two
-   * members that were away while the horizon moved (restarted, or retired and back) lag it
-   * alike, and each would wait for the other for ever. Alone with the offering peer, its word
-   * is all there is (the README says what a member can do then).
-   */
+  /** See `corroborated` (session.ts): the current members are asked here, the rule is there. */
   private corroborated (offering: string, horizon: VectorClock): boolean {
     const current = this.c.members().filter((m) => !m.self && (m.state === 'alive' || m.state === 'suspect'))
     if (!current.some((m) => m.peerId === offering)) return false
-    const others = current.filter((m) => m.peerId !== offering)
-    if (others.length === 0) return true
-    return others.some((m) => {
-      const hello = this.remotes.get(m.peerId)
-      return hello !== undefined && vectorLeq(horizon, hello.vector)
-    })
+    const others = current.filter((m) => m.peerId !== offering).map((m) => this.remotes.get(m.peerId)?.vector)
+    return corroborated(offering, horizon, others, this.c.state.highestSeq(offering))
   }
 
   private overtime (peer: string): SyncProtocolError {

@@ -53,6 +53,22 @@ describe('hearsay.gc decisions', () => {
     expect(h.puts).toEqual([])
   })
 
+  it('with no other current member, idle while another replica wrote (a restarted peer with an empty view); alone for good, it publishes its own vector', async () => {
+    // Just restarted: the view has only us, though B wrote (and may lack our latest writes).
+    const restarted = harness({ own: { A: 34, B: 39 }, remotes: {}, members: [member('A', 'alive', true)] })
+    expect(await restarted.run(GC_JOB)).toBe('idle')
+    const othersDead = harness({ own: { A: 34, B: 39 }, remotes: {}, members: [member('A', 'alive', true), member('B', 'dead')] })
+    expect(await othersDead.run(GC_JOB)).toBe('idle')
+    expect([...restarted.puts, ...othersDead.puts]).toEqual([])
+    // No other replica ever wrote, or the only other one is retired at what we have of it.
+    const alone = harness({ own: { A: 5 }, remotes: {}, members: [member('A', 'alive', true)] })
+    expect(await alone.run(GC_JOB)).toBeUndefined()
+    expect(alone.puts).toEqual([[GC_KEY, { vector: { A: 5 }, term: 7 }]])
+    const survivor = harness({ own: { A: 5, B: 3 }, remotes: {}, members: [member('A', 'alive', true)], retired: new Map([['B', 3]]) })
+    expect(await survivor.run(GC_JOB)).toBeUndefined()
+    expect(survivor.puts).toEqual([[GC_KEY, { vector: { A: 5, B: 3 }, term: 7 }]])
+  })
+
   it('refuses (StaleVectorError) while a current member has no fresh vector', async () => {
     const h = harness({ own: { A: 5 }, remotes: {}, members: [member('A', 'alive', true), member('B', 'suspect')] })
     await expect(h.run(GC_JOB)).rejects.toBeInstanceOf(StaleVectorError)

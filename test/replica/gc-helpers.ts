@@ -5,15 +5,16 @@ import { transmit } from './helpers.js'
 /**
  * One direction of an anti-entropy session as the service runs it, without the stream:
  * `to` hears `from`'s horizon offer (if any) and gets the records it lacks, then settles.
- * `published` stands for what the coordinator published (GC_KEY) as `to` knows it.
+ * `published` stands for what the coordinator published (GC_KEY) as `to` knows it;
+ * `believed` for the service's `corroborated` (default: every offer is believed).
  */
-export function gcSync (from: ReplicaState, to: ReplicaState, published: VectorClock): Settlement {
+export function gcSync (from: ReplicaState, to: ReplicaState, published: VectorClock, believed?: (horizon: VectorClock) => boolean): Settlement {
   const session = new Session()
   for (const frame of horizonOffer(from, to.horizon(), to.versionVector())) session.offered(frame)
   const records = transmit(from.recordsSince(to.versionVector()))
   for (const record of records) session.vouch(record.dot.replica, [record.dot.seq])
   to.join(records)
-  return settleOffer(to, session, published)
+  return settleOffer(to, session, published, believed)
 }
 
 /** Both directions, like one real session. */

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
-  decodeSyncFrame, encodeSyncFrame, expandRetired, HorizonNotCoveredError, horizonFrames, joinVectors, meetVectors, omitRetired,
+  corroborated, decodeSyncFrame, encodeSyncFrame, expandRetired, HorizonNotCoveredError, horizonFrames, joinVectors, meetVectors, omitRetired,
   parseHorizon, parseRetirement, ReplicaState, retiredDigest, Session, settleOffer, vectorLeq
 } from '../../src/replica/index.js'
 import type { Json, VectorClock, WriteRecord } from '../../src/replica/index.js'
@@ -258,6 +258,50 @@ describe('a replica behind the horizon', () => {
     expect(c.horizon()).toEqual({})
     expect(gcSync(a, c, published)).toEqual({ outcome: 'adopted', collected: 2 })
     expect(c.digest()).toBe(a.digest())
+  })
+})
+
+describe('whose word a horizon offer needs', () => {
+  it('another member\'s HELLO covers it; or, for the offering author\'s own entry, a later seq of it is held here', () => {
+    const offer = { A: 5, B: 3 }
+    // Alone with the offering peer: its word is all there is.
+    expect(corroborated('A', offer, [], 0)).toBe(true)
+    // Another member covers all of it.
+    expect(corroborated('A', offer, [undefined, { A: 5, B: 4 }], 0)).toBe(true)
+    // No one else has A's seqs up to 5, but we hold A's seq 7: A collected its own superseded writes first.
+    expect(corroborated('A', offer, [{ A: 2, B: 3 }], 7)).toBe(true)
+    expect(corroborated('A', offer, [{ A: 2, B: 3 }], 5)).toBe(true)
+    // A's own future seqs (nothing of A held at or above 5), or B's dots no one else has: not believed.
+    expect(corroborated('A', offer, [{ A: 2, B: 3 }], 4)).toBe(false)
+    expect(corroborated('A', offer, [{ A: 5, B: 2 }], 9)).toBe(false)
+    expect(corroborated('A', offer, [undefined], 9)).toBe(false)
+  })
+
+  it('an author that collected its own superseded writes before anyone had them (restarted, alone in its view) is believed: the others catch up and converge', () => {
+    const a = replica('A')
+    const b = replica('B')
+    const c = replica('C')
+    a.put('k', 0)
+    b.put('j', 0)
+    syncAll([a, b, c])
+    // A, restarted and alone in its view: overwrites k twice; the middle write reaches no one.
+    a.put('k', 1)
+    const last = a.put('k', 2)
+    for (const r of [b, c]) r.join(transmit([last]))
+    // The horizon A published from its own vector alone: it collects its first two writes.
+    const published = a.versionVector()
+    a.adoptHorizon(published)
+    expect(a.recordCount()).toBe(2)
+    // B and C lack A's seq 2 for ever, so neither covers the horizon; each holds k = 0 beside k = 2.
+    expect(b.versions('k')).toHaveLength(2)
+    const believedBy = (to: ReplicaState, other: ReplicaState) => (h: VectorClock) => corroborated('A', h, [other.versionVector()], to.highestSeq('A'))
+    expect(corroborated('A', published, [c.versionVector()], 0)).toBe(false)
+    expect(gcSync(a, b, published, believedBy(b, c))).toEqual({ outcome: 'reconciled', dropped: 1, collected: 0 })
+    expect(gcSync(a, c, published, believedBy(c, b))).toMatchObject({ outcome: expect.stringMatching(/reconciled|adopted/) })
+    for (const r of [b, c]) {
+      expect(r.versions('k').map((v) => v.value)).toEqual([2])
+      expect(r.digest()).toBe(a.digest())
+    }
   })
 })
 

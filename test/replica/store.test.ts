@@ -146,6 +146,19 @@ describe('PN-counter', () => {
     expect(a.increment('hits').removes).toEqual([{ replica: 'A', seq: 2 }])
   })
 
+  it('an author\'s older record still live (the one that superseded it never arrived) is not counted twice', () => {
+    const a = replica('A')
+    const b = replica('B')
+    const first = a.increment('hits', 3)
+    const second = a.increment('hits', 1)
+    const third = a.increment('hits', 2)
+    expect(third.removes).toEqual([second.dot])
+    // B gets A's first and third records, not the second: nothing removes the first there.
+    expect(b.join(transmit([first, third]))).toBe(2)
+    expect(b.get('hits')).toBe(6)
+    expect(a.get('hits')).toBe(6)
+  })
+
   it('a delete resets the counter; increments after it start from 0', () => {
     const a = replica('A')
     const b = replica('B')
