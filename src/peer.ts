@@ -207,6 +207,7 @@ class HearsayPeer extends TypedEventTarget<PeerEvents> implements Peer {
       net,
       members: () => membership.members(),
       onMembersChanged: (listener) => membership.onChange(listener),
+      synced: () => membership.hasSynced(),
       logger: this.component('election')
     }, {
       ...options.election,

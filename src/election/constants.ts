@@ -42,6 +42,9 @@ export interface ElectionOptions {
 /** File in the data dir that keeps the highest term seen, so a restarted peer never goes back. */
 export const TERM_FILE = 'election.json'
 
+/** File in the data dir that keeps the members last counted toward a majority (see remembered.ts). */
+export const MEMBERS_FILE = 'election-members.json'
+
 /**
  * Version part of `/hearsay/<network>/election/<version>`; bump it when the wire messages change
  * incompatibly. 2.0.0 carries the messages on one long-lived stream per member, in frames (see

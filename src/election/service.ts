@@ -6,7 +6,8 @@ import { StreamChannel, type NetNode } from '../net/index.js'
 import type { DetailEvent } from '../events.js'
 import { Election, type Candidate, type ElectionMessage, type ElectionOptions, type Leader, type Outbound, type Role, type Step } from './state.js'
 import { decodeElectionMessage, encodeElectionMessage, MAX_ELECTION_MESSAGE_BYTES } from './codec.js'
-import { ELECTION_PROFILES, ELECTION_PROTOCOL_VERSION, MAX_TERM, TERM_FILE } from './constants.js'
+import { ELECTION_PROFILES, ELECTION_PROTOCOL_VERSION, MAX_TERM, MEMBERS_FILE, TERM_FILE } from './constants.js'
+import { RememberedMembers } from './remembered.js'
 import { forProfile, type Profile } from '../profile.js'
 import { Lease, type JobLease, type LeaseView } from './lease.js'
 
@@ -26,6 +27,11 @@ export interface ElectionComponents {
   members: () => ElectionMember[]
   /** Subscribe to membership changes; returns the unsubscribe function. */
   onMembersChanged: (listener: () => void) => () => void
+  /**
+   * Whether membership has exchanged views with another member since start; until then the
+   * members remembered from before a restart count toward a majority. @default () => true
+   */
+  synced?: () => boolean
   /** Where this part logs (a pino logger, or any with the same methods). @default silent */
   logger?: Log
 }
@@ -101,6 +107,10 @@ class BullyElection extends TypedEventTarget<ElectionEvents> implements Election
   private readonly channel: StreamChannel
   /** Where the highest seen term is kept; none for an in-memory peer. */
   private readonly termFile: CounterFile | undefined
+  /** The members last counted toward a majority, kept for the next life. */
+  private readonly rememberedFile: RememberedMembers
+  /** Read at start: they count until membership has exchanged views with someone. */
+  private remembered: readonly string[] = []
   private machine: Election | undefined
   private timer: NodeJS.Timeout | undefined
   private startTimer: NodeJS.Timeout | undefined
@@ -129,6 +139,7 @@ class BullyElection extends TypedEventTarget<ElectionEvents> implements Election
     const { dataDir, priority, profile, ...timers } = init
     this.options = { ...forProfile(ELECTION_PROFILES, profile), ...timers }
     this.termFile = init.dataDir === undefined ? undefined : new CounterFile(join(init.dataDir, TERM_FILE), 'term', MAX_TERM)
+    this.rememberedFile = new RememberedMembers(init.dataDir === undefined ? undefined : join(init.dataDir, MEMBERS_FILE))
     this.logger = components.logger ?? silentLog
     this.logDropped = rateLimited(this.logger, 'warn')
     const protocol = this.net.protocol('election', ELECTION_PROTOCOL_VERSION)
@@ -190,6 +201,7 @@ class BullyElection extends TypedEventTarget<ElectionEvents> implements Election
     // Clamped: a file from before MAX_TERM existed may hold more, which the machine refuses.
     this.persistedTerm = this.termFile === undefined ? 0 : await this.termFile.read()
     this.durableTerm = Math.max(this.durableTerm, this.persistedTerm)
+    this.remembered = (await this.rememberedFile.read()).filter((peerId) => peerId !== this.net.peerId)
     this.machine = new Election({
       selfId: this.net.peerId,
       priority: this.init.priority ?? 0,
@@ -233,6 +245,7 @@ class BullyElection extends TypedEventTarget<ElectionEvents> implements Election
     }
     this.net.removeEventListener('peer:disconnect', this.onDisconnect)
     await this.queue
+    await this.rememberedFile.idle()
     await this.channel.stop()
   }
 
@@ -323,12 +336,24 @@ class BullyElection extends TypedEventTarget<ElectionEvents> implements Election
     }
   }
 
-  /** What the lease needs of membership: who must acknowledge a claim, and who counts toward a majority. */
+  /**
+   * What the lease needs of membership: who must acknowledge a claim, and who counts toward a
+   * majority (the members remembered from before a restart too, until membership has
+   * exchanged views with someone and the view decides).
+   */
   private leaseView (): LeaseView {
     const members = this.components.members().filter((m) => !m.self && m.peerId !== this.net.peerId)
+    const known = members.filter((m) => m.state !== 'left').map((m) => m.peerId)
+    if (this.remembered.length > 0) {
+      if (this.components.synced?.() ?? true) this.remembered = []
+      else {
+        const inView = new Set(members.map((m) => m.peerId))
+        for (const peerId of this.remembered) if (!inView.has(peerId)) known.push(peerId)
+      }
+    }
     return {
       live: members.filter((m) => m.state === 'alive' || m.state === 'suspect').map((m) => m.peerId),
-      known: members.filter((m) => m.state !== 'left').map((m) => m.peerId)
+      known
     }
   }
 
@@ -337,7 +362,9 @@ class BullyElection extends TypedEventTarget<ElectionEvents> implements Election
     clearTimeout(this.leaseTimer)
     if (this.lease === undefined || !this.running) return
     const now = performance.now()
-    const { lease, next } = this.lease.evaluate(this.leaseView(), now)
+    const view = this.leaseView()
+    this.rememberedFile.save(view.known, (err) => { this.logger.warn({ err }, 'could not save the members counted toward a majority') })
+    const { lease, next } = this.lease.evaluate(view, now)
     const before = this.publishedLease
     if (before?.term !== lease?.term || before?.plain !== lease?.plain || before?.quorum !== lease?.quorum) {
       this.publishedLease = lease

@@ -92,6 +92,11 @@ export interface Membership extends MembershipView, TypedEventTarget<MembershipE
    * the member as it is now here, or undefined for an unknown member or this peer itself.
    */
   forceLeave (peerId: string): Member | undefined
+  /**
+   * Whether views were exchanged (a push-pull, either way) with another member since start:
+   * until then the view holds only what probes and gossip brought, often nothing but self.
+   */
+  hasSynced (): boolean
 }
 
 export function createMembership (components: MembershipComponents, init: MembershipInit = {}): Membership {
@@ -124,6 +129,7 @@ class SwimMembership extends TypedEventTarget<MembershipEvents> implements Membe
   private readonly reconnects = new Map<string, { next: number, backoff: Backoff }>()
   private readonly inFlightSyncs = new Set<string>()
   private running = false
+  private synced = false
   private readonly counters = { malformed: 0, syncs: 0 }
   private readonly onConnect = (event: DetailEvent<string>): void => { this.onPeerConnect(event.detail) }
   private readonly onDiscovered = (event: DetailEvent<{ peerId: string, addresses: string[] }>): void => {
@@ -182,6 +188,7 @@ class SwimMembership extends TypedEventTarget<MembershipEvents> implements Membe
     }, this.now())
     this.broadcasts = new BroadcastQueue(this.timing.retransmitMult)
     this.running = true
+    this.synced = false
     this.rounds.start()
     await this.transport.listen(async (message, from) => this.answer(message, from))
     this.net.addEventListener('peer:connect', this.onConnect)
@@ -254,10 +261,21 @@ class SwimMembership extends TypedEventTarget<MembershipEvents> implements Membe
     try {
       const reply = await this.transport.request({ peerId, addresses }, { type: 'sync', updates: this.snapshot() }, this.timing.probeTimeout * 4)
       this.counters.syncs++
-      if (reply !== undefined) this.receive(reply, peerId)
+      if (reply !== undefined) {
+        this.receive(reply, peerId)
+        this.markSynced()
+      }
     } finally {
       this.inFlightSyncs.delete(peerId)
     }
+  }
+
+  hasSynced (): boolean {
+    return this.synced
+  }
+
+  private markSynced (): void {
+    if (this.running) this.synced = true
   }
 
   /** Announce new addresses, priority or tags under a new incarnation. */
@@ -286,6 +304,7 @@ class SwimMembership extends TypedEventTarget<MembershipEvents> implements Membe
         return { type: 'ack', ok, updates: this.piggyback(from) }
       }
       case 'sync':
+        this.markSynced()
         return { type: 'sync-reply', updates: this.snapshot() }
       case 'gossip':
       case 'ack':
