@@ -26,6 +26,13 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 1_114_112
 /** Default time to open a stream to a peer, dial included. @default 5_000 (ms) */
 export const DEFAULT_DIAL_TIMEOUT = 5_000
 
+/**
+ * Most connections one peer may hold with us at once. An honest peer keeps one (two for a
+ * moment when both sides dial together, a few more across quick reconnects); every connection
+ * costs a muxer, buffers and protocol state, so a member opening them by the hundred is refused.
+ */
+export const DEFAULT_MAX_CONNECTIONS_PER_PEER = 8
+
 /** How often libp2p pings each connection to find dead ones (ms), by profile. */
 export const CONNECTION_PING_INTERVAL: Readonly<Record<Profile, number>> = { local: 30_000, lan: 60_000 }
 

@@ -17,7 +17,7 @@ import { DEFAULT_PROFILE, forProfile, type Profile } from '../profile.js'
 import { rateLimited, silentLog, type Log, type LogFn } from '../log.js'
 import {
   protocolId, DEFAULT_PROTOCOL_VERSION, NETWORK_NAME_PATTERN, DEFAULT_LISTEN, DEFAULT_MAX_MESSAGE_BYTES,
-  DEFAULT_DIAL_TIMEOUT, DISCOVERY_PROFILES, BOOTSTRAP_BACKOFF, CONNECTION_PING_INTERVAL
+  DEFAULT_DIAL_TIMEOUT, DISCOVERY_PROFILES, BOOTSTRAP_BACKOFF, CONNECTION_PING_INTERVAL, DEFAULT_MAX_CONNECTIONS_PER_PEER
 } from './constants.js'
 import { InvalidMultiaddrError, InvalidNetworkNameError, InvalidPeerIdError, NotStartedError, UnsupportedKeyTypeError } from './errors.js'
 import { loadOrCreateKey, generateKey, withCachedSigner, SignatureVerifier } from './identity.js'
@@ -67,7 +67,9 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
   private readonly privateKey: PrivateKey
   private readonly init: NetInit
   private readonly components: NetComponents
-  private readonly gater = new PartitionGater()
+  private readonly gater: PartitionGater
+  private readonly maxConnectionsPerPeer: number
+  private connectionsRefused = 0
   private readonly maxMessageBytes: number
   private readonly logger: Log
   private readonly logDropped: LogFn
@@ -90,6 +92,12 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
     this.peerId = privateKey.publicKey.toString()
     this.logger = components.logger ?? silentLog
     this.logDropped = rateLimited(this.logger, 'warn')
+    this.maxConnectionsPerPeer = init.maxConnectionsPerPeer ?? DEFAULT_MAX_CONNECTIONS_PER_PEER
+    this.gater = new PartitionGater({
+      max: this.maxConnectionsPerPeer,
+      count: (peerId) => this.libp2p?.getConnections(parsePeerId(peerId)).length ?? 0,
+      onRefused: (peerId) => { this.refuseConnection(peerId) }
+    })
     this.topics = new GossipTopics({
       peerId: this.peerId,
       pubsub: () => this.libp2p?.services.pubsub,
@@ -264,6 +272,15 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
     const node = this.started()
     const connection = await node.dial(parseMultiaddr(address), { signal: signal ?? AbortSignal.timeout(DEFAULT_DIAL_TIMEOUT) })
     return connection.remotePeer.toString()
+  }
+
+  private refuseConnection (peerId: string): void {
+    this.connectionsRefused++
+    this.logDropped({ peer: peerId, max: this.maxConnectionsPerPeer }, 'refused a connection: the peer already holds as many as one peer may')
+  }
+
+  refusedConnections (): number {
+    return this.connectionsRefused
   }
 
   connections (): ConnectionInfo[] {

@@ -23,6 +23,8 @@ export interface NetInit {
   psk?: Uint8Array
   /** Largest message on a hearsay stream protocol. @default 1_114_112 (bytes) */
   maxMessageBytes?: number
+  /** Most connections one peer may hold with us at once; inbound ones past it are refused. @default 8 */
+  maxConnectionsPerPeer?: number
 }
 
 /** What the node is given to work with, as every part is (options go in `NetInit`). */
@@ -120,6 +122,8 @@ export interface NetNode extends TypedEventTarget<NetEvents> {
   /** Dial a multiaddr (with or without /p2p/); resolves with the remote's PeerId. */
   dial (address: string, signal?: AbortSignal): Promise<string>
   connections (): ConnectionInfo[]
+  /** Inbound connections refused because their peer already held `maxConnectionsPerPeer`. */
+  refusedConnections (): number
   isConnected (peerId: string): boolean
   /** Look up the members of this network in the DHT now. */
   lookupMembers (timeout: number): Promise<DiscoveredPeer[]>
