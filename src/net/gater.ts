@@ -16,7 +16,7 @@ export interface PeerConnectionCap {
  * peer keeps one, two for a moment when both dial at once). PeerIds are only known after
  * encryption, so the encrypted-connection hooks are the ones that catch inbound connections.
  */
-export class PartitionGater implements ConnectionGater {
+export class NetGater implements ConnectionGater {
   private readonly blocked = new Set<string>()
   private readonly cap: PeerConnectionCap | undefined
 

@@ -21,7 +21,7 @@ import {
 } from './constants.js'
 import { InvalidMultiaddrError, InvalidNetworkNameError, InvalidPeerIdError, NotStartedError, UnsupportedKeyTypeError } from './errors.js'
 import { loadOrCreateKey, generateKey, withCachedSigner, SignatureVerifier } from './identity.js'
-import { PartitionGater } from './gater.js'
+import { NetGater } from './gater.js'
 import { DhtDiscovery, networkKey, type DiscoveredPeer } from './discovery.js'
 import { BootstrapDialer } from './bootstrap.js'
 import { wrapStream, type MessageStream } from './stream.js'
@@ -67,7 +67,7 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
   private readonly privateKey: PrivateKey
   private readonly init: NetInit
   private readonly components: NetComponents
-  private readonly gater: PartitionGater
+  private readonly gater: NetGater
   private readonly maxConnectionsPerPeer: number
   private connectionsRefused = 0
   private readonly maxMessageBytes: number
@@ -93,7 +93,7 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
     this.logger = components.logger ?? silentLog
     this.logDropped = rateLimited(this.logger, 'warn')
     this.maxConnectionsPerPeer = init.maxConnectionsPerPeer ?? DEFAULT_MAX_CONNECTIONS_PER_PEER
-    this.gater = new PartitionGater({
+    this.gater = new NetGater({
       max: this.maxConnectionsPerPeer,
       count: (peerId) => this.libp2p?.getConnections(parsePeerId(peerId)).length ?? 0,
       onRefused: (peerId) => { this.refuseConnection(peerId) }
