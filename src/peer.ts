@@ -103,7 +103,7 @@ export interface KvLimits {
 
 /** The network side of a peer: its connections, dialling, DHT lookups, and the blocks the harness sets. */
 export type PeerNet = Pick<NetNode,
-'protocols' | 'connections' | 'refusedConnections' | 'isConnected' | 'connect' | 'dial' | 'lookupMembers' | 'gossipMesh' | 'block' | 'unblock' | 'blocked' |
+'protocols' | 'connections' | 'refusedConnections' | 'isConnected' | 'connect' | 'dial' | 'lookupMembers' | 'gossipMesh' | 'gossipScore' | 'block' | 'unblock' | 'blocked' |
 'addEventListener' | 'removeEventListener'>
 
 /** The store's public face on a peer: data and its `change` events (figures are in `Diagnostics`). */

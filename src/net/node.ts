@@ -318,6 +318,10 @@ class Libp2pNetNode extends TypedEventTarget<NetEvents> implements NetNode {
     return this.topics.topicPeers(topic)
   }
 
+  gossipScore (peerId: string): number {
+    return this.topics.gossipScore(peerId)
+  }
+
   gossipMesh (): TopicMesh[] {
     return this.topics.gossipMesh()
   }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { gossipsub, type GossipSub, type GossipsubEvents } from '@chainsafe/libp2p-gossipsub'
+import { createTopicScoreParams, type TopicScoreParams } from '@chainsafe/libp2p-gossipsub/score'
 import { TopicValidatorResult, type Message, type PubSub } from '@libp2p/interface'
 import type { LogFn } from '../log.js'
 import { NotStartedError } from './errors.js'
@@ -11,6 +12,26 @@ export const MESHSUB_VERSION = '2.0.0'
 
 /** Loopback addresses, as gossipsub's peer score sees a connection's remote IP. */
 const LOOPBACK_ADDRESSES = ['127.0.0.1', '::1']
+
+/**
+ * How every topic of ours scores a neighbour: only invalid messages count (P4: what a topic's
+ * handler refused, −1 × count², the count halving every second). After 9 refused messages in
+ * quick succession a neighbour is below gossipsub's graylist threshold (−80) and everything
+ * it sends is ignored until the count has decayed, a few seconds after it stops; gossipsub
+ * still takes its first 128 messages a second while its score is not negative. Honest peers
+ * send nothing a handler refuses, however busy they are. Time in the mesh and deliveries are
+ * not rewarded or required (P1–P3 weight 0): a quiet mesh is normal here, not a sign of a bad
+ * neighbour.
+ */
+export const TOPIC_SCORE: Readonly<Partial<TopicScoreParams>> = {
+  topicWeight: 1,
+  timeInMeshWeight: 0,
+  firstMessageDeliveriesWeight: 0,
+  meshMessageDeliveriesWeight: 0,
+  meshFailurePenaltyWeight: 0,
+  invalidMessageDeliveriesWeight: -1,
+  invalidMessageDeliveriesDecay: 0.5
+}
 
 /** The gossipsub service for a network's libp2p node. */
 export function gossipService (network: string): ReturnType<typeof gossipsub> {
@@ -80,6 +101,8 @@ export class GossipTopics {
     this.handlers.set(topic, { handler, signed: options.signed === true })
     const pubsub = this.started()
     pubsub.topicValidators.set(topic, (from, message) => this.validate(message, from.toString()))
+    // Topics come and go at runtime, so their score is set as they do (gossipsub reads it per topic).
+    ;(pubsub as GossipSub).score.params.topics[topic] ??= createTopicScoreParams({ ...TOPIC_SCORE })
     pubsub.subscribe(topic)
   }
 
@@ -98,6 +121,11 @@ export class GossipTopics {
 
   topicPeers (topic: string): string[] {
     return (this.components.pubsub()?.getSubscribers(topic) ?? []).map(String)
+  }
+
+  /** gossipsub's score of a neighbour (below −80: graylisted, what it sends is ignored). */
+  gossipScore (peerId: string): number {
+    return (this.components.pubsub() as GossipSub | undefined)?.score.score(peerId) ?? 0
   }
 
   gossipMesh (): TopicMesh[] {

@@ -139,6 +139,8 @@ export interface NetNode extends TypedEventTarget<NetEvents> {
   topicPeers (topic: string): string[]
   /** The gossipsub mesh of every topic this node is subscribed to (diagnostics: the dashboard's graph). */
   gossipMesh (): TopicMesh[]
+  /** gossipsub's score of a neighbour: below −80 it is graylisted (what it sends is ignored). */
+  gossipScore (peerId: string): number
   /** Cut this node off from these peers: deny dials both ways and close open connections. */
   block (peerIds: string[]): Promise<void>
   /** Lift a block (all blocks when no list is given); reconnecting is the parts' own job. */

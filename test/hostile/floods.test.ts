@@ -36,7 +36,7 @@ async function honestAlive (peers: Peer[]): Promise<void> {
 }
 
 describe('floods from a member with the key', () => {
-  it('gossip: a thousand forged batches and a thousand malformed messages are refused and counted by the peer they reach, and go no further; honest writes made meanwhile replicate', async () => {
+  it('gossip: a thousand forged batches and a thousand malformed messages are refused and counted by the peer they reach, which then graylists the sender; nothing goes further; honest writes made meanwhile replicate, and a busy honest writer keeps its score', async () => {
     // The hostile reaches peer 0 alone: whatever peers 1 and 2 get of it, peer 0 relayed.
     const { c, h } = await start(false, [0])
     const author = c.peers[1]!
@@ -53,21 +53,46 @@ describe('floods from a member with the key', () => {
     })
     const garbage = Array.from({ length: n }, (_, i) => Uint8Array.of(0x0a, 0x04, 0xff, 0xff, i & 0xff, i >> 8))
 
+    // Peer 0's gossipsub score of the flooder, and of its honest neighbours, sampled all along.
+    const scores = { flooder: [] as number[], honest: [] as number[] }
+    const sample = setInterval(() => {
+      scores.flooder.push(c.peers[0]!.net.gossipScore(h.peerId))
+      for (const p of c.peers) for (const q of c.peers) if (p !== q) scores.honest.push(p.net.gossipScore(q.peerId))
+    }, 20)
     const flood = (async () => {
       for (let i = 0; i < n; i++) {
         await h.publish(forged[i]!)
         await h.publish(garbage[i]!)
       }
     })()
-    await stillReplicates(c.peers[0]!, [author, c.peers[2]!], 'during-the-flood', 30_000)
-    await flood
+    try {
+      await stillReplicates(c.peers[0]!, [author, c.peers[2]!], 'during-the-flood', 30_000)
+      await flood
+    } finally {
+      clearInterval(sample)
+    }
     const refused = (): number[][] => c.peers.map((p, i) => [p.diagnostics.stats().kv.rejectedBatches - before[i]!.rejectedBatches, p.diagnostics.stats().kv.malformed - before[i]!.malformed])
-    await expect.poll(refused, { timeout: 30_000 }).toEqual([[n, n], [0, 0], [0, 0]])
+    // Peer 0 refused and counted what it took, and graylisted the flooder for the rest
+    // (gossipsub ignores a graylisted neighbour's messages before any handler sees them).
+    const [[forgedSeen, garbageSeen], ...others] = refused() as [[number, number], ...number[][]]
+    expect(forgedSeen).toBeGreaterThan(0)
+    expect(garbageSeen).toBeGreaterThan(0)
+    expect(forgedSeen + garbageSeen).toBeLessThan(2 * n)
+    expect(others).toEqual([[0, 0], [0, 0]])
+    expect(Math.min(...scores.flooder)).toBeLessThan(-80)
+    expect(Math.min(...scores.honest)).toBeGreaterThanOrEqual(0)
     for (const [i, p] of c.peers.entries()) expect(p.diagnostics.stats().kv.writesRemote - before[i]!.writesRemote).toBeLessThanOrEqual(2)
     await stillReplicates(c.peers[2]!, [c.peers[0]!, author])
     await c.converged({ timeout: 30_000 })
     // By now anything relayed would have arrived: the write after the flood did.
-    expect(refused()).toEqual([[n, n], [0, 0], [0, 0]])
+    expect(refused()).toEqual([[forgedSeen, garbageSeen], [0, 0], [0, 0]])
+
+    // A busy honest writer is not a flooder: 500 writes as fast as it can make them reach the
+    // others, and no score falls below zero.
+    const busy = c.peers[1]!
+    await Promise.all(Array.from({ length: 500 }, async (_, i) => busy.kv.put(`busy/${i}`, i)))
+    await expect.poll(() => [c.peers[0]!, c.peers[2]!].map((p) => p.kv.keys('busy/').length), { timeout: 30_000 }).toEqual([500, 500])
+    for (const p of c.peers) for (const q of c.peers) if (p !== q) expect(p.net.gossipScore(q.peerId)).toBeGreaterThanOrEqual(0)
   })
 
   it('membership: malformed messages are counted, a stream of accusations against a live member is refuted, phantom members do not displace the honest ones', async () => {
