@@ -1,6 +1,6 @@
 import { compareHlc } from './hlc.js'
 import { canonicalJson, deepFreeze } from './json.js'
-import type { Dot, Json, ValueType, WriteRecord } from './types.js'
+import type { Dot, Json, ValueType, Version, WriteRecord } from './types.js'
 
 export interface View {
   type: ValueType | undefined
@@ -76,6 +76,12 @@ export function unlink (state: KeyState, record: WriteRecord): void {
   const adds = state.elements?.get(canon)
   adds?.delete(record)
   if (adds?.size === 0) state.elements?.delete(canon)
+}
+
+/** Every live register version of the key, newest first (the first is the register's winner). */
+export function registerVersions (state: KeyState): Version[] {
+  const puts = [...state.live.values()].filter((r) => r.op.type === 'put').sort((a, b) => compareRecords(b, a))
+  return puts.map((r) => ({ value: (r.op as { value: Json }).value, clock: r.clock, author: r.dot.replica, hlc: r.hlc, dot: r.dot }))
 }
 
 export function computeView (state: KeyState): View {

@@ -4,7 +4,7 @@ import { HorizonNotCoveredError, InvalidRecordError, TooManyRemovesError } from 
 import { counterWrite, deleteWrite, putWrite, setAddWrite, setRemoveWrite, type LocalWriter } from './writes.js'
 import { covers, isEmptyVector, joinVectors, omitRetired, removesCovered, seqOf, vectorLeq } from './version-vector.js'
 import { HybridClock } from './hlc.js'
-import { compareDots, compareRecords, computeView, freezeRecord, link, unlink } from './keystate.js'
+import { compareDots, compareRecords, computeView, freezeRecord, link, registerVersions, unlink } from './keystate.js'
 import type { KeyState, View } from './keystate.js'
 import { KeyIndex } from './key-index.js'
 import { dotKey, isSeq, isValueRecord, resolveRecordLimits, validateRecord, validateReplicaId } from './validate.js'
@@ -174,9 +174,7 @@ export class ReplicaState {
   /** Every live register version of the key, newest first (the first is `get`'s winner). */
   versions (key: string): Version[] {
     const state = this.keys.get(key)
-    if (state === undefined) return []
-    const puts = [...state.live.values()].filter((r) => r.op.type === 'put').sort((a, b) => compareRecords(b, a))
-    return puts.map((r) => ({ value: (r.op as { value: Json }).value, clock: r.clock, author: r.dot.replica, hlc: r.hlc, dot: r.dot }))
+    return state === undefined ? [] : registerVersions(state)
   }
 
   /**
@@ -398,7 +396,7 @@ export class ReplicaState {
         state.removed.add(k)
       }
       // Looked up by dot in the author's log, so live records need no string key of their own.
-      const target = this.find(removed)
+      const target = this.set.find(removed)
       if (target !== undefined && state.live.has(target)) {
         unlink(state, target)
         changed = true
@@ -452,7 +450,7 @@ export class ReplicaState {
     const consider = (record: WriteRecord): void => {
       if (!covers(horizon, record.dot)) return
       if (this.keys.get(record.key)?.live.has(record) === true) return
-      if (removesCovered(record, horizon) && !record.removes.some((dot) => this.find(dot) !== undefined)) out.push(record)
+      if (removesCovered(record, horizon) && !record.removes.some((dot) => this.set.find(dot) !== undefined)) out.push(record)
       else defer?.add(record)
     }
     for (const replica of Object.keys(horizon)) {
@@ -491,11 +489,6 @@ export class ReplicaState {
         this.order.delete(record.key)
       }
     }
-  }
-
-  /** The record held for a dot, if any. */
-  private find (dot: Dot): WriteRecord | undefined {
-    return this.set.find(dot)
   }
 
   private view (state: KeyState): View {
