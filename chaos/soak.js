@@ -166,9 +166,12 @@ async function sampleAll () {
     const at = soakTime()
     const round = await Promise.all(cluster.peers.map(async (_p, index) => sampleOne(index, at)))
     samples.push(...round.filter((s) => s !== undefined))
-    const rss = round.map((s) => s?.rss === undefined ? '-' : (s.rss / 1048576).toFixed(0)).join(' ')
+    const mbOf = (field) => round.map((s) => s?.[field] === undefined ? '-' : (s[field] / 1048576).toFixed(0)).join(' ')
+    const rss = mbOf('rss')
+    const anon = mbOf('anon')
+    const heap = mbOf('heapTotal')
     const logs = round.map((s) => s?.held === undefined ? '-' : `${s.logRecords}/${s.held}`).join(' ')
-    log(`sample ${k}: RSS MB ${rss}; log records/held ${logs}`)
+    log(`sample ${k}: RSS MB ${rss} (anon ${anon}, heap ${heap}); log records/held ${logs}`)
   }
 }
 
@@ -179,7 +182,7 @@ async function sampleOne (index, at) {
   const start = peer.starts
   // The first processes came up before the load started: their time starts with it.
   const row = { at, index, process: start, startedAt: processStarts.get(`${index}:${start}`) ?? (start === 1 ? 0 : at) }
-  row.rss = await rssOf(peer.pid)
+  Object.assign(row, await memoryOf(peer.pid))
   if (peer.state === 'running') {
     try {
       const text = await cluster.api(index, 'GET', '/metrics', undefined, { timeout: 2_000 })
@@ -187,6 +190,9 @@ async function sampleOne (index, at) {
       row.keys = metric(text, 'hearsay_keys')
       row.compactions = metric(text, 'hearsay_storage_compactions_total')
       row.rss ??= metric(text, 'process_resident_memory_bytes')
+      row.heapUsed = metric(text, 'nodejs_heap_size_used_bytes')
+      row.heapTotal = metric(text, 'nodejs_heap_size_total_bytes')
+      row.external = metric(text, 'nodejs_external_memory_bytes')
     } catch (err) {
       log(`peer ${index} gave no metrics: ${err.message}`)
     }
@@ -199,14 +205,26 @@ async function sampleOne (index, at) {
   return row
 }
 
-/** VmRSS of a process from /proc (bytes), or undefined where there is none. */
-async function rssOf (pid) {
+/**
+ * A process's resident memory from /proc (bytes): `rss` (VmRSS, what the check holds to its
+ * bound), split into `anon` (its own heap and native allocations) and `file` (mapped files:
+ * the Node binary and libraries, shared with every other process), and `cpuS`, the CPU seconds
+ * it used so far. Empty where there is none.
+ */
+async function memoryOf (pid) {
   try {
     const status = await readFile(`/proc/${pid}/status`, 'utf8')
-    const kb = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status)?.[1]
-    return kb === undefined ? undefined : Number(kb) * 1024
+    const kb = (name) => {
+      const value = new RegExp(`^${name}:\\s+(\\d+)\\s+kB$`, 'm').exec(status)?.[1]
+      return value === undefined ? undefined : Number(value) * 1024
+    }
+    // utime + stime, fields 14 and 15 after the command name, in clock ticks (100 a second).
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    const cpuS = (Number(fields[11]) + Number(fields[12])) / 100
+    return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile'), ...(Number.isFinite(cpuS) ? { cpuS } : {}) }
   } catch {
-    return undefined
+    return {}
   }
 }
 
@@ -215,6 +233,16 @@ function metric (text, name) {
   const line = String(text).split('\n').find((l) => l.startsWith(`${name} `))
   const value = line === undefined ? NaN : Number(line.slice(name.length + 1))
   return Number.isFinite(value) ? value : undefined
+}
+
+/** CPU of one process over its samples (% of one core), from its first sample to its last; null with fewer than two. */
+function cpuPct (rows, index, process) {
+  const own = rows.filter((r) => r.index === index && r.process === process && typeof r.cpuS === 'number')
+  if (own.length < 2) return null
+  const first = own[0]
+  const last = own.at(-1)
+  const span = (last.at - first.at) / 1000
+  return span > 0 ? Math.round((last.cpuS - first.cpuS) / span * 1000) / 10 : null
 }
 
 function byPeer (rows) {
@@ -254,7 +282,18 @@ async function finalVerdict (final) {
       checkedProcesses: memory.checked,
       // Seconds into the load of every sample (the last one after the final convergence).
       sampleAtS: times.map((t) => Math.round(t / 1000)),
-      peers: memory.peers.map((p) => ({ index: p.index, rssMb: series(p.index, 'rss', 1048576), processes: p.processes }))
+      // RSS split into anonymous and file-backed memory, and the V8 heap (used, total) and
+      // external memory as the peer reports them: where growth went, when there is growth.
+      peers: memory.peers.map((p) => ({
+        index: p.index,
+        rssMb: series(p.index, 'rss', 1048576),
+        anonMb: series(p.index, 'anon', 1048576),
+        fileMb: series(p.index, 'file', 1048576),
+        heapUsedMb: series(p.index, 'heapUsed', 1048576),
+        heapTotalMb: series(p.index, 'heapTotal', 1048576),
+        externalMb: series(p.index, 'external', 1048576),
+        processes: p.processes.map((entry) => ({ ...entry, cpuPct: cpuPct(rows, p.index, entry.process) }))
+      }))
     },
     log: {
       maxRatio: args.maxLogRatio,

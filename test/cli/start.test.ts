@@ -2,7 +2,7 @@ import { describe, it, expect, afterEach } from 'vitest'
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -86,6 +86,33 @@ describe('hearsay start (real processes)', () => {
     const again = startPeer(['--data', join(dir, 'b'), '--bootstrap', addresses[0]!])
     expect((await again.next('started')).peerId).toBe(bStarted.peerId)
     await a.next('join', (l) => l.peerId === bStarted.peerId && l.members === 2)
+  })
+
+  it('a peer process runs with its memory flags (small young generation, optimized for size, two malloc arenas); a flag the user gave is kept', async () => {
+    const flagsOf = async (pid: number): Promise<{ argv: string[], arenas: string | undefined }> => {
+      const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').filter((a) => a !== '')
+      const env = (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0')
+      return { argv, arenas: env.find((e) => e.startsWith('MALLOC_ARENA_MAX='))?.split('=')[1] }
+    }
+    const a = startPeer(['--memory'])
+    await a.next('started')
+    // The process replaced itself (same pid) before it printed anything.
+    const own = await flagsOf(a.child.pid!)
+    expect(own.argv).toContain('--max-semi-space-size=2')
+    expect(own.argv).toContain('--optimize-for-size')
+    expect(own.arenas).toBe('2')
+
+    const chosen = spawn(process.execPath, ['--max-semi-space-size=8', '--no-optimize-for-size', BIN, 'start', '--json', '--profile', 'local', '--memory'], { stdio: 'pipe' })
+    children.push(chosen)
+    await new Promise<void>((resolve, reject) => {
+      chosen.once('exit', (code) => { reject(new Error(`start exited with ${code}`)) })
+      createInterface({ input: chosen.stdout }).on('line', (line) => { if ((JSON.parse(line) as Line).event === 'started') resolve() })
+    })
+    const theirs = await flagsOf(chosen.pid!)
+    expect(theirs.argv).toContain('--max-semi-space-size=8')
+    expect(theirs.argv).toContain('--no-optimize-for-size')
+    expect(theirs.argv).not.toContain('--max-semi-space-size=2')
+    expect(theirs.argv).not.toContain('--optimize-for-size')
   })
 
   it('refuses bad flags with exit code 2 and a one-line message', async () => {
