@@ -2,6 +2,7 @@ import * as lp from 'it-length-prefixed'
 import { pipe } from 'it-pipe'
 import { pushable, type Pushable } from 'it-pushable'
 import type { Stream } from '@libp2p/interface'
+import type { Uint8ArrayList } from 'uint8arraylist'
 import { StreamMessageTooLargeError, StreamTimeoutError } from './errors.js'
 
 /**
@@ -20,13 +21,21 @@ export interface MessageStream extends AsyncIterable<Uint8Array> {
   abort (err?: Error): void
 }
 
+/** Every message with its varint length prefix, as one chunk each. */
+async function * framed (source: AsyncIterable<Uint8Array>, maxMessageBytes: number): AsyncGenerator<Uint8ArrayList> {
+  for await (const message of source) yield lp.encode.single(message, { maxDataLength: maxMessageBytes })
+}
+
 /** How long a graceful close may take before the stream is aborted. @default 2_000 (ms) */
 const CLOSE_TIMEOUT = 2_000
 
 export function wrapStream (stream: Stream, remotePeer: string, maxMessageBytes: number): MessageStream {
   const outbound: Pushable<Uint8Array> = pushable()
-  // The same limit both ways: what we send, a peer with our settings can read.
-  const sinkDone = pipe(outbound, (source) => lp.encode(source, { maxDataLength: maxMessageBytes }), stream.sink).catch(() => {
+  // The same limit both ways: what we send, a peer with our settings can read. Each message
+  // leaves as one chunk, its length prefix with it (lp.encode yields the two apart): the muxer
+  // makes a frame of every chunk, and the peer answers every frame with a window update, so
+  // two chunks cost twice the frames, encryptions and socket writes at both ends.
+  const sinkDone = pipe(outbound, (source) => framed(source, maxMessageBytes), stream.sink).catch(() => {
     // The stream was reset or aborted; readers learn of it through the source.
   })
   const decoded = lp.decode(stream.source, { maxDataLength: maxMessageBytes })
