@@ -33,8 +33,13 @@ export const DEFAULT_DIAL_TIMEOUT = 5_000
  */
 export const DEFAULT_MAX_CONNECTIONS_PER_PEER = 8
 
-/** How often libp2p pings each connection to find dead ones (ms), by profile. */
-export const CONNECTION_PING_INTERVAL: Readonly<Record<Profile, number>> = { local: 30_000, lan: 60_000 }
+/**
+ * How often libp2p pings each connection to find dead ones (ms), by profile. Membership probes
+ * every member anyway and finds a dead one in seconds; each of these pings is a new stream (a
+ * protocol negotiation and a peer-store write at each end), on every connection. At `lan` they
+ * were a fifth of an idle peer's frames once messages went in one frame each.
+ */
+export const CONNECTION_PING_INTERVAL: Readonly<Record<Profile, number>> = { local: 30_000, lan: 300_000 }
 
 export interface DiscoveryTiming {
   /**
