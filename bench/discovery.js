@@ -14,7 +14,9 @@
 // peer 0's address. Measures the time from the last process's start (its `started` line)
 // until every peer lists every other as alive, followed through the join/leave/fail lines the
 // processes print (no polling, which would load the peers). The DHT newcomer is not run.
-//   node bench/discovery.js --processes --peers 20 --rounds 1
+//   node bench/discovery.js --processes --peers 20 --rounds 1 [--profile local|lan]
+// --profile: the processes' timer profile; lan is what `hearsay start` runs unless told
+// otherwise, local (the default here) the harness's fast timers.
 //
 // --stack full (the default) runs complete peers (createPeer: membership, store, election,
 // jobs); --stack membership runs only the network layer and the membership protocol, to see
@@ -36,8 +38,10 @@ import {
 
 const args = parseArgs({
   peers: 20, rounds: 3, timeout: 30_000, stack: 'full', lookupTimeout: 5_000, dhtDeadline: 15_000, dht: true, hold: 2_000, membership: '', discovery: '',
-  processes: false, startTimeout: 300_000
+  processes: false, startTimeout: 300_000, profile: 'local'
 })
+if (args.profile !== 'local' && args.profile !== 'lan') throw new Error('--profile must be local or lan')
+if (args.profile !== 'local' && !args.processes) throw new Error('--profile lan is for --processes (`hearsay start` runs lan unless told otherwise)')
 if (args.processes && (args.membership !== '' || args.discovery !== '' || args.stack !== 'full')) {
   throw new Error('--processes runs `hearsay start` as users do: --membership, --discovery and --stack do not apply')
 }
@@ -69,7 +73,7 @@ await runBenchmark('discovery', async ({ log, defer, partial }) => {
   const dhtRounds = rounds.map((r) => r.dht).filter((d) => d !== undefined)
   return {
     peers: args.peers,
-    profile: 'local',
+    profile: args.profile,
     stack: args.processes ? 'processes' : args.stack,
     ...(Object.keys(overrides).length === 0 ? {} : { overrides }),
     rounds,
@@ -307,7 +311,7 @@ async function dhtNewcomer (log, defer, network, bootstrap, ids) {
  */
 async function processRound (log, defer, r) {
   const t0 = now()
-  const cluster = await createProcessCluster({ size: args.peers, network: uniqueNetwork(`bench-disc-proc${r}`), peer: { profile: 'local' }, startTimeout: args.startTimeout })
+  const cluster = await createProcessCluster({ size: args.peers, network: uniqueNetwork(`bench-disc-proc${r}`), peer: { profile: args.profile }, startTimeout: args.startTimeout })
   const tLast = now()
   defer(async () => { await cluster.stop() })
   const ids = cluster.peers.map((p) => p.peerId)

@@ -3,7 +3,7 @@
 // costs the peers nothing: CPU (% of one core) and RSS per peer over the idle window, and how
 // often each peer's main thread wakes up. Run per profile (`lan`, `local`, or both).
 //
-//   node bench/idle.js [--peers 5] [--profile both|lan|local] [--idle 60000] [--warmup 20000]
+//   node bench/idle.js [--peers 5] [--profile both|lan|local] [--idle 60000] [--warmup 60000]
 //                      [--keys 0] [--value-bytes 100] [--census] [--cpu-prof DIR]
 //
 // --warmup: how long after "all know all" start-up is given before the window opens (DHT
@@ -31,7 +31,7 @@ import { ms, now, parseArgs, runBenchmark, sleep, summary, uniqueNetwork } from 
 import { between, readProc } from './support/proc.js'
 
 const args = parseArgs({
-  peers: 5, profile: 'both', idle: 60_000, warmup: 20_000, keys: 0, valueBytes: 100, census: false, cpuProf: '', timeout: 120_000, slice: 10_000
+  peers: 5, profile: 'both', idle: 60_000, warmup: 60_000, keys: 0, valueBytes: 100, census: false, cpuProf: '', timeout: 120_000, slice: 10_000
 })
 const profiles = args.profile === 'both' ? ['lan', 'local'] : [args.profile]
 for (const p of profiles) if (p !== 'lan' && p !== 'local') throw new Error('--profile must be lan, local or both')

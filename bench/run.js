@@ -38,8 +38,9 @@ export const SUITE = [
   { name: 'cli', file: 'cli.js', args: ['--rounds', '30'], budget: 30_000 },
   { name: 'replay', file: 'replay.js', args: ['--batches', '10000', '--runs', '5'], budget: 60_000 },
   // Run by name only (`npm run bench -- idle`): each takes minutes, more than the default set's budget.
-  { name: 'idle', file: 'idle.js', args: ['--peers', '5', '--profile', 'both'], budget: 300_000, optIn: true },
+  { name: 'idle', file: 'idle.js', args: ['--peers', '5', '--profile', 'both'], budget: 420_000, optIn: true },
   { name: 'discovery-processes-20', file: 'discovery.js', args: ['--processes', '--peers', '20', '--rounds', '1', '--timeout', '60000'], budget: 240_000, optIn: true },
+  { name: 'discovery-processes-20-lan', file: 'discovery.js', args: ['--processes', '--peers', '20', '--rounds', '1', '--timeout', '60000', '--profile', 'lan'], budget: 240_000, optIn: true },
   { name: 'discovery-processes-50', file: 'discovery.js', args: ['--processes', '--peers', '50', '--rounds', '1', '--timeout', '60000'], budget: 420_000, optIn: true },
   { name: 'failover-local-load', file: 'failover.js', args: ['--profile', 'local', '--rounds', '3', '--load', '50'], budget: 90_000, optIn: true }
 ]
