@@ -203,6 +203,7 @@ export const statusSchema: RouteSchema = {
             membership: counters,
             election: counters,
             events: counters,
+            observe: { ...counters, description: 'Beacons sent, unsent (nobody listened) and received, traces served and asked; otlp when exporting.', properties: { otlp: counters } },
             api: {
               type: 'object',
               description: 'What the API\'s limits refused and dropped: event streams (one budget for every kind) and requests over the rate.',

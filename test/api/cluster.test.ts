@@ -48,6 +48,9 @@ describe('the API over a peer of a three-peer cluster', () => {
     const others = cluster.peers.slice(1).map((p) => p.peerId)
     for (const id of others) expect(status.connections.map((c) => c.peerId)).toContain(id)
     expect(status.connections.every((c) => c.direction === 'inbound' || c.direction === 'outbound')).toBe(true)
+    const stats = body<{ stats: { observe: Record<string, number> } }>(response).stats
+    expect(Object.keys(stats.observe)).toEqual(expect.arrayContaining(['beaconsSent', 'beaconsUnsent', 'beaconsReceived', 'traced']))
+    expect(stats.observe.beaconsSent).toBeLessThanOrEqual(cluster.peers[0]!.diagnostics.stats().observe.beaconsSent)
   })
 
   it('over a real socket on 127.0.0.1: health, then a write through HTTP reaches the other peers', async () => {

@@ -31,6 +31,7 @@ export function registerPeerRoutes ({ app, peer, builtAt, limitStats }: RouteCon
         membership: stats.membership,
         election: stats.election,
         events: stats.events,
+        observe: stats.observe,
         api: limitStats()
       }
     }
