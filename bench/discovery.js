@@ -12,8 +12,9 @@
 // --processes: the peers are `hearsay start` processes (the harness, local profile), the way
 // users run them: peer 0 starts first, then peers 1..N-1 start together, each given only
 // peer 0's address. Measures the time from the last process's start (its `started` line)
-// until every peer lists every other as alive, followed through the join/leave/fail lines the
-// processes print (no polling, which would load the peers). The DHT newcomer is not run.
+// until every peer lists every other as alive, followed through the started/join/leave/fail
+// lines the processes print from their first (no polling, which would load the peers), then
+// confirmed once through each peer's API. The DHT newcomer is not run.
 //   node bench/discovery.js --processes --peers 20 --rounds 1 [--profile local|lan]
 // --profile: the processes' timer profile; lan is what `hearsay start` runs unless told
 // otherwise, local (the default here) the harness's fast timers.
@@ -201,6 +202,11 @@ async function discoveryRound (log, defer, r) {
     joiners_start_ms: ms(tLast - t0),
     boot_start_ms: ms(bootStartMs),
     per_peer_complete_view_ms: summary(knowAllAt.filter((t) => t !== undefined).map((t) => t - tLast)),
+    // Per member: how long after its started line the last peer to list it did so.
+    member_known_by_all_ms: summary(ids.map((id, j) => Math.max(...ids.map((_x, i) => i === j ? 0 : (learnedAt[i].get(id) ?? Infinity))) - (startedAt[j] ?? tLast)).filter(Number.isFinite)),
+    ...(lateJoin === undefined
+      ? {}
+      : { slowest_peer: { index: slowest, started_ms: ms(startedAt[slowest] - tLast), last_learned: { index: lateJoin, started_ms: ms(startedAt[lateJoin] - tLast), learned_ms: ms(lastLearned[1] - tLast) } } }),
     flaps_before: flapsBefore,
     ...(converged && args.hold > 0 ? { flaps_in_hold: flaps - flapsBefore, hold_ms: args.hold } : {}),
     max_incarnation: Math.max(...incarnations),
@@ -306,61 +312,60 @@ async function dhtNewcomer (log, defer, network, bootstrap, ids) {
 
 /**
  * One round with `hearsay start` processes. Each peer's alive set is kept from the JSON lines
- * it prints (join / leave / fail), seeded once from its API (lines printed before this
- * benchmark could listen are not replayed).
+ * it prints (started / join / leave / fail) from its very first line, so nothing is asked of
+ * the peers' APIs while they form the network: on a saturated machine those answers took
+ * longer than the network took to form, and the time measured was theirs.
  */
 async function processRound (log, defer, r) {
   const t0 = now()
-  const cluster = await createProcessCluster({ size: args.peers, network: uniqueNetwork(`bench-disc-proc${r}`), peer: { profile: args.profile }, startTimeout: args.startTimeout })
-  const tLast = now()
-  defer(async () => { await cluster.stop() })
-  const ids = cluster.peers.map((p) => p.peerId)
-  const index = new Map(ids.map((id, i) => [id, i]))
+  const ids = new Array(args.peers).fill(undefined)
   const alive = ids.map(() => new Set())
-  const knowAllAt = new Array(ids.length).fill(undefined)
+  const knowAllAt = new Array(args.peers).fill(undefined)
+  // When each process printed its started line, and when peer i first listed peer j.
+  const startedAt = new Array(args.peers).fill(undefined)
+  const learnedAt = ids.map(() => new Map())
+  let doneAt
   let flaps = 0
   let resolveDone
   const done = new Promise((resolve) => { resolveDone = resolve })
-  let complete = 0
-  const note = (i, peerId, isAlive) => {
-    if (!index.has(peerId) || peerId === ids[i]) return
-    const set = alive[i]
-    const had = set.has(peerId)
-    if (isAlive) set.add(peerId)
-    else set.delete(peerId)
-    if (had && !isAlive) {
-      flaps++
-      if (set.size === ids.length - 2) complete--
-    }
-    if (!had && isAlive && set.size === ids.length - 1) {
-      complete++
-      knowAllAt[i] ??= now()
-      if (complete === ids.length) resolveDone()
+  const complete = (i) => ids.every((id, j) => j === i || (id !== undefined && alive[i].has(id)))
+  const check = () => {
+    if (ids.some((id) => id === undefined)) return
+    const at = now()
+    for (let i = 0; i < ids.length; i++) if (knowAllAt[i] === undefined && complete(i)) knowAllAt[i] = at
+    if (doneAt === undefined && ids.every((_id, i) => complete(i))) {
+      doneAt = at
+      resolveDone()
     }
   }
-  const off = cluster.onLine((i, line) => {
-    if (line.event === 'join') note(i, String(line.peerId), true)
-    else if (line.event === 'leave' || line.event === 'fail') note(i, String(line.peerId), false)
-  })
-  defer(off)
-  // A saturated machine answers slowly: a seed that fails only means that peer's lines decide.
-  let seedFailures = 0
-  await Promise.all(cluster.peers.map(async (_p, i) => {
-    try {
-      const members = await cluster.api(i, 'GET', '/v1/members', undefined, { timeout: 30_000 })
-      for (const m of members) if (m.state === 'alive') note(i, m.peerId, true)
-    } catch (err) {
-      seedFailures++
-      log(`seeding peer ${i}'s view failed: ${err.message}`)
+  const onLine = (i, line) => {
+    if (line.event === 'started') {
+      ids[i] = String(line.peerId)
+      startedAt[i] = now()
+    } else if (line.event === 'join') {
+      alive[i].add(String(line.peerId))
+      if (!learnedAt[i].has(String(line.peerId))) learnedAt[i].set(String(line.peerId), now())
     }
-  }))
-  if (ids.length === 1) resolveDone()
+    else if (line.event === 'leave' || line.event === 'fail') {
+      if (alive[i].delete(String(line.peerId))) flaps++
+      knowAllAt[i] = undefined
+      doneAt = undefined
+      return
+    } else return
+    check()
+  }
+  const cluster = await createProcessCluster({
+    size: args.peers, network: uniqueNetwork(`bench-disc-proc${r}`), peer: { profile: args.profile }, startTimeout: args.startTimeout, onLine
+  })
+  const tLast = now()
+  defer(async () => { await cluster.stop() })
   let timer
   const timedOut = new Promise((resolve) => { timer = setTimeout(() => { resolve('timeout') }, args.timeout) })
   let outcome = await Promise.race([done.then(() => 'done'), timedOut])
-  let tDone = now()
+  // When the lines last said every peer knows every other (a flap since then undoes it).
+  let tDone = doneAt
   // The lines do not show suspect ↔ alive (printed at debug level only): confirm with the
-  // peers' own views, and keep asking until they agree.
+  // peers' own views, and keep asking until they agree; then the time is that of the check.
   let confirmations = 0
   while (outcome === 'done') {
     confirmations++
@@ -381,6 +386,12 @@ async function processRound (log, defer, r) {
     const missing = ids.map((_id, j) => j).filter((j) => j !== i && !set.has(ids[j]))
     return missing.length === 0 ? '' : `peer ${i} lacks [${missing.slice(0, 8).join(' ')}${missing.length > 8 ? ' …' : ''}]`
   }).filter(Boolean)
+  // Who was learnt last, and how long after it started: a slow join (one member everyone
+  // learns late) looks different from a slow peer (one that learns everyone late).
+  const index = new Map(ids.map((id, j) => [id, j]))
+  const slowest = knowAllAt.reduce((worst, t, i) => (t ?? Infinity) > (knowAllAt[worst] ?? Infinity) ? i : worst, 0)
+  const lastLearned = [...learnedAt[slowest]].sort((a, b) => b[1] - a[1])[0]
+  const lateJoin = lastLearned === undefined ? undefined : index.get(lastLearned[0])
   const round = {
     converged,
     from_last_start_ms: converged ? ms(Math.max(0, tDone - tLast)) : null,
@@ -388,13 +399,16 @@ async function processRound (log, defer, r) {
     ...(converged ? {} : { divergence: `${behind.length} of ${ids.length} peers lack members: ${behind.slice(0, 6).join('; ')}` }),
     starts_ms: ms(tLast - t0),
     view_checks: confirmations,
-    ...(seedFailures > 0 ? { seed_failures: seedFailures } : {}),
     per_peer_complete_view_ms: summary(knowAllAt.filter((t) => t !== undefined).map((t) => t - tLast)),
+    // Per member: how long after its started line the last peer to list it did so.
+    member_known_by_all_ms: summary(ids.map((id, j) => Math.max(...ids.map((_x, i) => i === j ? 0 : (learnedAt[i].get(id) ?? Infinity))) - (startedAt[j] ?? tLast)).filter(Number.isFinite)),
+    ...(lateJoin === undefined
+      ? {}
+      : { slowest_peer: { index: slowest, started_ms: ms(startedAt[slowest] - tLast), last_learned: { index: lateJoin, started_ms: ms(startedAt[lateJoin] - tLast), learned_ms: ms(lastLearned[1] - tLast) } } }),
     flaps_before: flapsBefore,
     ...(converged && args.hold > 0 ? { flaps_in_hold: flaps - flapsBefore, hold_ms: args.hold } : {}),
     loadavg_1m_at_end: Math.round(os.loadavg()[0] * 100) / 100
   }
-  off()
   await cluster.stop()
   return round
 }

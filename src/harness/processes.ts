@@ -38,6 +38,11 @@ export interface ProcessClusterOptions {
   bin?: string
   /** Where each peer runs and listens. @default this host, on 127.0.0.1 */
   placement?: ProcessPlacement
+  /**
+   * Called with every JSON line of every process from its first, so lines printed while the
+   * cluster starts are seen too (a listener added with `onLine` later misses them).
+   */
+  onLine?: (index: number, line: ProcessLine) => void
 }
 
 /**
@@ -187,6 +192,7 @@ class Processes implements ProcessCluster {
     this.options = options
     this.network = options.network ?? `processes-${process.pid}-${++clusterCounter}`
     this.bin = options.bin ?? findBin()
+    if (options.onLine !== undefined) this.listeners.add(options.onLine)
   }
 
   get peers (): readonly ProcessPeer[] {

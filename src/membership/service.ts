@@ -381,12 +381,25 @@ class SwimMembership extends TypedEventTarget<MembershipEvents> implements Membe
   private async gossip (): Promise<boolean> {
     const table = this.table
     if (table === undefined || this.broadcasts.size() === 0) return false
-    const targets = shuffle(table.members().filter((m) => !m.self && m.state === 'alive')).slice(0, this.timing.gossipFanout)
+    const targets = this.gossipTargets(table.members().filter((m) => !m.self && m.state === 'alive'))
     // Nobody to tell yet: the updates wait for piggybacking (probes, syncs) or the next wake.
     if (targets.length === 0) return false
     const updates = this.broadcasts.take(MAX_PIGGYBACK, table.size())
     await Promise.allSettled(targets.map(async (m) => { await this.transport.send(m, { type: 'gossip', updates }, this.timing.probeTimeout * 2) }))
     return this.broadcasts.size() > 0
+  }
+
+  /**
+   * Up to `gossipFanout` random alive members, those we hold a connection to first. A send to
+   * anyone else dials first (TCP, Noise, yamux, identify), which can take longer than the
+   * send may wait while a network forms on a busy machine: the update's transmission was
+   * counted and lost, and members learnt of late joiners only from the next push-pull.
+   */
+  private gossipTargets (alive: Member[]): Member[] {
+    const connected = new Set(this.net.connections().map((c) => c.peerId))
+    const near = shuffle(alive.filter((m) => connected.has(m.peerId)))
+    const far = near.length >= this.timing.gossipFanout ? [] : shuffle(alive.filter((m) => !connected.has(m.peerId)))
+    return [...near, ...far].slice(0, this.timing.gossipFanout)
   }
 
   /** No other member is alive in our view. */
