@@ -26,7 +26,6 @@ import { DhtDiscovery, networkKey, type DiscoveredPeer } from './discovery.js'
 import { BootstrapDialer } from './bootstrap.js'
 import { wrapStream, type MessageStream } from './stream.js'
 import { validatePsk } from './pnet.js'
-import { useHalfWindowUpdates } from './yamux-window.js'
 import { lanAnnounceFilter } from './announce.js'
 import { GossipTopics, MESHSUB_VERSION, gossipService, olderMeshProtocols, useMeshProtocol } from './pubsub.js'
 import type {
@@ -42,7 +41,6 @@ export async function createNetNode (components: NetComponents = {}, init: NetIn
   for (const addr of [...listen, ...(init.bootstrap ?? [])]) parseMultiaddr(addr)
   if (init.psk !== undefined) validatePsk(init.psk)
   const privateKey = init.dataDir === undefined ? await generateKey() : await loadOrCreateKey(init.dataDir)
-  useHalfWindowUpdates()
   return new Libp2pNetNode(network, withCachedSigner(privateKey), components, init)
 }
 
