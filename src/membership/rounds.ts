@@ -163,3 +163,10 @@ export function shuffle<T> (items: T[]): T[] {
   }
   return items
 }
+
+/** Up to `count` of `members`, at random, those whose PeerId is in `connected` first. */
+export function connectedFirst<T extends { peerId: string }> (members: readonly T[], connected: ReadonlySet<string>, count: number): T[] {
+  const near = shuffle(members.filter((m) => connected.has(m.peerId)))
+  const far = near.length >= count ? [] : shuffle(members.filter((m) => !connected.has(m.peerId)))
+  return [...near, ...far].slice(0, count)
+}

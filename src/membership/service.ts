@@ -10,7 +10,7 @@ import type { MembershipMessage } from './codec.js'
 import { INCARNATION_FILE, MAX_PIGGYBACK, MEMBERSHIP_PROFILES, type MembershipTiming } from './constants.js'
 import { MembershipTransport, type MembershipNet } from './transport.js'
 import { FailureDetector } from './probe.js'
-import { Rounds, shuffle } from './rounds.js'
+import { Rounds, connectedFirst, shuffle } from './rounds.js'
 import { forProfile, type Profile } from '../profile.js'
 
 export type { MembershipNet } from './transport.js'
@@ -396,10 +396,7 @@ class SwimMembership extends TypedEventTarget<MembershipEvents> implements Membe
    * counted and lost, and members learnt of late joiners only from the next push-pull.
    */
   private gossipTargets (alive: Member[]): Member[] {
-    const connected = new Set(this.net.connections().map((c) => c.peerId))
-    const near = shuffle(alive.filter((m) => connected.has(m.peerId)))
-    const far = near.length >= this.timing.gossipFanout ? [] : shuffle(alive.filter((m) => !connected.has(m.peerId)))
-    return [...near, ...far].slice(0, this.timing.gossipFanout)
+    return connectedFirst(alive, new Set(this.net.connections().map((c) => c.peerId)), this.timing.gossipFanout)
   }
 
   /** No other member is alive in our view. */
